@@ -1,0 +1,14 @@
+"""Auth strategies. Pass one to ``OktaClient(auth=...)``; write your own by subclassing Auth."""
+
+from ._base import Auth, AuthContext, AuthRequest, AuthResponse, SendFunc
+from ._static import BearerToken, SSWSToken
+
+__all__ = [
+    "Auth",
+    "AuthContext",
+    "AuthRequest",
+    "AuthResponse",
+    "BearerToken",
+    "SSWSToken",
+    "SendFunc",
+]

@@ -1,0 +1,147 @@
+"""OktaClient: the entry point. One client owns one aiohttp session for its whole life."""
+
+from __future__ import annotations
+
+import warnings
+from types import TracebackType
+
+from ._session import Session, default_user_agent
+from ._validation import normalize_org_url
+from .auth import Auth
+from .config import Timeouts
+from .errors import ConfigurationError
+from .ratelimit import RateLimitInfo, RateLimitState
+from .retry import RetryPolicy
+from .services import ConnectionsService
+
+__all__ = ["OktaClient"]
+
+
+class OktaClient:
+    """An async client for one Okta org.
+
+    Use it as an async context manager, or call :meth:`close` yourself::
+
+        async with OktaClient("https://acme.okta.com", auth=SSWSToken(token)) as okta:
+            conn = await okta.connections.get("0oafxqCAJWWGELFTYASJ")
+
+    Args:
+        org_url: ``https://acme.okta.com``, a custom domain, or a bare ``acme.okta.com``
+            (https is assumed). ``http://`` is accepted only for loopback hosts (the fake
+            org). ``-admin`` domains, ``{yourOktaDomain}`` placeholders, credentials, paths,
+            queries and fragments are refused with a message that says how to fix them.
+        auth: An auth strategy: :class:`SSWSToken`, :class:`BearerToken`, or your own
+            :class:`Auth` subclass.
+        timeouts: Connect, per-attempt and per-call timeouts (defaults 10 s, 60 s, 180 s).
+        retry: The retry policy (default: 4 attempts, full-jitter backoff).
+        user_agent_suffix: Appended to ``okta-connections/<v> python/<x.y> aiohttp/<x.y>``.
+        connector_limit: Most simultaneous connections to the org (default 100).
+
+    Raises:
+        ConfigurationError: the org URL, auth or settings are unusable; nothing is sent.
+    """
+
+    def __init__(
+        self,
+        org_url: str,
+        *,
+        auth: Auth,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        user_agent_suffix: str | None = None,
+        connector_limit: int = 100,
+    ) -> None:
+        self._session: Session | None = None
+        normalized = normalize_org_url(org_url)
+        if not isinstance(auth, Auth):
+            raise ConfigurationError(
+                "auth",
+                f"must be an Auth strategy such as SSWSToken(token), not {type(auth).__name__}",
+            )
+        if timeouts is not None and not isinstance(timeouts, Timeouts):
+            raise ConfigurationError("timeouts", "must be a Timeouts instance")
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise ConfigurationError("retry", "must be a RetryPolicy instance")
+        if (
+            isinstance(connector_limit, bool)
+            or not isinstance(connector_limit, int)
+            or (connector_limit < 1)
+        ):
+            raise ConfigurationError("connector_limit", "must be a positive integer")
+        self._rate_limits = RateLimitState()
+        self._session = Session(
+            normalized,
+            auth,
+            timeouts=timeouts or Timeouts(),
+            retry=retry or RetryPolicy(),
+            user_agent=default_user_agent(user_agent_suffix),
+            connector_limit=connector_limit,
+            rate_limits=self._rate_limits,
+        )
+        self.connections = ConnectionsService(self._session)
+        """The default provisioning connection of each app: see :class:`ConnectionsService`."""
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"OktaClient({self.org_url!r}, auth={self.auth!r}, {state})"
+
+    @property
+    def org_url(self) -> str:
+        """The normalised org URL, e.g. ``https://acme.okta.com``."""
+        assert self._session is not None
+        return self._session.org_url
+
+    @property
+    def auth(self) -> Auth:
+        """The auth strategy."""
+        assert self._session is not None
+        return self._session.auth
+
+    @property
+    def timeouts(self) -> Timeouts:
+        """The client's default timeouts."""
+        assert self._session is not None
+        return self._session.timeouts
+
+    @property
+    def rate_limits(self) -> dict[str, RateLimitInfo]:
+        """The latest rate-limit window seen per bucket (``"apps"``, ``"default"`` ...)."""
+        return self._rate_limits.snapshot()
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close`."""
+        return self._session is None or self._session.closed
+
+    async def open(self) -> None:
+        """Open the session now instead of on first use (``async with`` does this)."""
+        assert self._session is not None
+        await self._session.open()
+
+    async def close(self) -> None:
+        """Close the aiohttp session and the auth strategy. Safe to call twice."""
+        if self._session is not None:
+            await self._session.close()
+
+    async def __aenter__(self) -> OktaClient:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def __del__(self, _warn: object = warnings.warn) -> None:
+        session = getattr(self, "_session", None)
+        if session is not None and session.opened and not session.closed:
+            warnings.warn(
+                f"OktaClient for {session.org_url} was never closed; use 'async with "
+                "OktaClient(...)' or 'await client.close()'",
+                ResourceWarning,
+                stacklevel=2,
+                source=self,
+            )

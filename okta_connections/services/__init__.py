@@ -1,0 +1,5 @@
+"""One service class per API resource."""
+
+from .connections import OPERATIONS, ConnectionsService
+
+__all__ = ["OPERATIONS", "ConnectionsService"]

@@ -1,0 +1,48 @@
+"""Shared plumbing of the resource services."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import cattrs
+
+from .._session import HttpResponse, Session
+from ..errors import DecodeError
+from ..models import converter
+
+T = TypeVar("T")
+
+
+class Service:
+    """Base of the per-resource services: holds the client's session."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    @staticmethod
+    def _decode(response: HttpResponse, model: type[T], what: str) -> T:
+        """Structure a JSON body into ``model``, or raise DecodeError (never Key/TypeError)."""
+        try:
+            data: Any = response.json()
+        except (ValueError, UnicodeDecodeError):
+            raise _decode_error(response, what, "the body is not JSON") from None
+        try:
+            return converter.structure(data, model)
+        except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
+            reason = "; ".join(_flatten(exc)) or type(exc).__name__
+            raise _decode_error(response, what, reason) from exc
+
+
+def _decode_error(response: HttpResponse, what: str, reason: str) -> DecodeError:
+    message = f"could not decode {what} from a {response.status} response: {reason}"
+    if response.request_id:
+        message += f" [request id {response.request_id}]"
+    err = DecodeError(message, status=response.status, request_id=response.request_id)
+    err.attempts = response.attempts
+    return err
+
+
+def _flatten(exc: BaseException) -> list[str]:
+    if isinstance(exc, cattrs.BaseValidationError):
+        return cattrs.transform_error(exc)
+    return [str(exc)] if str(exc) else []

@@ -1,0 +1,141 @@
+"""Shared fixtures: a scripted loopback HTTP server for exact wire-level assertions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Any
+
+import attrs
+import pytest
+from aiohttp import web
+
+from okta_connections import OktaClient, RetryPolicy, SSWSToken
+
+SECRET = "00SECRETtokenValue-abcdefghijklmnopqrstu"
+APP_ID = "0oafxqCAJWWGELFTYASJ"
+
+CONNECTION_BODY: dict[str, Any] = {
+    "authScheme": "TOKEN",
+    "status": "ENABLED",
+    "baseUrl": "https://scim.zscalerbeta.net/1234567/890/scim",
+    "profile": {"authScheme": "TOKEN"},
+    "_links": {
+        "self": {
+            "href": f"https://acme.okta.com/api/v1/apps/{APP_ID}/connections/default",
+            "hints": {"allow": ["GET", "POST"]},
+        },
+        "deactivate": {
+            "href": f"https://acme.okta.com/api/v1/apps/{APP_ID}/connections/default/lifecycle/deactivate",
+            "hints": {"allow": ["POST"]},
+        },
+    },
+}
+
+
+@attrs.define
+class Scripted:
+    status: int = 200
+    body: bytes | None = None
+    headers: dict[str, str] = attrs.field(factory=dict)
+    delay: float = 0.0
+    drop: bool = False
+
+
+@attrs.define
+class Seen:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+
+
+class ScriptedServer:
+    """A loopback server answering from a queue of scripted responses."""
+
+    def __init__(self) -> None:
+        self.queue: deque[Scripted] = deque()
+        self.seen: list[Seen] = []
+        self.default = Scripted(status=200, body=json.dumps(CONNECTION_BODY).encode())
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+
+    def add(
+        self,
+        status: int = 200,
+        *,
+        json_body: Any = None,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        delay: float = 0.0,
+        drop: bool = False,
+    ) -> None:
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+        self.queue.append(
+            Scripted(status=status, body=body, headers=headers or {}, delay=delay, drop=drop)
+        )
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.seen.append(
+            Seen(
+                method=request.method,
+                path=request.path,
+                query=dict(request.query),
+                headers=dict(request.headers),
+                body=await request.read(),
+            )
+        )
+        script = self.queue.popleft() if self.queue else self.default
+        if script.delay:
+            await asyncio.sleep(script.delay)
+        if script.drop:
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response(status=500)
+        headers = {"X-Okta-Request-Id": f"req{len(self.seen)}", **script.headers}
+        if script.body is not None and "Content-Type" not in headers:
+            headers["Content-Type"] = "application/json"
+        return web.Response(status=script.status, body=script.body, headers=headers)
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[ScriptedServer]:
+    srv = ScriptedServer()
+    await srv.start()
+    yield srv
+    await srv.close()
+
+
+async def _no_sleep(_: float) -> None:
+    return None
+
+
+def fast_retry(**kwargs: Any) -> RetryPolicy:
+    """A retry policy that never sleeps and has no jitter."""
+    kwargs.setdefault("sleep", _no_sleep)
+    kwargs.setdefault("random", lambda: 0.0)
+    return RetryPolicy(**kwargs)
+
+
+@pytest.fixture
+async def client(server: ScriptedServer) -> AsyncIterator[OktaClient]:
+    async with OktaClient(server.url, auth=SSWSToken(SECRET), retry=fast_retry()) as okta:
+        yield okta
