@@ -232,8 +232,9 @@ class Session:
             elif op.method in ("POST", "PUT", "PATCH"):
                 headers["Content-Length"] = "0"  # Okta answers 411 to a bodyless POST without it
             retry_count = attempts - (1 if replayed else 0)
-            if retry_count > 0 and first_request_id:
-                headers["X-Okta-Retry-For"] = first_request_id
+            if retry_count > 0:
+                if first_request_id:
+                    headers["X-Okta-Retry-For"] = first_request_id
                 headers["X-Okta-Retry-Count"] = str(retry_count)
             request = AuthRequest(
                 method=op.method, url=url, headers=headers, body=body, operation=op.name

@@ -59,14 +59,28 @@ async def test_user_agent_suffix(server: ScriptedServer) -> None:
             TokenConnection(token="tok", base_url="https://scim.example/1/scim"),
             True,
             {"activate": "true"},
-            {"baseUrl": "https://scim.example/1/scim", "profile": {"authScheme": "TOKEN", "token": "tok"}},
+            {
+                "baseUrl": "https://scim.example/1/scim",
+                "profile": {"authScheme": "TOKEN", "token": "tok"},
+            },
         ),
-        (TokenConnection(token="tok"), None, {}, {"profile": {"authScheme": "TOKEN", "token": "tok"}}),
+        (
+            TokenConnection(token="tok"),
+            None,
+            {},
+            {"profile": {"authScheme": "TOKEN", "token": "tok"}},
+        ),
         (
             OAuthConnection(client_id="0oahub", rotation_mode="AUTO"),
             False,
             {"activate": "false"},
-            {"profile": {"authScheme": "OAUTH2", "clientId": "0oahub", "signing": {"rotationMode": "AUTO"}}},
+            {
+                "profile": {
+                    "authScheme": "OAUTH2",
+                    "clientId": "0oahub",
+                    "signing": {"rotationMode": "AUTO"},
+                }
+            },
         ),
         (OAuthConnection(), None, {}, {"profile": {"authScheme": "OAUTH2"}}),
         (
@@ -126,7 +140,15 @@ async def test_lifecycle_posts_have_content_length_zero(
 
 
 async def test_get_jwks(server: ScriptedServer, client: OktaClient) -> None:
-    key = {"kid": "k1", "kty": "RSA", "alg": "RSA", "use": "sig", "e": "AQAB", "n": "xyz", "status": "ACTIVE"}
+    key = {
+        "kid": "k1",
+        "kty": "RSA",
+        "alg": "RSA",
+        "use": "sig",
+        "e": "AQAB",
+        "n": "xyz",
+        "status": "ACTIVE",
+    }
     server.add(200, json_body={"jwks": {"keys": [key]}})
     jwks = await client.connections.get_jwks(APP_ID)
     assert server.seen[0].path == BASE + "/jwks"
