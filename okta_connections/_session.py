@@ -30,7 +30,7 @@ from .errors import (
     OktaTimeoutError,
     TransportError,
 )
-from .ratelimit import RateLimitState, bucket_for, parse_rate_limit
+from .ratelimit import RateLimiter, bucket_for, parse_rate_limit
 from .retry import RetryPolicy
 
 __all__ = ["HttpResponse", "Operation", "Session", "default_user_agent"]
@@ -112,14 +112,14 @@ class Session:
         retry: RetryPolicy,
         user_agent: str,
         connector_limit: int,
-        rate_limits: RateLimitState,
+        limiter: RateLimiter,
     ) -> None:
         self.org_url = org_url
         self.auth = auth
         self.timeouts = timeouts
         self.retry = retry
         self.user_agent = user_agent
-        self.rate_limits = rate_limits
+        self.limiter = limiter
         self._connector_limit = connector_limit
         self._http: aiohttp.ClientSession | None = None
         self._closed = False
@@ -242,11 +242,15 @@ class Session:
             attempts += 1
             rate_info = None
             try:
-                await self.auth.authorize(request)
-                response = await self._send(request, timeouts, deadline, op.name)
+                sent_at = await self._acquire(bucket, deadline, request, timeouts)
+                try:
+                    await self.auth.authorize(request)
+                    response = await self._send(request, timeouts, deadline, op.name)
+                except BaseException:
+                    self.limiter.release(bucket, sent_at=sent_at, info=None)
+                    raise
                 rate_info = parse_rate_limit(response.headers)
-                if rate_info is not None:
-                    self.rate_limits.observe(bucket, rate_info)
+                self.limiter.release(bucket, sent_at=sent_at, info=rate_info)
                 request_id = response.headers.get("X-Okta-Request-Id")
                 if first_request_id is None:
                     first_request_id = request_id
@@ -294,6 +298,21 @@ class Session:
                 delay,
             )
             await self.retry.sleep(delay)
+
+    async def _acquire(
+        self, bucket: str, deadline: float, request: AuthRequest, timeouts: Timeouts
+    ) -> float:
+        try:
+            return await self.limiter.acquire(bucket, deadline)
+        except TimeoutError:
+            raise OktaTimeoutError(
+                f"{request.operation}: the call's deadline of {timeouts.deadline:g}s ran out "
+                f"while pacing for the {bucket!r} rate limit",
+                method=request.method,
+                path=request.url.path,
+                request_sent=False,
+                phase="deadline",
+            ) from None
 
     async def _send(
         self, request: AuthRequest, timeouts: Timeouts, deadline: float, op_name: str

@@ -10,7 +10,7 @@ from ._validation import normalize_org_url
 from .auth import Auth
 from .config import Timeouts
 from .errors import ConfigurationError
-from .ratelimit import RateLimitInfo, RateLimitState
+from .ratelimit import RateLimiter, RateLimitInfo
 from .retry import RetryPolicy
 from .services import ConnectionsService
 
@@ -36,6 +36,10 @@ class OktaClient:
         retry: The retry policy (default: 4 attempts, full-jitter backoff).
         user_agent_suffix: Appended to ``okta-connections/<v> python/<x.y> aiohttp/<x.y>``.
         connector_limit: Most simultaneous connections to the org (default 100).
+        max_capacity: Fraction (0, 1] of each rate-limit bucket this client may use; leave
+            headroom for other integrations that share the org (default 1.0).
+        max_in_flight: Ceiling of the adaptive in-flight cap per bucket (default 64). A
+            concurrency 429 halves the cap; successes raise it again.
 
     Raises:
         ConfigurationError: the org URL, auth or settings are unusable; nothing is sent.
@@ -50,6 +54,8 @@ class OktaClient:
         retry: RetryPolicy | None = None,
         user_agent_suffix: str | None = None,
         connector_limit: int = 100,
+        max_capacity: float = 1.0,
+        max_in_flight: int = 64,
     ) -> None:
         self._session: Session | None = None
         normalized = normalize_org_url(org_url)
@@ -68,7 +74,20 @@ class OktaClient:
             or (connector_limit < 1)
         ):
             raise ConfigurationError("connector_limit", "must be a positive integer")
-        self._rate_limits = RateLimitState()
+        for name, value in (("max_capacity", max_capacity),):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not (0 < value <= 1)
+            ):
+                raise ConfigurationError(name, f"must be a fraction in (0, 1], not {value!r}")
+        if (
+            isinstance(max_in_flight, bool)
+            or not isinstance(max_in_flight, int)
+            or (max_in_flight < 1)
+        ):
+            raise ConfigurationError("max_in_flight", "must be a positive integer")
+        self._limiter = RateLimiter(max_capacity=float(max_capacity), max_in_flight=max_in_flight)
         self._session = Session(
             normalized,
             auth,
@@ -76,7 +95,7 @@ class OktaClient:
             retry=retry or RetryPolicy(),
             user_agent=default_user_agent(user_agent_suffix),
             connector_limit=connector_limit,
-            rate_limits=self._rate_limits,
+            limiter=self._limiter,
         )
         self.connections = ConnectionsService(self._session)
         """The default provisioning connection of each app: see :class:`ConnectionsService`."""
@@ -106,7 +125,12 @@ class OktaClient:
     @property
     def rate_limits(self) -> dict[str, RateLimitInfo]:
         """The latest rate-limit window seen per bucket (``"apps"``, ``"default"`` ...)."""
-        return self._rate_limits.snapshot()
+        return self._limiter.snapshot()
+
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        """The client's pacer: in-flight counts and adaptive caps per bucket."""
+        return self._limiter
 
     @property
     def closed(self) -> bool:

@@ -7,6 +7,7 @@ clock, so a skewed local clock does not matter.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import re
 import time
@@ -14,7 +15,14 @@ from collections.abc import Callable, Iterable, Mapping
 
 import attrs
 
-__all__ = ["RateLimitInfo", "RateLimitState", "bucket_for", "parse_rate_limit"]
+__all__ = [
+    "RateLimitInfo",
+    "RateLimitState",
+    "RateLimiter",
+    "bucket_for",
+    "parse_rate_limit",
+    "retry_after_seconds",
+]
 
 #: Path prefix -> bucket name. First match wins; anything else is "default".
 BUCKETS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -129,33 +137,246 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     return max(0.0, when - _server_time(headers))
 
 
-class RateLimitState:
-    """The latest window seen for each bucket, shared by every call of one client.
+class _Bucket:
+    """Pacing state of one bucket. All times are local monotonic seconds."""
 
-    Stale observations (an older window arriving after a newer one) are ignored.
+    __slots__ = (
+        "cap",
+        "changed",
+        "end_est",
+        "first_reset_after",
+        "in_flight",
+        "info",
+        "last_grant",
+        "lock",
+        "next_send",
+        "remaining",
+        "rtt",
+        "start_est",
+        "synthetic",
+        "window_len",
+    )
+
+    def __init__(self, cap: float) -> None:
+        self.in_flight = 0
+        self.info: RateLimitInfo | None = None  # latest observation of the current window
+        self.remaining = 0  # lowest X-Rate-Limit-Remaining seen in the current window
+        self.start_est: float | None = None  # earliest send time seen in the current window
+        self.end_est = 0.0  # when the current window is expected to reset
+        self.window_len: float | None = None  # learned window length (an upper bound)
+        self.first_reset_after = 0.0
+        self.synthetic = False  # the window is assumed to have reset; no response shows it yet
+        self.next_send = 0.0
+        self.last_grant = 0.0
+        self.rtt = 0.0
+        self.cap = cap  # AIMD in-flight cap
+        self.lock = asyncio.Lock()
+        self.changed = asyncio.Event()
+
+
+class RateLimiter:
+    """Paces every call of one client from the X-Rate-Limit-* headers, per bucket.
+
+    - Before headers are seen for a bucket, one probe request goes alone, and the others
+      wait for what it learns.
+    - Concurrent calls never spend more than the bucket's remaining budget: the budget is
+      the lowest ``X-Rate-Limit-Remaining`` seen in the window minus the requests in flight,
+      minus the headroom that ``max_capacity`` leaves for other integrations.
+    - The budget is spread evenly across the time left in the window, so the client does not
+      burst and then stall. The window's end comes from ``X-Rate-Limit-Reset`` measured
+      against ``Date``; once a window change has been seen, from the learned window length
+      (both headers have one-second resolution, which matters for short windows).
+    - A concurrency 429 halves the in-flight cap; each success raises it by 1/cap (AIMD).
+    - A waiting call that is cancelled holds nothing: slots are taken only when granted.
+
+    Args:
+        max_capacity: Fraction (0, 1] of each bucket's limit this client may use.
+        max_in_flight: Ceiling of the adaptive in-flight cap.
+        clock: Local monotonic clock; injectable for tests.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        max_capacity: float = 1.0,
+        max_in_flight: int = 64,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not 0 < max_capacity <= 1:
+            raise ValueError("max_capacity must be in (0, 1]")
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be >= 1")
+        self.max_capacity = max_capacity
+        self.max_in_flight = max_in_flight
         self._clock = clock
-        self._buckets: dict[str, RateLimitInfo] = {}
+        self._buckets: dict[str, _Bucket] = {}
 
-    def observe(self, bucket: str, info: RateLimitInfo) -> None:
-        """Record an observation, keeping the newest window."""
-        if info.is_concurrency_signal:
-            return  # says nothing about the rate window
-        current = self._buckets.get(bucket)
-        if current is not None:
-            if info.reset_at < current.reset_at:
-                return  # a response from an older window arrived late
-            if info.reset_at == current.reset_at and info.remaining > current.remaining:
-                # Same window: responses can arrive out of order; keep the lower count.
-                info = attrs.evolve(info, remaining=current.remaining)
-        self._buckets[bucket] = info
+    def _bucket(self, name: str) -> _Bucket:
+        bucket = self._buckets.get(name)
+        if bucket is None:
+            bucket = self._buckets[name] = _Bucket(float(self.max_in_flight))
+        return bucket
+
+    # ---------------------------------------------------------------- reading
 
     def get(self, bucket: str) -> RateLimitInfo | None:
-        """The latest observation of a bucket, or None."""
-        return self._buckets.get(bucket)
+        """The latest window seen for a bucket (remaining: the lowest seen), or None."""
+        b = self._buckets.get(bucket)
+        if b is None or b.info is None:
+            return None
+        return attrs.evolve(b.info, remaining=b.remaining)
 
     def snapshot(self) -> dict[str, RateLimitInfo]:
-        """A copy of every bucket's latest observation."""
-        return dict(self._buckets)
+        """The latest window of every bucket seen so far."""
+        out = {}
+        for name in self._buckets:
+            info = self.get(name)
+            if info is not None:
+                out[name] = info
+        return out
+
+    def in_flight(self, bucket: str) -> int:
+        """Requests of this client currently in flight in a bucket."""
+        b = self._buckets.get(bucket)
+        return 0 if b is None else b.in_flight
+
+    def cap(self, bucket: str) -> int:
+        """The current adaptive in-flight cap of a bucket."""
+        b = self._buckets.get(bucket)
+        return self.max_in_flight if b is None else max(1, int(b.cap))
+
+    # ---------------------------------------------------------------- pacing
+
+    def _headroom(self, limit: int) -> int:
+        return int(limit * (1.0 - self.max_capacity) + 0.999999)
+
+    def _wait_time(self, b: _Bucket, now: float) -> float | None:
+        """0 to send now; seconds to wait; None to wait for a response."""
+        if b.in_flight >= max(1, int(b.cap)):
+            return None
+        if b.info is None:
+            return None if b.in_flight else 0.0  # one probe at a time until headers arrive
+        if now >= b.end_est and not b.synthetic:
+            # The window should have reset; act on it until a response shows the new one.
+            b.synthetic = True
+            b.remaining = b.info.limit
+            b.start_est = b.end_est
+            length = b.window_len if b.window_len is not None else b.first_reset_after
+            b.end_est = b.end_est + max(length, 0.001) + b.rtt
+            b.next_send = now
+        budget = b.remaining - self._headroom(b.info.limit) - b.in_flight
+        if budget <= 0:
+            return max(b.end_est - now, 0.001)
+        if now < b.next_send:
+            return b.next_send - now
+        return 0.0
+
+    def _grant(self, b: _Bucket, now: float) -> float:
+        b.in_flight += 1
+        b.last_grant = now
+        if b.info is not None:
+            budget = b.remaining - self._headroom(b.info.limit) - b.in_flight + 1
+            left = b.end_est - now
+            b.next_send = now + (left / budget if left > 0 and budget > 0 else 0.0)
+        return now
+
+    async def acquire(self, bucket: str, deadline: float | None = None) -> float:
+        """Wait until a request may be sent in ``bucket``; returns the grant time.
+
+        Every successful acquire must be matched by one :meth:`release`.
+
+        Raises:
+            TimeoutError: when ``deadline`` (monotonic seconds) passes while waiting.
+        """
+        b = self._bucket(bucket)
+        now = self._clock()
+        if not b.lock.locked() and self._wait_time(b, now) == 0.0:
+            return self._grant(b, now)
+        async with b.lock:
+            while True:
+                now = self._clock()
+                wait = self._wait_time(b, now)
+                if wait == 0.0:
+                    return self._grant(b, now)
+                if deadline is not None:
+                    left = deadline - now
+                    if left <= 0:
+                        raise TimeoutError("the deadline passed while waiting for rate limit")
+                    wait = left if wait is None else min(wait, left)
+                b.changed.clear()
+                try:
+                    await asyncio.wait_for(b.changed.wait(), timeout=wait)
+                except TimeoutError:
+                    pass
+
+    def release(
+        self,
+        bucket: str,
+        *,
+        sent_at: float,
+        info: RateLimitInfo | None,
+    ) -> None:
+        """Return a slot, and learn from the response's headers (None when there were none)."""
+        b = self._bucket(bucket)
+        b.in_flight = max(0, b.in_flight - 1)
+        now = self._clock()
+        sample = now - sent_at
+        b.rtt = sample if b.rtt == 0.0 else 0.8 * b.rtt + 0.2 * sample
+        if info is not None:
+            if info.is_concurrency_signal:
+                b.cap = max(1.0, b.cap / 2.0)
+            else:
+                b.cap = min(float(self.max_in_flight), b.cap + 1.0 / max(b.cap, 1.0))
+                self._observe(b, info, sent_at)
+        b.changed.set()
+
+    def observe(self, bucket: str, info: RateLimitInfo, sent_at: float | None = None) -> None:
+        """Record headers seen outside :meth:`acquire`/:meth:`release` (e.g. a token call)."""
+        if not info.is_concurrency_signal:
+            self._observe(
+                self._bucket(bucket), info, info.observed_at if sent_at is None else sent_at
+            )
+
+    def _observe(self, b: _Bucket, info: RateLimitInfo, sent_at: float) -> None:
+        current = b.info
+        if current is not None and info.reset_at < current.reset_at:
+            return  # a response from an older window arrived late
+        if current is not None and info.reset_at == current.reset_at:
+            if b.synthetic:
+                if b.start_est is None or sent_at < b.start_est:
+                    return  # sent before the assumed reset: the old window, written off
+                # Sent after we assumed the reset, yet still the old window: we were early.
+                b.synthetic = False
+                b.remaining = info.remaining
+                b.info = info
+                b.end_est = info.observed_at + info.reset_after
+                if b.window_len is not None:
+                    b.window_len *= 1.05
+                return
+            b.remaining = min(b.remaining, info.remaining)
+            b.info = info
+            if b.start_est is not None and sent_at < b.start_est:
+                b.start_est = sent_at
+            return
+        # A new window.
+        previous_start = None if (current is None or b.synthetic) else b.start_est
+        if previous_start is not None and sent_at > previous_start:
+            observed = sent_at - previous_start
+            b.window_len = observed if b.window_len is None else min(b.window_len, observed)
+        if b.window_len is not None:
+            b.window_len = max(b.window_len, info.reset_after - 1.0)
+        b.info = info
+        b.remaining = info.remaining
+        b.synthetic = False
+        b.start_est = sent_at
+        b.first_reset_after = info.reset_after
+        header_end = info.observed_at + info.reset_after
+        if b.window_len is not None:
+            b.end_est = min(header_end, sent_at + b.window_len + b.rtt)
+        else:
+            b.end_est = header_end
+        b.next_send = min(b.next_send, info.observed_at)
+
+
+#: Backwards-compatible name: the limiter is also the readable rate-limit state.
+RateLimitState = RateLimiter
