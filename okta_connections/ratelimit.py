@@ -8,6 +8,7 @@ clock, so a skewed local clock does not matter.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import re
 import time
@@ -304,10 +305,8 @@ class RateLimiter:
                         raise TimeoutError("the deadline passed while waiting for rate limit")
                     wait = left if wait is None else min(wait, left)
                 b.changed.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(b.changed.wait(), timeout=wait)
-                except TimeoutError:
-                    pass
 
     def release(
         self,
