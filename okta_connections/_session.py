@@ -7,6 +7,7 @@ such as aioresponses patch ``ClientSession._request`` and would bypass middlewar
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import sys
@@ -38,6 +39,11 @@ __all__ = ["HttpResponse", "Operation", "Session", "default_user_agent"]
 logger = logging.getLogger("okta_connections")
 
 _NO_BODY_SKIP = ("Content-Type",)
+
+#: Per-task counter of HTTP attempts; the bulk runner sets it to report attempts per item.
+attempt_counter: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "okta_connections_attempts", default=None
+)
 
 
 @attrs.frozen
@@ -240,6 +246,9 @@ class Session:
                 method=op.method, url=url, headers=headers, body=body, operation=op.name
             )
             attempts += 1
+            counter = attempt_counter.get()
+            if counter is not None:
+                counter[0] += 1
             rate_info = None
             try:
                 sent_at = await self._acquire(bucket, deadline, request, timeouts)

@@ -12,7 +12,7 @@ from .config import Timeouts
 from .errors import ConfigurationError
 from .ratelimit import RateLimiter, RateLimitInfo
 from .retry import RetryPolicy
-from .services import ConnectionsService
+from .services import AppsService, ConnectionsService
 
 __all__ = ["OktaClient"]
 
@@ -99,6 +99,12 @@ class OktaClient:
         )
         self.connections = ConnectionsService(self._session)
         """The default provisioning connection of each app: see :class:`ConnectionsService`."""
+        self.apps = AppsService(self._session)
+        from .bulk import BulkService
+
+        self.bulk = BulkService(self)
+        """Many apps at once, paced, journaled, streaming: see :class:`BulkService`."""
+        """The org's apps, for picking bulk targets: see :class:`AppsService`."""
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"

@@ -2,6 +2,7 @@
 
 from ._converter import converter
 from ._enum import LenientStrEnum
+from .apps import Application, AppStatus
 from .connections import (
     AuthScheme,
     ConnectionLinks,
@@ -19,6 +20,8 @@ from .connections import (
 )
 
 __all__ = [
+    "AppStatus",
+    "Application",
     "AuthScheme",
     "ConnectionLinks",
     "ConnectionProfile",
