@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import warnings
 from types import TracebackType
+from typing import Any
 
 from ._session import Session, default_user_agent
 from ._validation import normalize_org_url
 from .auth import Auth
-from .config import Timeouts
+from .config import Settings, Timeouts, load_settings
 from .errors import ConfigurationError
 from .ratelimit import RateLimiter, RateLimitInfo
 from .retry import RetryPolicy
@@ -106,6 +107,58 @@ class OktaClient:
         """Many apps at once, paced, journaled, streaming: see :class:`BulkService`."""
         """The org's apps, for picking bulk targets: see :class:`AppsService`."""
 
+    @classmethod
+    def from_config(
+        cls,
+        profile: str | None = None,
+        *,
+        org_url: str | None = None,
+        token: str | None = None,
+        authorization_mode: str | None = None,
+        client_id: str | None = None,
+        scopes: str | tuple[str, ...] | list[str] | None = None,
+        private_key: str | None = None,
+        key_id: str | None = None,
+        **client_options: Any,
+    ) -> OktaClient:
+        """Build a client from arguments, the environment and okta.yaml files.
+
+        Precedence, highest first: these arguments, ``OKTA_CLIENT_*`` environment variables
+        (``ORGURL``, ``TOKEN``, ``AUTHORIZATIONMODE``, ``CLIENTID``, ``SCOPES``,
+        ``PRIVATEKEY``, ``KEYID``, and ``PROFILE``), ``./okta.yaml``, ``~/.okta/okta.yaml``.
+        The files use the official layout (``okta: client: orgUrl/token/...``); named
+        profiles live under ``okta: profiles: <name>:``.
+
+        Args:
+            profile: A named profile (connection nickname) such as ``"prod-admin"``.
+            org_url: Overrides the org URL.
+            token: Overrides the token (SSWS or Bearer).
+            authorization_mode: ``SSWS`` (default), ``Bearer`` or ``PrivateKey``.
+            client_id: Service app client id (PrivateKey).
+            scopes: OAuth scopes (PrivateKey).
+            private_key: PEM or path (PrivateKey).
+            key_id: The key's kid (PrivateKey).
+            **client_options: Passed to :class:`OktaClient` (timeouts, retry, ...).
+
+        Raises:
+            ConfigurationError: a missing or malformed setting, naming where to set it.
+        """
+        settings = load_settings(
+            profile,
+            org_url=org_url,
+            token=token,
+            authorization_mode=authorization_mode,
+            client_id=client_id,
+            scopes=scopes,
+            private_key=private_key,
+            key_id=key_id,
+        )
+        return cls(
+            _require(settings, "org_url", "OKTA_CLIENT_ORGURL", "orgUrl"),
+            auth=auth_from_settings(settings),
+            **client_options,
+        )
+
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
         return f"OktaClient({self.org_url!r}, auth={self.auth!r}, {state})"
@@ -175,3 +228,34 @@ class OktaClient:
                 stacklevel=2,
                 source=self,
             )
+
+
+def _require(settings: Settings, field: str, var: str, key: str) -> str:
+    value = getattr(settings, field)
+    if not value:
+        where = f"okta.profiles.{settings.profile}" if settings.profile else "okta.client"
+        raise ConfigurationError(
+            field, f"is not set: pass {field}=, set ${var}, or add {key} under {where} in okta.yaml"
+        )
+    return str(value)
+
+
+def auth_from_settings(settings: Settings) -> Auth:
+    """The auth strategy that resolved settings ask for."""
+    mode = settings.authorization_mode
+    if mode == "SSWS":
+        from .auth import SSWSToken
+
+        return SSWSToken(_require(settings, "token", "OKTA_CLIENT_TOKEN", "token"))
+    if mode == "Bearer":
+        from .auth import BearerToken
+
+        return BearerToken(_require(settings, "token", "OKTA_CLIENT_TOKEN", "token"))
+    from .auth import PrivateKeyJWT
+
+    return PrivateKeyJWT(
+        _require(settings, "client_id", "OKTA_CLIENT_CLIENTID", "clientId"),
+        _require(settings, "private_key", "OKTA_CLIENT_PRIVATEKEY", "privateKey"),
+        scopes=settings.scopes,
+        key_id=settings.key_id,
+    )

@@ -1,15 +1,19 @@
-"""Client settings that are plain data: timeouts."""
+"""Client settings: timeouts, and where to connect from arguments, env or okta.yaml."""
 
 from __future__ import annotations
 
 import math
+import os
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import attrs
 
 from .errors import ConfigurationError
 
-__all__ = ["Timeouts"]
+__all__ = ["AUTH_MODES", "Settings", "Timeouts", "config_paths", "load_settings"]
 
 
 def _positive(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -51,3 +55,223 @@ class Timeouts:
         if isinstance(value, Timeouts):
             return value
         return attrs.evolve(base, total=value)
+
+
+# --------------------------------------------------------------------------- settings files
+
+ENV_PREFIX = "OKTA_CLIENT_"
+
+#: okta.yaml key -> (Settings field, environment variable)
+_FIELDS: dict[str, tuple[str, str]] = {
+    "orgUrl": ("org_url", "OKTA_CLIENT_ORGURL"),
+    "token": ("token", "OKTA_CLIENT_TOKEN"),
+    "authorizationMode": ("authorization_mode", "OKTA_CLIENT_AUTHORIZATIONMODE"),
+    "clientId": ("client_id", "OKTA_CLIENT_CLIENTID"),
+    "scopes": ("scopes", "OKTA_CLIENT_SCOPES"),
+    "privateKey": ("private_key", "OKTA_CLIENT_PRIVATEKEY"),
+    "kid": ("key_id", "OKTA_CLIENT_KEYID"),
+}
+_SECRET_KEYS = frozenset({"token", "privateKey", "clientSecret"})
+AUTH_MODES = ("SSWS", "Bearer", "PrivateKey")
+DEFAULT_SCOPES = ("okta.apps.read", "okta.apps.manage")
+
+
+@attrs.frozen
+class Settings:
+    """Where to connect and how to authenticate, resolved from every source.
+
+    Attributes:
+        org_url: The org URL.
+        authorization_mode: ``SSWS``, ``Bearer`` or ``PrivateKey``.
+        token: The API token (SSWS) or access token (Bearer). Hidden in ``repr``.
+        client_id: The service app's client id (PrivateKey).
+        scopes: OAuth scopes (PrivateKey).
+        private_key: A PEM string or a path to one (PrivateKey). Hidden in ``repr``.
+        key_id: The key's ``kid`` (PrivateKey), when the app has several keys.
+        profile: The named profile used, if any.
+        sources: For each field, where its value came from (for error messages).
+    """
+
+    org_url: str | None = None
+    authorization_mode: str = "SSWS"
+    token: str | None = attrs.field(default=None, repr=lambda v: "None" if v is None else "'***'")
+    client_id: str | None = None
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
+    private_key: str | None = attrs.field(
+        default=None, repr=lambda v: "None" if v is None else "'***'"
+    )
+    key_id: str | None = None
+    profile: str | None = None
+    sources: dict[str, str] = attrs.field(factory=dict, repr=False, eq=False)
+
+
+def _coerce_scopes(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        scopes = tuple(s for s in value.replace(",", " ").split() if s)
+    elif isinstance(value, list | tuple) and all(isinstance(s, str) for s in value):
+        scopes = tuple(s.strip() for s in value if s.strip())
+    else:
+        raise ConfigurationError("scopes", f"{where}: must be a list of strings or a string")
+    if not scopes:
+        raise ConfigurationError("scopes", f"{where}: must name at least one scope")
+    return scopes
+
+
+def _coerce_mode(value: Any, where: str) -> str:
+    if isinstance(value, str):
+        for mode in AUTH_MODES:
+            if value.strip().lower() == mode.lower():
+                return mode
+    raise ConfigurationError(
+        "authorization_mode", f"{where}: {value!r} is not one of {', '.join(AUTH_MODES)}"
+    )
+
+
+def _coerce(field: str, value: Any, where: str) -> Any:
+    if field == "scopes":
+        return _coerce_scopes(value, where)
+    if field == "authorization_mode":
+        return _coerce_mode(value, where)
+    if not isinstance(value, str) or not value.strip():
+        # Never echo the value: it may be a secret.
+        raise ConfigurationError(field, f"{where}: must be a non-empty string")
+    return value.strip()
+
+
+def _warn_if_loose(path: Path, what: str) -> None:
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if mode & 0o077:
+        warnings.warn(
+            f"{path} holds {what} and is readable by other users (mode {mode & 0o777:o}); "
+            f"run: chmod 600 {path}",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
+def _read_yaml(path: Path, profile: str | None) -> dict[str, Any]:
+    """The client section of one okta.yaml (a named profile's, when asked for)."""
+    try:
+        import yaml
+    except ImportError as exc:  # pragma: no cover - PyYAML is a dependency
+        raise ConfigurationError("okta.yaml", "reading okta.yaml needs PyYAML") from exc
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ConfigurationError("okta.yaml", f"{path} is not valid YAML{where}") from None
+    except OSError as exc:
+        raise ConfigurationError("okta.yaml", f"cannot read {path}: {exc.strerror}") from None
+    if document is None:
+        return {}
+    okta = document.get("okta") if isinstance(document, dict) else None
+    if not isinstance(okta, dict):
+        raise ConfigurationError("okta.yaml", f"{path} has no top-level 'okta:' section")
+    if profile is None:
+        section = okta.get("client", {})
+        where = "okta.client"
+    else:
+        profiles = okta.get("profiles", {})
+        if not isinstance(profiles, dict) or profile not in profiles:
+            return {}
+        section = profiles[profile]
+        if isinstance(section, dict) and isinstance(section.get("client"), dict):
+            section = section["client"]
+        where = f"okta.profiles.{profile}"
+    if not isinstance(section, dict):
+        raise ConfigurationError("okta.yaml", f"{path}: {where} must be a mapping")
+    if any(k in section for k in _SECRET_KEYS):
+        _warn_if_loose(path, "a secret")
+    return {"__where__": f"{path} ({where})", **section}
+
+
+def profiles_in(paths: list[Path]) -> list[str]:
+    """Names of the profiles defined in these okta.yaml files."""
+    names: list[str] = []
+    for path in paths:
+        try:
+            import yaml
+
+            document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except Exception:
+            continue
+        okta = document.get("okta") if isinstance(document, dict) else None
+        profiles = okta.get("profiles") if isinstance(okta, dict) else None
+        if isinstance(profiles, dict):
+            names.extend(n for n in profiles if isinstance(n, str) and n not in names)
+    return names
+
+
+def config_paths(cwd: Path | None = None, home: Path | None = None) -> list[Path]:
+    """okta.yaml locations, lowest precedence first: ``~/.okta/okta.yaml``, ``./okta.yaml``."""
+    cwd = Path.cwd() if cwd is None else cwd
+    home = Path.home() if home is None else home
+    return [home / ".okta" / "okta.yaml", cwd / "okta.yaml"]
+
+
+def load_settings(
+    profile: str | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    home: Path | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Resolve settings: arguments > environment > ./okta.yaml > ~/.okta/okta.yaml.
+
+    Each field is taken from the highest source that sets it. A named ``profile`` (or
+    ``OKTA_CLIENT_PROFILE``) reads ``okta.profiles.<name>`` from the files instead of
+    ``okta.client``; it must exist in at least one of them.
+
+    Args:
+        profile: A named profile (connection nickname), e.g. ``"prod-admin"``.
+        env: The environment (default ``os.environ``).
+        cwd: Where ``./okta.yaml`` is looked for (default the working directory).
+        home: Where ``~/.okta/okta.yaml`` is looked for (default the home directory).
+        **overrides: Field values that beat every other source (``org_url``, ``token``,
+            ``authorization_mode``, ``client_id``, ``scopes``, ``private_key``, ``key_id``).
+
+    Raises:
+        ConfigurationError: an unknown profile or field, or a value of the wrong type.
+    """
+    env = os.environ if env is None else env
+    profile = profile or env.get(ENV_PREFIX + "PROFILE") or None
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    paths = config_paths(cwd, home)
+    found_profile = profile is None
+    for path in paths:  # lowest precedence first; later ones overwrite
+        if not path.is_file():
+            continue
+        section = _read_yaml(path, profile)
+        if profile is not None and section:
+            found_profile = True
+        where = section.pop("__where__", str(path))
+        for key, value in section.items():
+            if key not in _FIELDS:
+                continue  # the official layout has keys we do not use (cache, proxy ...)
+            field = _FIELDS[key][0]
+            values[field] = _coerce(field, value, f"{where} {key}")
+            sources[field] = f"{where} {key}"
+    if not found_profile:
+        known = profiles_in(paths)
+        hint = f"; known profiles: {', '.join(known)}" if known else ""
+        raise ConfigurationError(
+            "profile", f"no profile named {profile!r} in {' or '.join(map(str, paths))}{hint}"
+        )
+    for _key, (field, var) in _FIELDS.items():
+        if env.get(var):
+            values[field] = _coerce(field, env[var], f"${var}")
+            sources[field] = f"${var}"
+    valid = {f for f, _ in _FIELDS.values()}
+    for field, value in overrides.items():
+        if field not in valid:
+            raise ConfigurationError(field, f"is not a setting; use one of {sorted(valid)}")
+        if value is not None:
+            values[field] = _coerce(field, value, f"argument {field}")
+            sources[field] = f"argument {field}"
+    return Settings(profile=profile, sources=sources, **values)

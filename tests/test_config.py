@@ -1,0 +1,176 @@
+"""Settings from arguments, env and okta.yaml files: precedence, profiles, coercion."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import pytest
+
+from okta_connections import BearerToken, ConfigurationError, OktaClient, SSWSToken
+from okta_connections.config import load_settings
+
+HOME_YAML = """
+okta:
+  client:
+    orgUrl: https://home.okta.com
+    token: home-token
+    authorizationMode: SSWS
+    scopes: [okta.apps.read]
+  profiles:
+    prod-admin:
+      orgUrl: https://prod.okta.com
+      token: prod-token
+    staging:
+      client:
+        orgUrl: https://staging.oktapreview.com
+        token: staging-token
+        authorizationMode: bearer
+"""
+
+CWD_YAML = """
+okta:
+  client:
+    orgUrl: https://cwd.okta.com
+  profiles:
+    staging:
+      orgUrl: https://staging-cwd.oktapreview.com
+"""
+
+
+@pytest.fixture
+def dirs(tmp_path: Path) -> tuple[Path, Path]:
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    (home / ".okta").mkdir(parents=True)
+    cwd.mkdir()
+    (home / ".okta" / "okta.yaml").write_text(HOME_YAML)
+    (cwd / "okta.yaml").write_text(CWD_YAML)
+    os.chmod(home / ".okta" / "okta.yaml", 0o600)
+    os.chmod(cwd / "okta.yaml", 0o600)
+    return home, cwd
+
+
+def test_precedence_args_env_cwd_home(dirs: tuple[Path, Path]) -> None:
+    home, cwd = dirs
+    s = load_settings(env={}, cwd=cwd, home=home)
+    assert (s.org_url, s.token, s.scopes) == (
+        "https://cwd.okta.com",
+        "home-token",
+        ("okta.apps.read",),
+    )
+    assert s.sources["org_url"].endswith("okta.yaml (okta.client) orgUrl")
+    assert str(cwd) in s.sources["org_url"]
+    env = {"OKTA_CLIENT_ORGURL": "https://env.okta.com", "OKTA_CLIENT_SCOPES": "a.b,c.d"}
+    s = load_settings(env=env, cwd=cwd, home=home)
+    assert (s.org_url, s.token, s.scopes) == ("https://env.okta.com", "home-token", ("a.b", "c.d"))
+    s = load_settings(
+        env=env, cwd=cwd, home=home, org_url="https://arg.okta.com", token="arg-token"
+    )
+    assert (s.org_url, s.token) == ("https://arg.okta.com", "arg-token")
+    assert s.sources["token"] == "argument token"
+
+
+def test_named_profiles_live_side_by_side(dirs: tuple[Path, Path]) -> None:
+    home, cwd = dirs
+    prod = load_settings("prod-admin", env={}, cwd=cwd, home=home)
+    assert (prod.org_url, prod.token, prod.authorization_mode) == (
+        "https://prod.okta.com",
+        "prod-token",
+        "SSWS",
+    )
+    staging = load_settings(env={"OKTA_CLIENT_PROFILE": "staging"}, cwd=cwd, home=home)
+    assert staging.profile == "staging"
+    assert staging.org_url == "https://staging-cwd.oktapreview.com"  # ./okta.yaml beats home
+    assert staging.token == "staging-token"
+    assert staging.authorization_mode == "Bearer"  # coerced from "bearer"
+
+
+def test_unknown_profile_lists_the_known_ones(dirs: tuple[Path, Path]) -> None:
+    home, cwd = dirs
+    with pytest.raises(ConfigurationError, match="no profile named 'prod'.*prod-admin, staging"):
+        load_settings("prod", env={}, cwd=cwd, home=home)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"OKTA_CLIENT_AUTHORIZATIONMODE": "Kerberos"}, "not one of SSWS, Bearer, PrivateKey"),
+        ({"OKTA_CLIENT_SCOPES": " , "}, "at least one scope"),
+        ({"OKTA_CLIENT_TOKEN": "   "}, r"\$OKTA_CLIENT_TOKEN: must be a non-empty string"),
+    ],
+)
+def test_env_values_are_coerced_with_clear_errors(
+    dirs: tuple[Path, Path], env: dict[str, str], message: str
+) -> None:
+    home, cwd = dirs
+    with pytest.raises(ConfigurationError, match=message):
+        load_settings(env=env, cwd=cwd, home=home)
+
+
+def test_bad_yaml_types(tmp_path: Path) -> None:
+    (tmp_path / "okta.yaml").write_text("okta:\n  client:\n    orgUrl: 42\n")
+    with pytest.raises(ConfigurationError, match="orgUrl.*non-empty string"):
+        load_settings(env={}, cwd=tmp_path, home=tmp_path / "nohome")
+    (tmp_path / "okta.yaml").write_text("okta: [\n")
+    with pytest.raises(ConfigurationError, match="not valid YAML"):
+        load_settings(env={}, cwd=tmp_path, home=tmp_path / "nohome")
+    (tmp_path / "okta.yaml").write_text("other: {}\n")
+    with pytest.raises(ConfigurationError, match="no top-level 'okta:'"):
+        load_settings(env={}, cwd=tmp_path, home=tmp_path / "nohome")
+
+
+def test_loose_permissions_on_a_file_with_a_secret_warn(dirs: tuple[Path, Path]) -> None:
+    home, cwd = dirs
+    path = home / ".okta" / "okta.yaml"
+    os.chmod(path, 0o644)
+    with pytest.warns(UserWarning, match="chmod 600"):
+        load_settings(env={}, cwd=cwd, home=home)
+    os.chmod(path, 0o600)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_settings(env={}, cwd=cwd, home=home)
+
+
+def test_from_config_builds_the_client_and_auth(
+    dirs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, cwd = dirs
+    monkeypatch.chdir(cwd)
+    monkeypatch.setenv("HOME", str(home))
+    for var in list(os.environ):
+        if var.startswith("OKTA_CLIENT_"):
+            monkeypatch.delenv(var)
+    client = OktaClient.from_config()
+    assert client.org_url == "https://cwd.okta.com"
+    assert isinstance(client.auth, SSWSToken)
+    staging = OktaClient.from_config("staging")
+    assert isinstance(staging.auth, BearerToken)
+    assert staging.org_url == "https://staging-cwd.oktapreview.com"
+
+
+def test_missing_org_url_says_where_to_set_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for var in list(os.environ):
+        if var.startswith("OKTA_CLIENT_"):
+            monkeypatch.delenv(var)
+    with pytest.raises(ConfigurationError, match="OKTA_CLIENT_ORGURL"):
+        OktaClient.from_config(token="x")
+    with pytest.raises(ConfigurationError, match="OKTA_CLIENT_TOKEN"):
+        OktaClient.from_config(org_url="https://acme.okta.com")
+
+
+def test_secrets_never_in_config_errors_or_reprs(tmp_path: Path) -> None:
+    secret = "SUPERSECRETTOKENVALUE123"
+    s = load_settings(
+        env={}, cwd=tmp_path, home=tmp_path, token=secret, org_url="https://a.okta.com"
+    )
+    assert secret not in repr(s)
+    (tmp_path / "okta.yaml").write_text(f"okta:\n  client:\n    token: [{secret}]\n")
+    os.chmod(tmp_path / "okta.yaml", 0o600)
+    with pytest.raises(ConfigurationError) as info2:
+        load_settings(env={}, cwd=tmp_path, home=tmp_path / "x")
+    assert secret not in str(info2.value)
