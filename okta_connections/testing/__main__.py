@@ -1,0 +1,92 @@
+"""``python -m okta_connections.testing``: serve a FakeOkta org in the foreground.
+
+It prints the org URL and the SSWS token (the fake's own credential, printed on purpose:
+that is how you use it) as ``OKTA_CLIENT_*`` lines the SDK's config reads, then serves
+until SIGINT or SIGTERM and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Sequence
+
+from ._fake import FakeOkta
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m okta_connections.testing",
+        description="Serve a fake Okta org (Application Connections API) until Ctrl-C.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=8080, help="TCP port, 0 for a free one (default 8080)"
+    )
+    parser.add_argument("--apps", type=int, default=60, help="apps to seed (default 60)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the estate (default 0)")
+    parser.add_argument("--token", default=None, help="SSWS token to accept (default: random)")
+    parser.add_argument(
+        "--rate-limit", type=int, default=100, help="requests per window per bucket (default 100)"
+    )
+    parser.add_argument(
+        "--rate-window", type=float, default=60.0, help="window in seconds (default 60)"
+    )
+    parser.add_argument(
+        "--enforce-rate-limit",
+        action="store_true",
+        help="answer 429 past the limit (default: headers only)",
+    )
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="keep a log of every request in memory (off: a long run would only grow it)",
+    )
+    return parser
+
+
+async def serve(args: argparse.Namespace) -> int:
+    """Run the fake until SIGINT/SIGTERM; returns the exit code."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # Not available on Windows' event loop; there, Ctrl-C raises KeyboardInterrupt.
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    fake = FakeOkta(
+        apps=args.apps,
+        seed=args.seed,
+        token=args.token,
+        host=args.host,
+        port=args.port,
+        rate_limit=args.rate_limit,
+        rate_window=args.rate_window,
+        enforce_rate_limit=args.enforce_rate_limit,
+        record_requests=args.record,
+    )
+    async with fake:
+        print(f"FakeOkta: {len(fake.apps)} apps (seed {args.seed}); Ctrl-C to stop", flush=True)
+        print(f"OKTA_CLIENT_ORGURL={fake.org_url}", flush=True)
+        print(f"OKTA_CLIENT_TOKEN={fake.token}", flush=True)
+        await stop.wait()
+    print("FakeOkta: stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments and serve. Returns the process exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return asyncio.run(serve(args))
+    except KeyboardInterrupt:  # platforms without loop signal handlers
+        return 0
+    except OSError as exc:  # e.g. the port is taken
+        print(f"FakeOkta: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,961 @@
+"""FakeOkta: a fake Okta org serving the Application Connections API over aiohttp.web."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import random
+import secrets
+import string
+import time
+from collections.abc import Callable, Iterable
+from email.utils import formatdate
+from types import TracebackType
+from typing import Final, Literal
+
+import attrs
+from aiohttp import hdrs, web
+from aiohttp.typedefs import Handler
+from yarl import URL
+
+from ._model import (
+    CONSENT_APPS,
+    FakeApp,
+    RecordedRequest,
+    RotationMode,
+    UnknownAppError,
+    copy_headers,
+)
+from ._ratelimit import RateLimiter, RateState, bucket_of
+from ._seed import (
+    SIGN_ON_MODES,
+    apply_oauth,
+    apply_token,
+    new_app_id,
+    new_jwk,
+    new_secret,
+    seed_apps,
+)
+from ._wire import (
+    OktaError,
+    app_body,
+    app_filter,
+    app_not_found,
+    connection_body,
+    json_response,
+    no_provisioning,
+    parse_activate,
+    parse_limit,
+    parse_object,
+    parse_signing,
+    required_str,
+    validation_error,
+)
+
+__all__ = ["FakeOkta"]
+
+_log = logging.getLogger(__name__)
+
+_ALNUM: Final = string.ascii_letters + string.digits
+_READ_SCOPES: Final = frozenset({"okta.apps.read", "okta.apps.manage"})
+_MANAGE_SCOPE: Final = "okta.apps.manage"
+
+_CONN: Final = "/api/v1/apps/{appId}/connections/default"
+#: (route name, method) -> RecordedRequest.operation
+_OPERATIONS: Final = {
+    ("connection", "GET"): "get",
+    ("connection", "POST"): "update",
+    ("activate", "POST"): "activate",
+    ("deactivate", "POST"): "deactivate",
+    ("jwks", "GET"): "get_jwks",
+    ("verify", "POST"): "verify",
+    ("apps", "GET"): "list_apps",
+}
+#: The consent page stands in for the third party's site: it takes no Okta credential.
+_UNAUTHENTICATED_ROUTES: Final = frozenset({"consent"})
+
+# Default error bodies for fail_next(), by status.
+_INJECTED: Final = {
+    400: ("E0000001", "Api validation failed: injected failure"),
+    401: ("E0000011", "Invalid token provided"),
+    403: ("E0000006", "You do not have permission to perform the requested action"),
+    404: ("E0000007", "Not found: Resource not found: injected failure"),
+    429: ("E0000047", "API call exceeded rate limit due to too many requests."),
+}
+
+
+@attrs.define
+class _BearerGrant:
+    scopes: frozenset[str]
+    expires_at: float | None
+
+
+@attrs.define
+class _Fault:
+    status: int
+    remaining: int
+    operation: str | None
+    code: str
+    summary: str
+
+
+class FakeOkta:
+    """A fake Okta org: the six provisioning-connection operations, on 127.0.0.1.
+
+    It behaves like Okta where the reference documents it: Okta's error bodies and codes,
+    HAL links that follow the connection's status, the third-party OAuth consent flow,
+    SSWS and scoped Bearer auth, and ``X-Okta-Request-Id``, ``Date`` and ``X-Rate-Limit-*``
+    headers on every response, with per-bucket windows on an injectable clock. It also
+    serves ``GET /api/v1/apps`` (paged with ``Link`` headers) to pick targets from.
+
+    Example::
+
+        async with FakeOkta(apps=20) as fake:
+            app = next(a for a in fake.apps if a.name == "okta_org2org")
+            ...  # point a client at fake.org_url with "SSWS " + fake.token
+            assert fake.count(operation="activate") == 1
+
+    Handlers never await in the middle of a state change, so concurrent requests on one
+    event loop see consistent state; each is a few dict lookups, whatever the org size.
+
+    Attributes:
+        token: An SSWS API token the org accepts (random unless given). Not in ``repr``.
+        requests: Every request received, in arrival order (kept only when
+            ``record_requests``). A test may ``clear()`` it.
+        latency: Seconds each API request waits before it is handled (default 0), to
+            model a slow org; it uses real time, not ``clock``.
+        web_app: The ``aiohttp.web.Application``, to embed or to serve yourself.
+    """
+
+    def __init__(
+        self,
+        *,
+        apps: int = 60,
+        seed: int = 0,
+        token: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Callable[[], float] = time.time,
+        rate_limit: int = 100,
+        rate_window: float = 60.0,
+        enforce_rate_limit: bool = False,
+        record_requests: bool = True,
+    ) -> None:
+        """Create the org and seed its apps; call :meth:`start` (or ``async with``) to serve.
+
+        Args:
+            apps: How many apps to seed.
+            seed: Seed of the estate: ids, labels and connection states are the same for
+                the same seed.
+            token: The SSWS API token to accept; a random one when None.
+            host: Interface to listen on.
+            port: TCP port; 0 picks a free one (read :attr:`org_url` after start).
+            clock: Time source (epoch seconds) for ``Date``, rate-limit windows and
+                ``X-Rate-Limit-Reset``, bearer token expiry and timestamps; inject one to
+                skew or freeze the server's clock.
+            rate_limit: Requests per window in each bucket (``X-Rate-Limit-Limit``).
+                Okta's ``/api/v1/apps*`` bucket is 100/min on most plans.
+            rate_window: Window length in seconds.
+            enforce_rate_limit: Answer 429 (``E0000047``) past the limit; otherwise only
+                the headers count down.
+            record_requests: Keep every request in :attr:`requests`. Turn off for long
+                benchmark runs, where the log would only grow.
+
+        Raises:
+            ValueError: A negative ``apps``, a bad rate limit or window.
+        """
+        if isinstance(apps, bool) or not isinstance(apps, int) or apps < 0:
+            raise ValueError(f"apps must be an integer >= 0, not {apps!r}")
+        self._seed = seed
+        self._rng = random.Random(seed)
+        # Request and error ids need not be reproducible; keep them off the seeded stream
+        # so the estate and add_app() ids do not depend on how many requests were served.
+        self._ids = random.Random()
+        self._host = host
+        self._port = port
+        self._clock = clock
+        self._limiter = RateLimiter(rate_limit, rate_window)
+        self._enforce = enforce_rate_limit
+        self._record = record_requests
+        self.token: str = token if token is not None else new_secret(random.Random())
+        self._ssws: set[str] = {self.token}
+        self._bearer: dict[str, _BearerGrant] = {}
+        self._used_codes: set[str] = set()
+        self._faults: list[_Fault] = []
+        self.latency: float = 0.0
+        self._concurrency_limit: int | None = None
+        self._in_flight = 0
+        self.requests: list[RecordedRequest] = []
+        self._apps: dict[str, FakeApp] = {}
+        self._order: list[FakeApp] = []
+        self._position: dict[str, int] = {}
+        for app in seed_apps(apps, self._rng, seed):
+            self._insert(app)
+        self._org_url: str | None = None
+        self._runner: web.AppRunner | None = None
+        self._closed = False
+        self.web_app: web.Application = self._build_app()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> FakeOkta:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Start serving on ``host:port``; :attr:`org_url` is then set.
+
+        Raises:
+            RuntimeError: Already started, or closed (an org serves once).
+            OSError: The address is taken.
+        """
+        if self._runner is not None or self._closed:
+            raise RuntimeError("this FakeOkta was already started; create a new one")
+        # handle_signals=False: the embedding program owns SIGINT/SIGTERM. A short
+        # shutdown_timeout: close() should not wait a minute for a stuck client.
+        runner = web.AppRunner(
+            self.web_app, access_log=None, handle_signals=False, shutdown_timeout=5.0
+        )
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self._host, self._port)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        port = runner.addresses[0][1]
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        self._org_url = f"http://{host}:{port}"
+
+    async def close(self) -> None:
+        """Stop serving and close open connections. Safe to call more than once."""
+        self._closed = True
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    @property
+    def org_url(self) -> str:
+        """The org's base URL, e.g. ``http://127.0.0.1:54321`` (no trailing slash).
+
+        Set it yourself when you serve :attr:`web_app` some other way, so that
+        :meth:`consent` can build URLs.
+
+        Raises:
+            RuntimeError: Not started and not set.
+        """
+        if self._org_url is None:
+            raise RuntimeError("FakeOkta is not serving yet: use 'async with' or start()")
+        return self._org_url
+
+    @org_url.setter
+    def org_url(self, value: str) -> None:
+        self._org_url = value.rstrip("/")
+
+    def __repr__(self) -> str:
+        where = self._org_url or "not started"
+        return f"<FakeOkta {where} apps={len(self._order)} seed={self._seed!r}>"
+
+    # ------------------------------------------------------------------ the estate
+
+    @property
+    def apps(self) -> list[FakeApp]:
+        """The org's apps in a stable order: seeded ones first, then added ones.
+
+        A new list each time; the apps in it are the live, mutable state.
+        """
+        return list(self._order)
+
+    def app(self, app_id: str) -> FakeApp:
+        """The app with this id.
+
+        Raises:
+            UnknownAppError: (a ``KeyError``) no such app.
+        """
+        try:
+            return self._apps[app_id]
+        except KeyError:
+            raise UnknownAppError(app_id) from None
+
+    def add_app(
+        self,
+        name: str,
+        *,
+        label: str | None = None,
+        connection: Literal["token", "oauth"] | None = None,
+        status: Literal["ENABLED", "DISABLED"] = "DISABLED",
+        app_id: str | None = None,
+        app_status: Literal["ACTIVE", "INACTIVE"] = "ACTIVE",
+        sign_on_mode: str | None = None,
+        base_url: str | None = None,
+        token: str | None = None,
+        client_id: str | None = None,
+        rotation_mode: RotationMode = "MANUAL",
+        admin_username: str | None = None,
+        admin_password: str | None = None,
+        consented: bool = True,
+    ) -> FakeApp:
+        """Add an app, optionally with a configured connection.
+
+        Args:
+            name: Catalog name. ``okta_org2org`` and ``zscalerbyz`` take token connections;
+                ``google``, ``office365``, ``okta_org2org``, ``slack`` and ``zoomus`` take
+                OAuth ones; any other name has no provisioning (status ``UNKNOWN``).
+            label: Display name (defaults to the name).
+            connection: None for an unconfigured connection, ``"token"`` or ``"oauth"``.
+            status: The connection's status.
+            app_id: The id; a fresh ``0oa…`` id when None.
+            app_status: The app's own status.
+            sign_on_mode: Defaults to the catalog app's usual mode.
+            base_url: TOKEN: Zscaler's SCIM base URL, or Org2Org's target org URL.
+            token: TOKEN: the stored token (random when None).
+            client_id: Org2Org OAuth: the hub service app's client id (random when None).
+            rotation_mode: Org2Org OAuth signing key rotation.
+            admin_username: Office 365 OAuth admin username.
+            admin_password: Office 365 OAuth admin password (random when None).
+            consented: Third-party OAuth: whether consent is already verified. False
+                leaves it pending (with an authorize link), which requires DISABLED.
+
+        Returns:
+            The new app (live state).
+
+        Raises:
+            ValueError: The app cannot have that connection, the id is taken or cannot
+                appear in a URL path, or the state is contradictory.
+        """
+        if app_id is None:
+            app_id = new_app_id(self._rng, self._apps)
+        elif app_id in self._apps:
+            raise ValueError(f"app id {app_id!r} is already in use")
+        elif not app_id or "/" in app_id:
+            raise ValueError(f"app id {app_id!r} cannot be used in a URL path")
+        if status not in ("ENABLED", "DISABLED"):
+            raise ValueError(f"status must be ENABLED or DISABLED, not {status!r}")
+        now = self._clock()
+        app = FakeApp(
+            id=app_id,
+            name=name,
+            label=label if label is not None else name,
+            status=app_status,
+            sign_on_mode=sign_on_mode or SIGN_ON_MODES.get(name, "SAML_2_0"),
+            created=now,
+            last_updated=now,
+        )
+        if name == "okta_org2org":
+            # The target org is an app setting, shown as baseUrl by token connections.
+            app.base_url = base_url or f"https://target-{app_id[-6:].lower()}.okta.com"
+        if not app.supports_provisioning:
+            if connection is not None:
+                raise ValueError(f"{name!r} apps have no provisioning connection")
+            app.auth_scheme = "UNKNOWN"
+            app.connection_status = "UNKNOWN"
+        elif connection is None:
+            if status == "ENABLED":
+                raise ValueError("an unconfigured connection cannot be ENABLED")
+        elif connection == "token":
+            if not app.supports_token:
+                raise ValueError(f"{name!r} apps do not support token connections")
+            if name == "zscalerbyz" and base_url is None:
+                base_url = (
+                    f"https://scim.zscalerbeta.net/{self._rng.randrange(10**6, 10**7)}/890/scim"
+                )
+            apply_token(
+                app,
+                token=token if token is not None else new_secret(self._rng),
+                base_url=base_url,
+                activate=status == "ENABLED",
+                now=now,
+            )
+        elif connection == "oauth":
+            if not app.supports_oauth:
+                raise ValueError(f"{name!r} apps do not support OAuth connections")
+            if app.needs_consent and not consented and status == "ENABLED":
+                raise ValueError("a connection still pending consent cannot be ENABLED")
+            office = name == "office365"
+            apply_oauth(
+                app,
+                activate=status == "ENABLED",
+                now=now,
+                seed=self._seed,
+                client_id=(client_id or new_app_id(self._rng, ()))
+                if name == "okta_org2org"
+                else None,
+                rotation_mode=rotation_mode,
+                admin_username=(admin_username or "admin@contoso.onmicrosoft.com")
+                if office
+                else None,
+                admin_password=(admin_password or new_secret(self._rng, 24, prefix=""))
+                if office
+                else None,
+                consented=consented,
+            )
+        else:
+            raise ValueError(f"connection must be None, 'token' or 'oauth', not {connection!r}")
+        self._insert(app)
+        return app
+
+    def remove_app(self, app_id: str) -> FakeApp:
+        """Delete an app: later requests for it get 404 ``E0000007``.
+
+        Raises:
+            UnknownAppError: No such app.
+        """
+        app = self.app(app_id)
+        del self._apps[app_id]
+        self._order.remove(app)
+        self._position = {a.id: i for i, a in enumerate(self._order)}
+        return app
+
+    def _insert(self, app: FakeApp) -> None:
+        self._apps[app.id] = app
+        self._position[app.id] = len(self._order)
+        self._order.append(app)
+
+    def rotate_keys(self, app_id: str) -> str:
+        """Rotate an Org2Org OAuth connection's signing key, as ``AUTO`` rotation does.
+
+        The new key is published first and the previous one stays in the JWKS (so
+        tokens signed with it still verify); older keys are dropped.
+
+        Returns:
+            The new key's ``kid``.
+
+        Raises:
+            UnknownAppError: No such app.
+            ValueError: The connection has no JWKS (not an Org2Org OAuth connection).
+        """
+        app = self.app(app_id)
+        if not app.has_jwks:
+            raise ValueError(f"app {app_id} has no JWKS (not an Org2Org OAuth connection)")
+        key = new_jwk(app, self._seed)
+        app.jwks = [key, *app.jwks[:1]]
+        return key["kid"]
+
+    # ------------------------------------------------------------------ credentials
+
+    def add_token(self, token: str) -> None:
+        """Accept another SSWS API token."""
+        if not token:
+            raise ValueError("token must be a non-empty string")
+        self._ssws.add(token)
+
+    def add_bearer_token(
+        self,
+        token: str,
+        scopes: Iterable[str] = ("okta.apps.read", "okta.apps.manage"),
+        *,
+        expires_at: float | None = None,
+    ) -> None:
+        """Accept an OAuth 2.0 access token as ``Authorization: Bearer <token>``.
+
+        Args:
+            token: The access token.
+            scopes: Its granted scopes. GETs need ``okta.apps.read`` or
+                ``okta.apps.manage``; POSTs need ``okta.apps.manage`` (else 403).
+            expires_at: Epoch seconds (on ``clock``) from which it is refused with 401.
+        """
+        if not token:
+            raise ValueError("token must be a non-empty string")
+        if isinstance(scopes, str):
+            # A lone string would otherwise be iterated character by character.
+            scopes = scopes.split()
+        self._bearer[token] = _BearerGrant(frozenset(scopes), expires_at)
+
+    def revoke_token(self, token: str) -> None:
+        """Refuse an SSWS or Bearer token from now on (401 ``E0000011``).
+
+        Raises:
+            KeyError: The token was never accepted.
+        """
+        if token in self._ssws:
+            self._ssws.discard(token)
+        elif self._bearer.pop(token, None) is None:
+            raise KeyError("that token is not registered with this FakeOkta")
+
+    # ------------------------------------------------------------------ consent flow
+
+    def consent(self, app_id: str) -> str:
+        """Grant consent as the admin would in the third party's page.
+
+        Issues a single-use authorization code and its state for the app's pending
+        OAuth connection.
+
+        Returns:
+            The ``continue_oauth_flow_url`` href: POST it with Okta credentials (the verify
+            operation) to finish the flow.
+
+        Raises:
+            UnknownAppError: No such app.
+            ValueError: The app has no third-party OAuth connection to consent to.
+            RuntimeError: The org has no URL yet (not started, ``org_url`` not set).
+        """
+        return self._issue_consent(self.app(app_id), self.org_url)
+
+    def _issue_consent(self, app: FakeApp, base: str) -> str:
+        if not (app.needs_consent and app.auth_scheme == "OAUTH2"):
+            raise ValueError(
+                f"app {app.id} ({app.name}) has no OAuth connection that needs consent"
+            )
+        code = secrets.token_urlsafe(24)
+        state = secrets.token_urlsafe(16)
+        app._consent_codes[code] = state
+        query = URL.build(query={"code": code, "state": state}).raw_query_string
+        return f"{base}/api/v1/apps/{app.name}/{app.id}/oauth2/callback?{query}"
+
+    # ------------------------------------------------------------------ rate limits, faults
+
+    def set_rate_limit(self, limit: int, window: float, enforce: bool = True) -> None:
+        """Change the per-bucket limit and window; open windows start afresh.
+
+        Args:
+            limit: Requests per window in each bucket.
+            window: Window length in seconds.
+            enforce: Answer 429 ``E0000047`` past the limit.
+        """
+        self._limiter.configure(limit, window)
+        self._enforce = enforce
+
+    def set_concurrency_limit(self, limit: int | None) -> None:
+        """Refuse requests beyond ``limit`` in flight at once, as Okta's concurrency limit does.
+
+        A refused request gets 429 ``E0000047`` with ``X-Rate-Limit-Limit`` and
+        ``X-Rate-Limit-Remaining`` both 0 and ``X-Rate-Limit-Reset`` an estimate (now + 1 s),
+        the signal the reference (§8.2) describes. Requests overlap only while they wait
+        out :attr:`latency`, so set that too. None turns the limit off.
+        """
+        if limit is not None and (isinstance(limit, bool) or limit < 1):
+            raise ValueError(f"concurrency limit must be >= 1 or None, not {limit!r}")
+        self._concurrency_limit = limit
+
+    def fail_next(
+        self,
+        status: int,
+        *,
+        times: int = 1,
+        operation: str | None = None,
+        error_code: str | None = None,
+        error_summary: str | None = None,
+    ) -> None:
+        """Answer the next ``times`` authenticated requests with an error, to test retries.
+
+        Args:
+            status: HTTP status, 400-599.
+            times: How many requests fail.
+            operation: Only requests of this operation (e.g. ``"get"``) fail; any when None.
+            error_code: Defaults by status (``E0000047`` for 429, ``E0000009`` for 5xx...).
+            error_summary: Defaults to Okta's summary for the code.
+        """
+        if not 400 <= status <= 599:
+            raise ValueError(f"status must be 400-599, not {status}")
+        if times < 1:
+            raise ValueError("times must be >= 1")
+        code, summary = _INJECTED.get(status, ("E0000009", "Internal Server Error"))
+        self._faults.append(
+            _Fault(status, times, operation, error_code or code, error_summary or summary)
+        )
+
+    # ------------------------------------------------------------------ request log
+
+    def count(
+        self,
+        operation: str | None = None,
+        status: int | None = None,
+        *,
+        app_id: str | None = None,
+    ) -> int:
+        """How many recorded requests match every filter given.
+
+        Args:
+            operation: e.g. ``"activate"`` (see :attr:`RecordedRequest.operation`).
+            status: The response status.
+            app_id: The app id in the path.
+        """
+        return sum(
+            1
+            for r in self.requests
+            if (operation is None or r.operation == operation)
+            and (status is None or r.status == status)
+            and (app_id is None or r.app_id == app_id)
+        )
+
+    # ------------------------------------------------------------------ the web app
+
+    def _build_app(self) -> web.Application:
+        app = web.Application(middlewares=[self._middleware])
+        r = app.router
+        r.add_resource("/api/v1/apps", name="apps").add_route("GET", self._list_apps)
+        conn = r.add_resource(_CONN, name="connection")
+        conn.add_route("GET", self._get)
+        conn.add_route("POST", self._update)
+        r.add_resource(_CONN + "/jwks", name="jwks").add_route("GET", self._get_jwks)
+        r.add_resource(_CONN + "/lifecycle/activate", name="activate").add_route(
+            "POST", self._activate
+        )
+        r.add_resource(_CONN + "/lifecycle/deactivate", name="deactivate").add_route(
+            "POST", self._deactivate
+        )
+        r.add_resource("/api/v1/apps/{appName}/{appId}/oauth2/callback", name="verify").add_route(
+            "POST", self._verify
+        )
+        r.add_resource("/fake-consent/{appId}", name="consent").add_route("GET", self._consent_page)
+        return app
+
+    def _new_request_id(self) -> str:
+        return "req" + "".join(self._ids.choices(_ALNUM, k=23))
+
+    def _error(
+        self, status: int, code: str, summary: str, causes: Iterable[str] = ()
+    ) -> web.Response:
+        body = {
+            "errorCode": code,
+            "errorSummary": summary,
+            "errorLink": code,
+            "errorId": "oae" + "".join(self._ids.choices(_ALNUM, k=22)),
+            "errorCauses": [{"errorSummary": c} for c in causes],
+        }
+        return json_response(body, status)
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        now = self._clock()
+        request_id = self._new_request_id()
+        route = request.match_info.route
+        resource = route.resource
+        route_name = resource.name if resource is not None else None
+        operation = _OPERATIONS.get((route_name or "", request.method))
+        record: RecordedRequest | None = None
+        if self._record:
+            record = RecordedRequest(
+                method=request.method,
+                path=request.path,
+                query=dict(request.query),
+                headers=copy_headers(request.headers),
+                body=b"",
+                status=0,
+                operation=operation,
+                app_id=request.match_info.get("appId"),
+                request_id=request_id,
+                received_at=now,
+            )
+            self.requests.append(record)
+        rate = self._limiter.hit(bucket_of(request.path), now)
+        self._in_flight += 1
+        limit = self._concurrency_limit
+        too_many = limit is not None and self._in_flight > limit
+        if too_many:
+            # Concurrency 429s report Limit = Remaining = 0 and an estimated reset.
+            rate = RateState(limit=0, remaining=0, reset=math.ceil(now + 1), exceeded=True)
+        try:
+            response = await self._dispatch(
+                request, handler, route_name, operation, rate, record, too_many
+            )
+        except OktaError as err:
+            response = self._error(err.status, err.code, err.summary, err.causes)
+        except web.HTTPException as exc:
+            # aiohttp's own exceptions (e.g. body too large) still get Okta's error shape.
+            response = self._error(exc.status, "E0000001", f"Api validation failed: {exc.reason}")
+        except Exception:
+            _log.exception("FakeOkta: unhandled error in %s %s", request.method, request.path)
+            response = self._error(500, "E0000009", "Internal Server Error")
+        finally:
+            self._in_flight -= 1
+        headers = response.headers
+        headers["X-Okta-Request-Id"] = request_id
+        headers[hdrs.DATE] = formatdate(now, usegmt=True)
+        headers["X-Rate-Limit-Limit"] = str(rate.limit)
+        headers["X-Rate-Limit-Remaining"] = str(rate.remaining)
+        headers["X-Rate-Limit-Reset"] = str(rate.reset)
+        if record is not None:
+            record.status = response.status
+        return response
+
+    async def _dispatch(
+        self,
+        request: web.Request,
+        handler: Handler,
+        route_name: str | None,
+        operation: str | None,
+        rate: RateState,
+        record: RecordedRequest | None,
+        too_many: bool,
+    ) -> web.StreamResponse:
+        # Read the body first so that the log has it even for refused requests.
+        body = await request.read()
+        if record is not None:
+            record.body = body
+        if too_many or (rate.exceeded and self._enforce):
+            raise OktaError(
+                429, "E0000047", "API call exceeded rate limit due to too many requests."
+            )
+        if (
+            request.method in ("POST", "PUT", "PATCH")
+            and request.content_length is None
+            and hdrs.TRANSFER_ENCODING not in request.headers
+        ):
+            # Okta answers 411 to a POST/PUT with neither a body nor Content-Length (core
+            # API docs). Its error catalogue has no code for it, so this uses E0000001,
+            # Okta's generic request-validation code. Checked before auth: it is a
+            # protocol-level refusal that does not depend on who is asking.
+            raise OktaError(
+                411,
+                "E0000001",
+                "Api validation failed: Content-Length",
+                ["Content-Length: a POST without a body must send Content-Length: 0"],
+            )
+        if route_name not in _UNAUTHENTICATED_ROUTES:
+            self._authenticate(request)
+            if self.latency > 0:
+                await asyncio.sleep(self.latency)
+            self._inject_fault(operation)
+        match_error = request.match_info.http_exception
+        if match_error is not None:
+            if isinstance(match_error, web.HTTPMethodNotAllowed):
+                response = self._error(
+                    405,
+                    "E0000022",
+                    "The endpoint does not support the provided HTTP method",
+                )
+                response.headers[hdrs.ALLOW] = ", ".join(sorted(match_error.allowed_methods))
+                return response
+            raise OktaError(
+                404, "E0000007", f"Not found: Resource not found: {request.path} (Route)"
+            )
+        return await handler(request)
+
+    def _authenticate(self, request: web.Request) -> None:
+        header = request.headers.get(hdrs.AUTHORIZATION, "")
+        scheme, _, credential = header.partition(" ")
+        credential = credential.strip()
+        scheme = scheme.lower()
+        if scheme == "ssws" and credential in self._ssws:
+            return
+        if scheme == "bearer":
+            grant = self._bearer.get(credential)
+            if grant is not None and (grant.expires_at is None or self._clock() < grant.expires_at):
+                if request.method in ("GET", "HEAD"):
+                    allowed = not grant.scopes.isdisjoint(_READ_SCOPES)
+                else:
+                    allowed = _MANAGE_SCOPE in grant.scopes
+                if not allowed:
+                    raise OktaError(
+                        403,
+                        "E0000006",
+                        "You do not have permission to perform the requested action",
+                    )
+                return
+        raise OktaError(401, "E0000011", "Invalid token provided")
+
+    def _inject_fault(self, operation: str | None) -> None:
+        for fault in self._faults:
+            if fault.operation is None or fault.operation == operation:
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    self._faults.remove(fault)
+                raise OktaError(fault.status, fault.code, fault.summary)
+
+    def _base(self, request: web.Request) -> str:
+        # Links use the org URL; an embedded, never-started app uses the request's origin.
+        return self._org_url or str(request.url.origin())
+
+    def _lookup(self, request: web.Request) -> FakeApp:
+        app_id = request.match_info["appId"]
+        app = self._apps.get(app_id)
+        if app is None:
+            raise app_not_found(app_id)
+        return app
+
+    # ------------------------------------------------------------------ handlers
+
+    async def _get(self, request: web.Request) -> web.Response:
+        app = self._lookup(request)
+        return json_response(connection_body(app, self._base(request)))
+
+    async def _update(self, request: web.Request) -> web.Response:
+        app = self._lookup(request)
+        activate = parse_activate(request.query.get("activate"))
+        data = parse_object(await request.read())
+        # No awaits below: the state change is atomic on the event loop.
+        if not app.supports_provisioning:
+            raise no_provisioning(app)
+        profile = data.get("profile")
+        if profile is None:
+            raise validation_error("profile", "The field cannot be left blank")
+        if not isinstance(profile, dict):
+            raise validation_error("profile", "must be an object")
+        scheme = profile.get("authScheme")
+        if scheme is None or scheme == "":
+            raise validation_error("profile.authScheme", "The field cannot be left blank")
+        now = self._clock()
+        if scheme == "TOKEN":
+            if not app.supports_token:
+                raise validation_error(
+                    "profile.authScheme",
+                    f"TOKEN connections are supported for okta_org2org and zscalerbyz, "
+                    f"not {app.name}",
+                )
+            token = profile.get("token")
+            if not isinstance(token, str) or not token.strip():
+                raise validation_error("profile.token", "The field cannot be left blank")
+            base_url = data.get("baseUrl")
+            if base_url is not None and not isinstance(base_url, str):
+                raise validation_error("baseUrl", "must be a string")
+            apply_token(app, token=token, base_url=base_url, activate=activate, now=now)
+        elif scheme == "OAUTH2":
+            if not app.supports_oauth:
+                raise validation_error(
+                    "profile.authScheme",
+                    f"OAUTH2 connections are supported for google, office365, okta_org2org, "
+                    f"slack and zoomus, not {app.name}",
+                )
+            client_id: str | None = None
+            rotation: RotationMode | None = None
+            username: str | None = None
+            password: str | None = None
+            if app.name == "okta_org2org":
+                client_id = required_str(profile, "clientId", "profile")
+                rotation = parse_signing(profile.get("signing"))
+            if app.name == "office365":
+                settings = profile.get("settings")
+                if not isinstance(settings, dict):
+                    raise validation_error(
+                        "profile.settings",
+                        "Office 365 needs settings with adminUsername and adminPassword",
+                    )
+                username = required_str(settings, "adminUsername", "profile.settings")
+                password = required_str(settings, "adminPassword", "profile.settings")
+            apply_oauth(
+                app,
+                activate=activate,
+                now=now,
+                seed=self._seed,
+                client_id=client_id,
+                rotation_mode=rotation,
+                admin_username=username,
+                admin_password=password,
+            )
+        else:
+            raise validation_error(
+                "profile.authScheme", f"must be TOKEN or OAUTH2, not {json.dumps(scheme)}"
+            )
+        return json_response(connection_body(app, self._base(request)))
+
+    async def _activate(self, request: web.Request) -> web.Response:
+        app = self._lookup(request)
+        if not app.supports_provisioning:
+            raise no_provisioning(app)
+        if app.auth_scheme == "UNKNOWN":
+            raise validation_error(
+                "connection",
+                "the provisioning connection is not configured; set it up before activating",
+            )
+        if app.consent_pending:
+            raise validation_error(
+                "connection",
+                "OAuth 2.0 consent is pending: grant consent at the authorize link and "
+                "verify the connection before activating",
+            )
+        if app.connection_status != "ENABLED":
+            app.connection_status = "ENABLED"
+            app.last_updated = self._clock()
+        return web.Response(status=204)
+
+    async def _deactivate(self, request: web.Request) -> web.Response:
+        app = self._lookup(request)
+        if not app.supports_provisioning:
+            raise no_provisioning(app)
+        if app.connection_status != "DISABLED":
+            app.connection_status = "DISABLED"
+            app.last_updated = self._clock()
+        return web.Response(status=204)
+
+    async def _get_jwks(self, request: web.Request) -> web.Response:
+        app = self._lookup(request)
+        if not app.has_jwks:
+            raise OktaError(
+                404,
+                "E0000007",
+                f"Not found: Resource not found: {app.id} (ProvisioningConnectionJwks)",
+            )
+        return json_response({"jwks": {"keys": [dict(k) for k in app.jwks]}})
+
+    async def _verify(self, request: web.Request) -> web.Response:
+        name = request.match_info["appName"]
+        if name not in CONSENT_APPS:
+            raise OktaError(
+                404, "E0000007", f"Not found: Resource not found: {name} (OAuthProvisioningApp)"
+            )
+        app = self._lookup(request)
+        if app.name != name:
+            # The app exists, but not under this name: Okta finds no such resource.
+            raise app_not_found(app.id)
+        code = request.query.get("code", "")
+        state = request.query.get("state", "")
+        if not code:
+            raise validation_error("code", "The field cannot be left blank")
+        if not state:
+            raise validation_error("state", "The field cannot be left blank")
+        if code in self._used_codes:
+            raise validation_error("code", "the authorization code has already been used")
+        expected = app._consent_codes.get(code)
+        if expected is None:
+            raise validation_error("code", "the authorization code is invalid or expired")
+        if not secrets.compare_digest(state, expected):
+            raise validation_error("state", "the state does not match the authorization request")
+        # The flow is complete: every outstanding grant of this connection is spent.
+        self._used_codes.update(app._consent_codes)
+        app._consent_codes.clear()
+        app.consent_state = "verified"
+        app.last_updated = self._clock()
+        return web.Response(status=204)
+
+    async def _consent_page(self, request: web.Request) -> web.Response:
+        app = self._lookup(request)
+        try:
+            href = self._issue_consent(app, self._base(request))
+        except ValueError as exc:
+            raise OktaError(
+                404, "E0000007", f"Not found: Resource not found: {app.id} (OAuthConsent)"
+            ) from exc
+        return json_response({"continue_oauth_flow_url": {"href": href, "method": "POST"}})
+
+    async def _list_apps(self, request: web.Request) -> web.Response:
+        query = request.query
+        limit = parse_limit(query.get("limit"))
+        matches = app_filter(query.get("filter"), query.get("q"))
+        after = query.get("after")
+        start = 0
+        if after:
+            pos = self._position.get(after)
+            # An unknown cursor (e.g. a deleted app) ends the listing rather than
+            # restarting it, which would loop a client forever.
+            start = len(self._order) if pos is None else pos + 1
+        page: list[FakeApp] = []
+        more = False
+        order = self._order
+        for i in range(start, len(order)):
+            if matches(order[i]):
+                if len(page) == limit:
+                    more = True
+                    break
+                page.append(order[i])
+        base = self._base(request)
+        params = {k: v for k, v in query.items() if k in ("q", "filter")}
+        params["limit"] = str(limit)
+        self_url = URL(base + "/api/v1/apps").with_query(params)
+        links = [f'<{self_url}>; rel="self"']
+        if more:
+            links.append(f'<{self_url.update_query(after=page[-1].id)}>; rel="next"')
+        response = json_response([app_body(a, base) for a in page])
+        response.headers[hdrs.LINK] = ", ".join(links)
+        return response

@@ -1,0 +1,234 @@
+"""Okta's wire format: error bodies, connection and app JSON, and request parsing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from aiohttp import web
+
+from ._model import FakeApp, RotationMode
+
+__all__ = [
+    "OktaError",
+    "app_body",
+    "app_filter",
+    "app_not_found",
+    "connection_body",
+    "json_response",
+    "no_provisioning",
+    "parse_activate",
+    "parse_limit",
+    "parse_object",
+    "parse_signing",
+    "required_str",
+    "validation_error",
+]
+
+_JSON: Final = "application/json"
+CONSENT_GUIDANCE: Final = "Open this URI in a browser to grant scope consent"
+
+
+class OktaError(Exception):
+    """Raised by a handler to answer with an Okta error body."""
+
+    def __init__(self, status: int, code: str, summary: str, causes: Iterable[str] = ()) -> None:
+        super().__init__(summary)
+        self.status = status
+        self.code = code
+        self.summary = summary
+        self.causes = tuple(causes)
+
+
+def validation_error(field: str, cause: str) -> OktaError:
+    return OktaError(400, "E0000001", f"Api validation failed: {field}", [f"{field}: {cause}"])
+
+
+def no_provisioning(app: FakeApp) -> OktaError:
+    return validation_error("provisioning", f"the {app.name} app does not support provisioning")
+
+
+def app_not_found(app_id: str) -> OktaError:
+    return OktaError(404, "E0000007", f"Not found: Resource not found: {app_id} (AppInstance)")
+
+
+# ---------------------------------------------------------------------- rendering
+
+
+def json_response(body: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        status=status,
+        body=json.dumps(body, separators=(",", ":")).encode(),
+        content_type=_JSON,
+    )
+
+
+def _link(href: str, *allow: str) -> dict[str, Any]:
+    return {"href": href, "hints": {"allow": list(allow)}}
+
+
+def connection_body(app: FakeApp, base: str) -> dict[str, Any]:
+    """The ``ProvisioningConnectionResponse`` Okta returns for the app's state."""
+    conn = f"{base}/api/v1/apps/{app.id}/connections/default"
+    links: dict[str, Any] = {"self": _link(conn, "GET", "POST")}
+    if app.connection_status == "DISABLED":
+        links["activate"] = _link(conn + "/lifecycle/activate", "POST")
+    elif app.connection_status == "ENABLED":
+        links["deactivate"] = _link(conn + "/lifecycle/deactivate", "POST")
+    scheme = app.auth_scheme
+    body: dict[str, Any] = {}
+    if scheme == "TOKEN" or (scheme == "OAUTH2" and app.name == "okta_org2org"):
+        # Okta returns the top-level authScheme for token and Org2Org OAuth connections
+        # (reference §7.4), not for third-party OAuth ones (§3.1, the O365 example).
+        body["authScheme"] = scheme
+    body["status"] = app.connection_status
+    if scheme == "TOKEN" and app.base_url:
+        body["baseUrl"] = app.base_url
+    profile: dict[str, Any] = {"authScheme": scheme}
+    if scheme == "OAUTH2" and app.name == "okta_org2org":
+        if app.client_id is not None:
+            profile["clientId"] = app.client_id
+        if app.rotation_mode is not None:
+            profile["signing"] = {"rotationMode": app.rotation_mode}
+    body["profile"] = profile
+    if app.consent_pending:
+        links["authorize"] = {
+            "href": f"{base}/fake-consent/{app.id}",
+            # guidance inside hints, as the schema (HrefHintsGuidanceObject) has it.
+            "hints": {"allow": ["GET"], "guidance": [CONSENT_GUIDANCE]},
+        }
+    body["_links"] = links
+    return body
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
+        f"{int(ts * 1000) % 1000:03d}Z"
+    )
+
+
+def app_body(app: FakeApp, base: str) -> dict[str, Any]:
+    """The part of Okta's ``Application`` object a connection client needs."""
+    href = f"{base}/api/v1/apps/{app.id}"
+    return {
+        "id": app.id,
+        "name": app.name,
+        "label": app.label,
+        "status": app.status,
+        "created": _iso(app.created),
+        "lastUpdated": _iso(app.last_updated),
+        "signOnMode": app.sign_on_mode,
+        "_links": {"self": {"href": href}},
+    }
+
+
+# ---------------------------------------------------------------------- request parsing
+
+
+def parse_activate(raw: str | None) -> bool:
+    # Booleans are accepted in any case (the docs' curl uses TRUE, SDKs send true); an
+    # empty value counts as absent, as Okta's Java stack binds it to the default (false).
+    if raw is None or raw == "":
+        return False
+    lowered = raw.lower()
+    if lowered == "true":
+        return True
+    if lowered == "false":
+        return False
+    raise validation_error("activate", f"must be true or false, not {json.dumps(raw)}")
+
+
+def parse_object(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        data = None
+    if not isinstance(data, dict):
+        raise OktaError(400, "E0000003", "The request body was not well-formed.")
+    return data
+
+
+def required_str(container: Mapping[str, Any], key: str, parent: str) -> str:
+    value = container.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise validation_error(f"{parent}.{key}", "The field cannot be left blank")
+    return value
+
+
+def parse_signing(signing: Any) -> RotationMode | None:
+    if signing is None:
+        return None  # Okta uses MANUAL when signing is omitted
+    if not isinstance(signing, dict):
+        raise validation_error("profile.signing", "must be an object")
+    mode = signing.get("rotationMode")
+    if mode == "AUTO":
+        return "AUTO"
+    if mode == "MANUAL":
+        return "MANUAL"
+    raise validation_error(
+        "profile.signing.rotationMode", f"must be AUTO or MANUAL, not {json.dumps(mode)}"
+    )
+
+
+def parse_limit(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return 20
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise validation_error("limit", "must be an integer") from None
+    if limit < 1:
+        raise validation_error("limit", "must be at least 1")
+    return min(limit, 200)  # Okta caps a page at 200 apps
+
+
+def app_filter(filter_expr: str | None, q: str | None) -> Callable[[FakeApp], bool]:
+    """A predicate for ``filter`` (``status``/``name`` ``eq``, joined by ``and``) and ``q``."""
+    wanted: dict[str, str] = {}
+    if filter_expr:
+        for clause in _split_and(filter_expr):
+            parts = clause.strip().split(None, 2)
+            if (
+                len(parts) != 3
+                or parts[0] not in ("status", "name")
+                or parts[1].lower() != "eq"
+                or len(parts[2]) < 2
+                or parts[2][0] != '"'
+                or parts[2][-1] != '"'
+            ):
+                raise validation_error(
+                    "filter",
+                    f'unsupported expression {clause.strip()!r} (use status eq "..." '
+                    'or name eq "..." joined by and)',
+                )
+            wanted[parts[0]] = parts[2][1:-1]
+    prefix = q.lower() if q else None
+    status = wanted.get("status")
+    name = wanted.get("name")
+
+    def matches(app: FakeApp) -> bool:
+        if status is not None and app.status != status:
+            return False
+        if name is not None and app.name != name:
+            return False
+        # q: Okta matches the start of the name or the label, case-insensitively.
+        return prefix is None or (
+            app.name.lower().startswith(prefix) or app.label.lower().startswith(prefix)
+        )
+
+    return matches
+
+
+def _split_and(expr: str) -> list[str]:
+    clauses: list[str] = []
+    current: list[str] = []
+    for word in expr.split(" "):
+        if word.lower() == "and" and current:
+            clauses.append(" ".join(current))
+            current = []
+        else:
+            current.append(word)
+    clauses.append(" ".join(current))
+    return clauses
