@@ -184,7 +184,7 @@ class RateLimiter:
       the lowest ``X-Rate-Limit-Remaining`` seen in the window minus the requests in flight,
       minus the headroom that ``max_capacity`` leaves for other integrations.
     - The budget is spread evenly across the time left in the window, so the client does not
-      burst and then stall. The window's end comes from ``X-Rate-Limit-Reset`` measured
+      burst and then stall; only a short burst (``burst_fraction`` of the limit) goes at once. The window's end comes from ``X-Rate-Limit-Reset`` measured
       against ``Date``; once a window change has been seen, from the learned window length
       (both headers have one-second resolution, which matters for short windows).
     - A concurrency 429 halves the in-flight cap; each success raises it by 1/cap (AIMD).
@@ -193,6 +193,8 @@ class RateLimiter:
     Args:
         max_capacity: Fraction (0, 1] of each bucket's limit this client may use.
         max_in_flight: Ceiling of the adaptive in-flight cap.
+        burst_fraction: Share of the limit that may go at once before spreading starts
+            (default 0.2), so a few calls never wait.
         clock: Local monotonic clock; injectable for tests.
     """
 
@@ -201,6 +203,7 @@ class RateLimiter:
         *,
         max_capacity: float = 1.0,
         max_in_flight: int = 64,
+        burst_fraction: float = 0.2,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 0 < max_capacity <= 1:
@@ -209,6 +212,7 @@ class RateLimiter:
             raise ValueError("max_in_flight must be >= 1")
         self.max_capacity = max_capacity
         self.max_in_flight = max_in_flight
+        self.burst_fraction = burst_fraction
         self._clock = clock
         self._buckets: dict[str, _Bucket] = {}
 
@@ -268,17 +272,28 @@ class RateLimiter:
         budget = b.remaining - self._headroom(b.info.limit) - b.in_flight
         if budget <= 0:
             return max(b.end_est - now, 0.001)
-        if now < b.next_send:
-            return b.next_send - now
+        # Spread the budget over the time left (a GCRA schedule), but let a short burst
+        # through first, so that a handful of calls never waits. No burst into a window
+        # that no response has confirmed yet.
+        tolerance = 0.0
+        if not b.synthetic:
+            burst = max(1, int(b.info.limit * self.burst_fraction))
+            tolerance = (burst - 1) * self._interval(b, now, budget)
+        if now < b.next_send - tolerance:
+            return b.next_send - tolerance - now
         return 0.0
 
+    @staticmethod
+    def _interval(b: _Bucket, now: float, budget: int) -> float:
+        left = b.end_est - now
+        return left / budget if left > 0 and budget > 0 else 0.0
+
     def _grant(self, b: _Bucket, now: float) -> float:
+        if b.info is not None:
+            budget = b.remaining - self._headroom(b.info.limit) - b.in_flight
+            b.next_send = max(b.next_send, now) + self._interval(b, now, budget)
         b.in_flight += 1
         b.last_grant = now
-        if b.info is not None:
-            budget = b.remaining - self._headroom(b.info.limit) - b.in_flight + 1
-            left = b.end_est - now
-            b.next_send = now + (left / budget if left > 0 and budget > 0 else 0.0)
         return now
 
     async def acquire(self, bucket: str, deadline: float | None = None) -> float:

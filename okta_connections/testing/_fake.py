@@ -20,6 +20,7 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 from yarl import URL
 
+from ._faults import FaultPlan, ScriptedFault
 from ._model import (
     CONSENT_APPS,
     FakeApp,
@@ -28,6 +29,7 @@ from ._model import (
     UnknownAppError,
     copy_headers,
 )
+from ._oauth import TOKEN_PATH, FakeAuthorizationServer, OAuthChallenge, ServiceApp
 from ._ratelimit import RateLimiter, RateState, bucket_of
 from ._seed import (
     SIGN_ON_MODES,
@@ -72,9 +74,11 @@ _OPERATIONS: Final = {
     ("jwks", "GET"): "get_jwks",
     ("verify", "POST"): "verify",
     ("apps", "GET"): "list_apps",
+    ("token", "POST"): "token",
 }
 #: The consent page stands in for the third party's site: it takes no Okta credential.
-_UNAUTHENTICATED_ROUTES: Final = frozenset({"consent"})
+#: The token endpoint authenticates clients its own way (see ``_oauth``).
+_UNAUTHENTICATED_ROUTES: Final = frozenset({"consent", "token"})
 
 # Default error bodies for fail_next(), by status.
 _INJECTED: Final = {
@@ -99,6 +103,10 @@ class _Fault:
     operation: str | None
     code: str
     summary: str
+
+
+class _Dropped(Exception):
+    """A fault that cut the connection: no response is written."""
 
 
 class FakeOkta:
@@ -142,6 +150,10 @@ class FakeOkta:
         rate_window: float = 60.0,
         enforce_rate_limit: bool = False,
         record_requests: bool = True,
+        fail_rate: float = 0.0,
+        drop_rate: float = 0.0,
+        slow_rate: float = 0.0,
+        malformed_rate: float = 0.0,
     ) -> None:
         """Create the org and seed its apps; call :meth:`start` (or ``async with``) to serve.
 
@@ -162,6 +174,11 @@ class FakeOkta:
                 the headers count down.
             record_requests: Keep every request in :attr:`requests`. Turn off for long
                 benchmark runs, where the log would only grow.
+            fail_rate: Fraction of API requests answered with a random 500/502/503/504
+                before anything changes (see :meth:`set_faults`).
+            drop_rate: Fraction handled and then cut off without a response.
+            slow_rate: Fraction held for 2 s before being handled.
+            malformed_rate: Fraction of JSON successes whose body is cut short.
 
         Raises:
             ValueError: A negative ``apps``, a bad rate limit or window.
@@ -184,6 +201,13 @@ class FakeOkta:
         self._bearer: dict[str, _BearerGrant] = {}
         self._used_codes: set[str] = set()
         self._faults: list[_Fault] = []
+        self.faults = FaultPlan(
+            error_rate=fail_rate,
+            drop_rate=drop_rate,
+            slow_rate=slow_rate,
+            malformed_rate=malformed_rate,
+            rng=random.Random(seed + 1),
+        )
         self.latency: float = 0.0
         self._concurrency_limit: int | None = None
         self._in_flight = 0
@@ -196,6 +220,8 @@ class FakeOkta:
         self._org_url: str | None = None
         self._runner: web.AppRunner | None = None
         self._closed = False
+        #: The org authorization server (``/oauth2/v1/token``); see :mod:`._oauth`.
+        self.oauth = FakeAuthorizationServer(clock)
         self.web_app: web.Application = self._build_app()
 
     # ------------------------------------------------------------------ lifecycle
@@ -483,6 +509,57 @@ class FakeOkta:
         elif self._bearer.pop(token, None) is None:
             raise KeyError("that token is not registered with this FakeOkta")
 
+    def register_service_app(
+        self,
+        client_id: str,
+        public_key: object = None,
+        *,
+        scopes: Iterable[str] = ("okta.apps.read", "okta.apps.manage"),
+        dpop_required: bool = False,
+        token_lifetime: int = 3600,
+        key_id: str | None = None,
+        client_secret: str | None = None,
+        rotate_refresh_tokens: bool = True,
+    ) -> ServiceApp:
+        """Register an OAuth client with the org authorization server (``/oauth2/v1/token``).
+
+        Args:
+            client_id: The client ID.
+            public_key: For ``private_key_jwt``: a ``cryptography`` public (or private) key,
+                PEM, a JWK or a JWKS ``{"keys": [...]}``. None for a client that uses only
+                ``client_secret`` or is public.
+            scopes: Granted scopes; tokens carry the requested subset. GETs need
+                ``okta.apps.read`` (or manage), POSTs ``okta.apps.manage``, else 403.
+            dpop_required: Demand DPoP: a nonce challenge, then a proof on every token
+                request and every API call with the token.
+            token_lifetime: Seconds each access token lives (``expires_in``), on ``clock``.
+            key_id: The ``kid`` of ``public_key`` when it is not a JWK that names one.
+            client_secret: Accept ``client_secret_basic`` (refresh-token grants).
+            rotate_refresh_tokens: Issue a new refresh token on each use.
+        """
+        return self.oauth.register_service_app(
+            client_id,
+            public_key,
+            scopes=scopes,
+            dpop_required=dpop_required,
+            token_lifetime=token_lifetime,
+            key_id=key_id,
+            client_secret=client_secret,
+            rotate_refresh_tokens=rotate_refresh_tokens,
+        )
+
+    def issue_refresh_token(self, client_id: str, scopes: Iterable[str] | None = None) -> str:
+        """A refresh token for a registered client, as an admin's consent would give."""
+        return self.oauth.issue_refresh_token(client_id, scopes)
+
+    def revoke_tokens(self, client_id: str | None = None) -> int:
+        """Revoke issued OAuth access tokens (all, or one client's); returns how many."""
+        return self.oauth.revoke_tokens(client_id)
+
+    def count_token_requests(self) -> int:
+        """Requests received at ``/oauth2/v1/token``, refused ones included."""
+        return self.oauth.token_requests
+
     # ------------------------------------------------------------------ consent flow
 
     def consent(self, app_id: str) -> str:
@@ -565,6 +642,52 @@ class FakeOkta:
             _Fault(status, times, operation, error_code or code, error_summary or summary)
         )
 
+    def fail(
+        self, app_id: str | None, operation: str | None, status: int = 503, *, times: int = 1
+    ) -> None:
+        """Script a failure: ``app_id`` fails ``operation`` with ``status``, ``times`` times.
+
+        Example: ``fake.fail(app.id, "activate", status=503, times=2)`` makes the next two
+        activations of that app fail; the third succeeds. None matches any app or operation.
+        """
+        if not 400 <= status <= 599:
+            raise ValueError(f"status must be 400-599, not {status}")
+        if times < 1:
+            raise ValueError("times must be >= 1")
+        self.faults.scripted.append(ScriptedFault(app_id, operation, status, times))
+
+    def set_faults(
+        self,
+        *,
+        fail_rate: float = 0.0,
+        drop_rate: float = 0.0,
+        slow_rate: float = 0.0,
+        slow_seconds: float = 2.0,
+        malformed_rate: float = 0.0,
+        seed: int | None = None,
+    ) -> None:
+        """Set random fault rates (fractions of authenticated API requests).
+
+        Args:
+            fail_rate: Answered with a random 500/502/503/504 before anything changes.
+            drop_rate: Handled (the state changes), then the connection is closed without
+                a response, so the client cannot know whether it worked.
+            slow_rate: Held for ``slow_seconds`` before being handled.
+            slow_seconds: How long a slow request waits (real time).
+            malformed_rate: A 200 whose JSON body is cut short.
+            seed: Seed of the fault dice, for reproducible runs.
+        """
+        self.faults = FaultPlan(
+            error_rate=fail_rate,
+            drop_rate=drop_rate,
+            slow_rate=slow_rate,
+            slow_seconds=slow_seconds,
+            malformed_rate=malformed_rate,
+            scripted=self.faults.scripted,
+            counts=self.faults.counts,
+            rng=random.Random(seed) if seed is not None else self.faults.rng,
+        )
+
     # ------------------------------------------------------------------ request log
 
     def count(
@@ -609,6 +732,7 @@ class FakeOkta:
             "POST", self._verify
         )
         r.add_resource("/fake-consent/{appId}", name="consent").add_route("GET", self._consent_page)
+        r.add_resource(TOKEN_PATH, name="token").add_route("POST", self._token)
         return app
 
     def _new_request_id(self) -> str:
@@ -662,6 +786,14 @@ class FakeOkta:
             )
         except OktaError as err:
             response = self._error(err.status, err.code, err.summary, err.causes)
+        except OAuthChallenge as challenge:
+            # OAuth refusals (DPoP) have OAuth's body, not Okta's error shape.
+            response = challenge.response()
+        except _Dropped:
+            # The transport is closed: nothing reaches the client. Logged as status 0.
+            if record is not None:
+                record.status = 0
+            return web.Response(status=500)
         except web.HTTPException as exc:
             # aiohttp's own exceptions (e.g. body too large) still get Okta's error shape.
             response = self._error(exc.status, "E0000001", f"Api validation failed: {exc.reason}")
@@ -718,6 +850,8 @@ class FakeOkta:
             if self.latency > 0:
                 await asyncio.sleep(self.latency)
             self._inject_fault(operation)
+            if operation is not None:
+                return await self._faulty(request, handler, operation)
         match_error = request.match_info.http_exception
         if match_error is not None:
             if isinstance(match_error, web.HTTPMethodNotAllowed):
@@ -740,8 +874,13 @@ class FakeOkta:
         scheme = scheme.lower()
         if scheme == "ssws" and credential in self._ssws:
             return
-        if scheme == "bearer":
-            grant = self._bearer.get(credential)
+        if scheme in ("bearer", "dpop"):
+            # htu is the URL without its query: the org URL plus the raw path.
+            htu = self._base(request) + request.rel_url.raw_path
+            issued = self.oauth.authenticate(request, htu)
+            grant = _BearerGrant(issued, None) if issued is not None else None
+            if grant is None and scheme == "bearer":
+                grant = self._bearer.get(credential)
             if grant is not None and (grant.expires_at is None or self._clock() < grant.expires_at):
                 if request.method in ("GET", "HEAD"):
                     allowed = not grant.scopes.isdisjoint(_READ_SCOPES)
@@ -764,6 +903,36 @@ class FakeOkta:
                     self._faults.remove(fault)
                 raise OktaError(fault.status, fault.code, fault.summary)
 
+    async def _faulty(
+        self, request: web.Request, handler: Handler, operation: str
+    ) -> web.StreamResponse:
+        """Run an API handler through the fault plan."""
+        plan = self.faults
+        status = plan.scripted_status(request.match_info.get("appId"), operation)
+        if status is None:
+            status = plan.random_5xx()
+        if status is not None:
+            code, summary = _INJECTED.get(status, ("E0000009", "Internal Server Error"))
+            raise OktaError(status, code, summary)
+        if plan.roll("slow", plan.slow_rate):
+            await asyncio.sleep(plan.slow_seconds)
+        response = await handler(request)
+        if plan.roll("dropped", plan.drop_rate):
+            # Processed, then cut off: the client sees a dropped connection.
+            if request.transport is not None:
+                request.transport.close()
+            raise _Dropped
+        if (
+            response.status == 200
+            and isinstance(response, web.Response)
+            and isinstance(response.body, bytes)
+            and response.body
+            and plan.roll("malformed", plan.malformed_rate)
+        ):
+            body = response.body
+            response.body = body[: max(1, len(body) // 2)]
+        return response
+
     def _base(self, request: web.Request) -> str:
         # Links use the org URL; an embedded, never-started app uses the request's origin.
         return self._org_url or str(request.url.origin())
@@ -776,6 +945,11 @@ class FakeOkta:
         return app
 
     # ------------------------------------------------------------------ handlers
+
+    async def _token(self, request: web.Request) -> web.Response:
+        if self.latency > 0:
+            await asyncio.sleep(self.latency)
+        return await self.oauth.handle_token(request, self._base(request) + TOKEN_PATH)
 
     async def _get(self, request: web.Request) -> web.Response:
         app = self._lookup(request)

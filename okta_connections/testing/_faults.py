@@ -1,0 +1,81 @@
+"""Fault injection for FakeOkta: random 5xx, dropped connections, slow and malformed answers,
+and scripted failures per app and operation."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import attrs
+
+__all__ = ["FaultPlan", "ScriptedFault"]
+
+RANDOM_5XX = (500, 502, 503, 504)
+
+
+@attrs.define
+class ScriptedFault:
+    """``app_id`` fails ``operation`` with ``status`` for the next ``remaining`` requests."""
+
+    app_id: str | None
+    operation: str | None
+    status: int
+    remaining: int
+
+    def matches(self, app_id: str | None, operation: str | None) -> bool:
+        return (self.app_id is None or self.app_id == app_id) and (
+            self.operation is None or self.operation == operation
+        )
+
+
+def _rate(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ValueError(f"{attribute.name} must be a fraction from 0 to 1, not {value!r}")
+
+
+@attrs.define
+class FaultPlan:
+    """What goes wrong, how often. Rates are fractions of authenticated API requests.
+
+    Attributes:
+        error_rate: Answered with a random 500/502/503/504 before anything changes.
+        drop_rate: Handled (state changes), then the connection is closed without a
+            response: the client cannot know whether it worked.
+        slow_rate: Held for ``slow_seconds`` before being handled.
+        slow_seconds: How long a slow request waits.
+        malformed_rate: A 200 whose JSON body is cut short.
+        counts: What was injected so far, by kind: ``5xx``, ``dropped``, ``slow``,
+            ``malformed``, ``scripted``.
+    """
+
+    error_rate: float = attrs.field(default=0.0, validator=_rate)
+    drop_rate: float = attrs.field(default=0.0, validator=_rate)
+    slow_rate: float = attrs.field(default=0.0, validator=_rate)
+    slow_seconds: float = 2.0
+    malformed_rate: float = attrs.field(default=0.0, validator=_rate)
+    scripted: list[ScriptedFault] = attrs.field(factory=list)
+    counts: Counter[str] = attrs.field(factory=Counter)
+    rng: random.Random = attrs.field(factory=random.Random, repr=False)
+
+    def scripted_status(self, app_id: str | None, operation: str | None) -> int | None:
+        """The status of a scripted fault for this request, consuming one use."""
+        for fault in self.scripted:
+            if fault.matches(app_id, operation):
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    self.scripted.remove(fault)
+                self.counts["scripted"] += 1
+                return fault.status
+        return None
+
+    def random_5xx(self) -> int | None:
+        if self.error_rate and self.rng.random() < self.error_rate:
+            self.counts["5xx"] += 1
+            return self.rng.choice(RANDOM_5XX)
+        return None
+
+    def roll(self, kind: str, rate: float) -> bool:
+        if rate and self.rng.random() < rate:
+            self.counts[kind] += 1
+            return True
+        return False
