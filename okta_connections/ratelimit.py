@@ -184,9 +184,10 @@ class RateLimiter:
       the lowest ``X-Rate-Limit-Remaining`` seen in the window minus the requests in flight,
       minus the headroom that ``max_capacity`` leaves for other integrations.
     - The budget is spread evenly across the time left in the window, so the client does not
-      burst and then stall; only a short burst (``burst_fraction`` of the limit) goes at once. The window's end comes from ``X-Rate-Limit-Reset`` measured
-      against ``Date``; once a window change has been seen, from the learned window length
-      (both headers have one-second resolution, which matters for short windows).
+      burst and then stall; only a short burst (``burst_fraction`` of the limit) goes at
+      once. The window's end comes from ``X-Rate-Limit-Reset`` measured against ``Date``;
+      once a window change has been seen, from the learned window length (both headers
+      have one-second resolution, which matters for short windows).
     - A concurrency 429 halves the in-flight cap; each success raises it by 1/cap (AIMD).
     - A waiting call that is cancelled holds nothing: slots are taken only when granted.
 
