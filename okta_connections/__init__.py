@@ -9,7 +9,16 @@ Quick start::
 """
 
 from ._version import __version__
-from .auth import Auth, AuthContext, AuthRequest, AuthResponse, BearerToken, SSWSToken
+from .auth import (
+    Auth,
+    AuthContext,
+    AuthRequest,
+    AuthResponse,
+    BearerToken,
+    PrivateKeyJWT,
+    RefreshTokenAuth,
+    SSWSToken,
+)
 from .client import OktaClient
 from .config import Timeouts
 from .errors import (
@@ -83,10 +92,12 @@ __all__ = [
     "OktaConnectionError",
     "OktaError",
     "OktaTimeoutError",
+    "PrivateKeyJWT",
     "ProvisioningConnection",
     "RateLimitError",
     "RateLimitInfo",
     "ReauthorizationRequired",
+    "RefreshTokenAuth",
     "RetryPolicy",
     "RotationMode",
     "SSWSToken",

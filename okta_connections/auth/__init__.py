@@ -1,6 +1,7 @@
 """Auth strategies. Pass one to ``OktaClient(auth=...)``; write your own by subclassing Auth."""
 
 from ._base import Auth, AuthContext, AuthRequest, AuthResponse, SendFunc
+from ._oauth import PrivateKeyJWT, RefreshTokenAuth
 from ._static import BearerToken, SSWSToken
 
 __all__ = [
@@ -9,6 +10,8 @@ __all__ = [
     "AuthRequest",
     "AuthResponse",
     "BearerToken",
+    "PrivateKeyJWT",
+    "RefreshTokenAuth",
     "SSWSToken",
     "SendFunc",
 ]
