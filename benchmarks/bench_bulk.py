@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -197,7 +196,6 @@ def main(argv: list[str]) -> None:
                 ],
             )
         )
-    _ = resource
 
 
 if __name__ == "__main__":

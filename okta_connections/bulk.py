@@ -238,9 +238,13 @@ class Journal:
     def open(self) -> None:
         if self._file is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            torn = False
+            if self.path.exists() and self.path.stat().st_size > 0:
+                with self.path.open("rb") as existing:
+                    existing.seek(-1, os.SEEK_END)
+                    torn = existing.read(1) != b"\n"
             self._file = self.path.open("a", encoding="utf-8")
-            # A torn last line must not glue onto our first record.
-            if self._file.tell() > 0 and not self.path.read_bytes().endswith(b"\n"):
+            if torn:  # a torn last line must not glue onto our first record
                 self._file.write("\n")
 
     def write(self, outcome: Outcome[Any], operation: str) -> None:
@@ -623,37 +627,36 @@ class BulkService:
 
         Each outcome's ``changed`` is False for apps that were already ENABLED.
         """
-
-        async def ensure_activated(client: OktaClient, app_id: str) -> Changed[Any]:
-            conn = await client.connections.get(app_id)
-            if conn.is_enabled:
-                return Changed(conn, changed=False)
-            await client.connections.activate(app_id)
-            return Changed(conn, changed=True)
-
-        plan = (
-            "GET /api/v1/apps/{id}/connections/default",
-            "POST /api/v1/apps/{id}/connections/default/lifecycle/activate (unless ENABLED)",
-        )
-        return self._job(ensure_activated, app_ids, "ensure_activated", plan, options)
+        return self._ensure(app_ids, enabled=True, options=options)
 
     def ensure_deactivated(
         self, app_ids: Iterable[str] | AsyncIterable[str], **options: Any
     ) -> BulkJob[Any]:
         """Deactivate every connection that is ENABLED; leave the others alone."""
+        return self._ensure(app_ids, enabled=False, options=options)
 
-        async def ensure_deactivated(client: OktaClient, app_id: str) -> Changed[Any]:
+    def _ensure(
+        self,
+        app_ids: Iterable[str] | AsyncIterable[str],
+        *,
+        enabled: bool,
+        options: dict[str, Any],
+    ) -> BulkJob[Any]:
+        verb = "activate" if enabled else "deactivate"
+
+        async def ensure(client: OktaClient, app_id: str) -> Changed[Any]:
             conn = await client.connections.get(app_id)
-            if not conn.is_enabled:
+            if conn.is_enabled == enabled:
                 return Changed(conn, changed=False)
-            await client.connections.deactivate(app_id)
+            await getattr(client.connections, verb)(app_id)
             return Changed(conn, changed=True)
 
         plan = (
             "GET /api/v1/apps/{id}/connections/default",
-            "POST /api/v1/apps/{id}/connections/default/lifecycle/deactivate (if ENABLED)",
+            f"POST /api/v1/apps/{{id}}/connections/default/lifecycle/{verb} "
+            f"({'unless' if enabled else 'if'} ENABLED)",
         )
-        return self._job(ensure_deactivated, app_ids, "ensure_deactivated", plan, options)
+        return self._job(ensure, app_ids, f"ensure_{verb}d", plan, options)
 
     def _job(
         self,

@@ -18,7 +18,6 @@ import attrs
 
 __all__ = [
     "RateLimitInfo",
-    "RateLimitState",
     "RateLimiter",
     "bucket_for",
     "parse_rate_limit",
@@ -80,7 +79,8 @@ def _ints(values: Iterable[str]) -> list[int]:
     return out
 
 
-def _getall(headers: Mapping[str, str], name: str) -> list[str]:
+def header_values(headers: Mapping[str, str], name: str) -> list[str]:
+    """Every value of a header, from a multidict or a plain mapping (case-insensitive)."""
     getall = getattr(headers, "getall", None)
     if getall is not None:
         return list(getall(name, []))
@@ -97,9 +97,9 @@ def parse_rate_limit(
     latest reset. The reset is made relative with the response's ``Date``; without a
     parseable ``Date`` the local wall clock stands in.
     """
-    limits = _ints(_getall(headers, "X-Rate-Limit-Limit"))
-    remainings = _ints(_getall(headers, "X-Rate-Limit-Remaining"))
-    resets = _ints(_getall(headers, "X-Rate-Limit-Reset"))
+    limits = _ints(header_values(headers, "X-Rate-Limit-Limit"))
+    remainings = _ints(header_values(headers, "X-Rate-Limit-Remaining"))
+    resets = _ints(header_values(headers, "X-Rate-Limit-Reset"))
     if not limits or not remainings or not resets:
         return None
     reset_at = float(max(resets))
@@ -115,7 +115,7 @@ def parse_rate_limit(
 
 
 def _server_time(headers: Mapping[str, str]) -> float:
-    for value in _getall(headers, "Date"):
+    for value in header_values(headers, "Date"):
         try:
             return email.utils.parsedate_to_datetime(value).timestamp()
         except (TypeError, ValueError, IndexError):
@@ -125,7 +125,7 @@ def _server_time(headers: Mapping[str, str]) -> float:
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     """``Retry-After`` as seconds (delta-seconds or an HTTP date against ``Date``), or None."""
-    values = _getall(headers, "Retry-After")
+    values = header_values(headers, "Retry-After")
     if not values:
         return None
     value = values[0].strip()
@@ -391,7 +391,3 @@ class RateLimiter:
         else:
             b.end_est = header_end
         b.next_send = min(b.next_send, info.observed_at)
-
-
-#: Backwards-compatible name: the limiter is also the readable rate-limit state.
-RateLimitState = RateLimiter

@@ -8,7 +8,6 @@ import random
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -281,4 +280,3 @@ def test_changed_wrapper() -> None:
     report = BulkReport()
     assert report.all_succeeded
     assert "0 succeeded" in report.summary()
-    _ = Any

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from multidict import CIMultiDict
 
-from okta_connections.ratelimit import RateLimitState, bucket_for, parse_rate_limit
+from okta_connections.ratelimit import RateLimiter, bucket_for, parse_rate_limit
 
 DATE = "Tue, 14 Nov 2023 22:13:20 GMT"  # epoch 1700000000
 
@@ -81,7 +81,7 @@ def _info(remaining: int, reset_at: float, limit: int = 100) -> object:
 
 
 def test_state_ignores_stale_windows_and_keeps_lowest_remaining() -> None:
-    state = RateLimitState()
+    state = RateLimiter()
     state.observe("apps", _info(50, 1000))  # type: ignore[arg-type]
     state.observe("apps", _info(60, 1000))  # same window, arrived late: keep 50
     assert state.get("apps").remaining == 50  # type: ignore[union-attr]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 
@@ -195,7 +194,6 @@ async def test_rate_limit_wait_past_the_deadline_gives_up(server: ScriptedServer
         with pytest.raises(RateLimitError):
             await okta.connections.get(APP_ID)
         assert time.monotonic() - started < 2
-    _ = asyncio
 
 
 async def test_malformed_and_slow_answers_fail_visibly() -> None:

@@ -11,6 +11,7 @@ from .._session import Operation
 from ..config import Timeouts
 from ..errors import DecodeError, InvalidArgumentError
 from ..models import Application
+from ..ratelimit import header_values
 from ._base import Service
 
 __all__ = ["AppsService", "parse_link_header"]
@@ -90,7 +91,7 @@ class AppsService(Service):
             )
             for app in apps:
                 yield app
-            links = parse_link_header(_getall(response.headers, "Link"))
+            links = parse_link_header(header_values(response.headers, "Link"))
             nxt = links.get("next")
             if not nxt:
                 return
@@ -107,10 +108,3 @@ class AppsService(Service):
             seen.add(cursor)
             path = url.path
             params = dict(url.query)
-
-
-def _getall(headers: object, name: str) -> list[str]:
-    getall = getattr(headers, "getall", None)
-    if getall is not None:
-        return list(getall(name, []))
-    return []
