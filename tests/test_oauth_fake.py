@@ -232,7 +232,7 @@ async def test_invalid_client_and_missing_scope(fake: FakeOkta) -> None:
     assert forbidden.value.error_code == "E0000006"
 
 
-async def test_short_tokens_are_renewed_at_half_life() -> None:
+async def test_short_tokens_are_renewed_a_tenth_before_expiry() -> None:
     clock = Clock()
     async with FakeOkta(apps=1, rate_limit=1_000_000, clock=clock) as fake:
         fake.register_service_app(CLIENT_ID, rsa_key().public_key(), token_lifetime=60)
@@ -240,10 +240,10 @@ async def test_short_tokens_are_renewed_at_half_life() -> None:
         start = clock.now
         async with _client(fake, auth) as okta:
             await okta.connections.get(_app(fake))
-            clock.now = start + 29
+            clock.now = start + 53
             await okta.connections.get(_app(fake))
             assert fake.count_token_requests() == 1
-            clock.now = start + 31
+            clock.now = start + 55
             await okta.connections.get(_app(fake))
             assert fake.count_token_requests() == 2
             clock.now = start + 200  # long expired on the fake's clock too

@@ -172,7 +172,7 @@ async def test_waiters_share_a_failed_fetch(registered: OAuthServer, make_client
     ("lifetime", "refresh_margin", "stays", "refreshes"),
     [
         (3600, 300.0, 3299, 3301),  # refreshed 5 minutes early
-        (60, 300.0, 29, 31),  # the margin is capped at half of a short lifetime
+        (60, 300.0, 53, 55),  # the margin is capped at a tenth of a short lifetime
         (None, 300.0, 3299, 3301),  # no expires_in: assume one hour
         (3600, 0.0, 3599, 3600),
     ],

@@ -115,6 +115,79 @@ def test_dpop_proof_for_token_endpoint_has_no_ath_or_nonce() -> None:
     assert set(jwt.get_unverified_header(rsa_proof)["jwk"]) == {"kty", "n", "e"}
 
 
+@pytest.mark.parametrize(
+    ("curve", "alg"),
+    [
+        (ec.SECP256R1(), "ES256"),
+        (ec.SECP384R1(), "ES384"),
+        (ec.SECP521R1(), "ES512"),
+        (None, "RS256"),
+    ],
+)
+def test_prover_signatures_verify_with_pyjwt(curve: ec.EllipticCurve | None, alg: str) -> None:
+    # The prover signs with cryptography directly; an independent JOSE implementation
+    # (PyJWT) must accept every algorithm, including P-521's 66-byte R || S halves.
+    private = ec.generate_private_key(curve) if curve is not None else rsa_key()
+    key = load_signing_key(pem(private))
+    prover = _jose.DPoPProver(key)
+    for n in range(20):  # several signatures: a short R or S must still be left-padded
+        proof = prover.proof(method="get", url=TOKEN_URL, issued_at=n, access_token="at")
+        claims = jwt.decode(
+            proof, private.public_key(), algorithms=[alg], options={"verify_iat": False}
+        )
+        assert claims["htm"] == "GET"
+        assert claims["iat"] == n
+    header = jwt.get_unverified_header(proof)
+    assert header["alg"] == alg
+    assert header["typ"] == "dpop+jwt"
+
+
+def test_prover_follows_token_nonce_and_url_changes() -> None:
+    key = generate_dpop_key()
+    prover = _jose.DPoPProver(key)
+    public = key.private_key.public_key()
+    seen = []
+    for token, nonce, url in [
+        ("at-1", "n-1", "https://acme.okta.com/api/v1/apps/0oa1/connections/default"),
+        ("at-1", "n-2", "https://acme.okta.com/api/v1/apps/0oa2/connections/default?x=1"),
+        ("at-2", "n-2", "https://acme.okta.com/api/v1/apps/0oa1/connections/default"),
+        ("at-2", None, "https://acme.okta.com/api/v1/apps/0oa1/connections/default#f"),
+    ]:
+        claims = jwt.decode(
+            prover.proof(method="POST", url=url, issued_at=7, nonce=nonce, access_token=token),
+            public,
+            algorithms=["ES256"],
+            options={"verify_iat": False},
+        )
+        assert claims["ath"] == _jose.access_token_hash(token)
+        assert claims.get("nonce") == nonce
+        assert claims["htu"] == url.split("?")[0].split("#")[0]
+        seen.append(claims["jti"])
+    assert len(set(seen)) == len(seen)  # a fresh jti per proof
+    assert all(len(j) >= 32 for j in seen)  # 192 random bits
+
+
+def test_prover_escapes_what_it_writes_by_hand() -> None:
+    # Claims are joined by hand for speed; values that need JSON escaping must still
+    # produce valid JSON with the exact values.
+    key = generate_dpop_key()
+    nonce = 'a"b\\c\u00e9'
+    url = "https://acme.okta.com/api/v1/apps/0oa1/p\u00e4th"
+    proof = _jose.DPoPProver(key).proof(method="GET", url=url, issued_at=1, jti='j"1', nonce=nonce)
+    claims = jwt.decode(proof, options={"verify_signature": False})
+    assert claims["nonce"] == nonce
+    assert claims["jti"] == 'j"1'
+    assert claims["htu"] == _jose.htu(url)
+
+
+def test_prover_url_cache_is_bounded_and_repr_shows_no_key() -> None:
+    prover = _jose.DPoPProver(generate_dpop_key())
+    for n in range(2000):
+        prover.proof(method="GET", url=f"https://acme.okta.com/{n}", issued_at=1)
+    assert len(prover._htu) <= _jose.DPoPProver._HTU_CACHE
+    assert repr(prover) == "DPoPProver(algorithm='ES256')"
+
+
 def test_ath_vectors() -> None:
     # RFC 9449 §7.1 example.
     assert (

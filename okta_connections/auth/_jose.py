@@ -2,26 +2,33 @@
 
 Every function takes the time and the ``jti`` it needs as arguments, so the same inputs
 give the same output (ECDSA signatures aside) and tests can check each claim exactly.
-Signing is done by PyJWT on top of ``cryptography``.
+Client assertions are signed by PyJWT on top of ``cryptography``. DPoP proofs, one per
+API request, go through :class:`DPoPProver`, which signs with ``cryptography`` directly
+and reuses everything that does not change between requests (see its docstring).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
+import os
 import secrets
 import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import jwt
 import yarl
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
 from ._keys import SigningKey
 
 __all__ = [
     "CLIENT_ASSERTION_TYPE",
     "DPOP_JWT_TYPE",
+    "DPoPProver",
     "access_token_hash",
     "b64url",
     "basic_authorization",
@@ -46,9 +53,12 @@ _THUMBPRINT_MEMBERS: dict[str, tuple[str, ...]] = {
 }
 
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def b64url(data: bytes) -> str:
     """Base64url without padding (RFC 7515 §2)."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=").decode()
 
 
 def new_jti() -> str:
@@ -129,6 +139,141 @@ def client_assertion(
     )
 
 
+_HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
+    "256": hashes.SHA256,
+    "384": hashes.SHA384,
+    "512": hashes.SHA512,
+}
+
+
+def _jws_signer(key: SigningKey) -> Callable[[bytes], bytes]:
+    """A function that returns the JWS signature (RFC 7518 §3) of the signing input."""
+    digest = _HASHES[key.algorithm[2:]]()
+    private = key.private_key
+    if isinstance(private, ec.EllipticCurvePrivateKey):
+        ecdsa = ec.ECDSA(digest)
+        size = (private.curve.key_size + 7) // 8
+
+        def sign_ec(data: bytes) -> bytes:
+            # JWS wants R || S, each left-padded to the curve size, not DER.
+            r, s = utils.decode_dss_signature(private.sign(data, ecdsa))
+            return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+
+        return sign_ec
+    rsa_key: rsa.RSAPrivateKey = private
+    pkcs1 = padding.PKCS1v15()
+
+    def sign_rsa(data: bytes) -> bytes:
+        return rsa_key.sign(data, pkcs1, digest)
+
+    return sign_rsa
+
+
+def _compact_json(value: object) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+
+class DPoPProver:
+    """Makes DPoP proof JWTs (RFC 9449 §4.2) with one key, cheaply enough for every request.
+
+    A proof goes with every API call, so its cost is a per-call cost. Only the claims and
+    the signature change between proofs; the protected header (``alg``, ``typ`` and the
+    public ``jwk``) is serialised once. ``ath`` is the hash of the access token, which
+    changes once per token lifetime, so the last one is kept; ``htu`` is kept per URL for
+    the last few hundred URLs (JSON-encoded), and the nonce until the server sends another.
+    What remains per proof is joining the claims, a random ``jti`` and one signature, made
+    with ``cryptography`` directly (ES256 by default).
+
+    It holds the private key, so like every auth object it never shows it: no ``repr``
+    beyond the algorithm.
+    """
+
+    _HTU_CACHE = 512
+
+    def __init__(self, key: SigningKey, public_jwk: Mapping[str, str] | None = None) -> None:
+        jwk = dict(public_jwk) if public_jwk is not None else key.public_jwk()
+        # A DPoP proof names its key by value, never by kid.
+        header = {"typ": DPOP_JWT_TYPE, "alg": key.algorithm, "jwk": jwk}
+        self.algorithm = key.algorithm
+        self.public_jwk: dict[str, str] = jwk
+        self._header = b64url(_compact_json(header)) + "."
+        self._sign = _jws_signer(key)
+        self._htu: dict[str, str] = {}
+        self._ath: tuple[str, str] | None = None
+        self._nonce: tuple[str, str] | None = None
+
+    def __repr__(self) -> str:
+        return f"DPoPProver(algorithm={self.algorithm!r})"
+
+    def _htu_of(self, url: str | yarl.URL) -> str:
+        text = str(url)
+        found = self._htu.get(text)
+        if found is None:
+            if len(self._htu) >= self._HTU_CACHE:
+                self._htu.clear()
+            found = self._htu[text] = json.dumps(htu(url))
+        return found
+
+    def _nonce_of(self, nonce: str) -> str:
+        cached = self._nonce
+        if cached is None or cached[0] != nonce:
+            cached = self._nonce = (nonce, json.dumps(nonce))
+        return cached[1]
+
+    def _ath_of(self, access_token: str) -> str:
+        cached = self._ath
+        if cached is None or cached[0] != access_token:
+            cached = self._ath = (access_token, access_token_hash(access_token))
+        return cached[1]
+
+    def proof(
+        self,
+        *,
+        method: str,
+        url: str | yarl.URL,
+        issued_at: float,
+        jti: str | None = None,
+        nonce: str | None = None,
+        access_token: str | None = None,
+    ) -> str:
+        """A compact DPoP proof JWS.
+
+        Args:
+            method: The request method (``htm``).
+            url: The request URL; ``htu`` drops its query and fragment.
+            issued_at: Epoch seconds for ``iat``.
+            jti: A unique ID for this proof; a fresh random one when None.
+            nonce: The server's latest ``DPoP-Nonce``, when one is known.
+            access_token: On resource requests, the token the proof accompanies; its hash
+                becomes ``ath``.
+        """
+        # The claims are written out rather than json.dumps'd: every value is either an
+        # integer, base64url text (jti, ath) or a string JSON-encoded once and kept (htu,
+        # nonce), so the result is the same compact JSON at a fraction of the cost.
+        # A fresh jti has 192 random bits, like new_jti().
+        jti = b64url(os.urandom(24)) if jti is None else json.dumps(jti)[1:-1]
+        parts = [
+            '{"htm":',
+            json.dumps(method.upper()),
+            ',"htu":',
+            self._htu_of(url),
+            ',"iat":',
+            str(int(issued_at)),
+            ',"jti":"',
+            jti,
+            '"',
+        ]
+        if nonce is not None:
+            parts += [',"nonce":', self._nonce_of(nonce)]
+        if access_token is not None:
+            parts += [',"ath":"', self._ath_of(access_token), '"']
+        parts.append("}")
+        claims = "".join(parts).encode("ascii")
+        signing_input = self._header + b64url(claims)
+        signature = self._sign(signing_input.encode("ascii"))
+        return signing_input + "." + b64url(signature)
+
+
 def dpop_proof(
     key: SigningKey,
     *,
@@ -140,7 +285,7 @@ def dpop_proof(
     access_token: str | None = None,
     public_jwk: Mapping[str, str] | None = None,
 ) -> str:
-    """A DPoP proof JWT (RFC 9449 §4.2).
+    """A DPoP proof JWT (RFC 9449 §4.2), made once; see :class:`DPoPProver` to make many.
 
     Args:
         key: The DPoP key pair; only its public half goes in the ``jwk`` header.
@@ -151,25 +296,19 @@ def dpop_proof(
         nonce: The server's latest ``DPoP-Nonce``, when one is known.
         access_token: On resource requests, the token the proof accompanies; its hash
             becomes ``ath``.
-        public_jwk: The precomputed public JWK of ``key`` (saves work per request).
+        public_jwk: The precomputed public JWK of ``key``.
 
     Returns:
         The compact JWS.
     """
-    claims: dict[str, object] = {
-        "htm": method.upper(),
-        "htu": htu(url),
-        "iat": int(issued_at),
-        "jti": jti,
-    }
-    if nonce is not None:
-        claims["nonce"] = nonce
-    if access_token is not None:
-        claims["ath"] = access_token_hash(access_token)
-    jwk = dict(public_jwk) if public_jwk is not None else key.public_jwk()
-    # A DPoP proof names its key by value, never by kid.
-    headers: dict[str, object] = {"alg": key.algorithm, "typ": DPOP_JWT_TYPE, "jwk": jwk}
-    return jwt.encode(claims, key.private_key, algorithm=key.algorithm, headers=headers)
+    return DPoPProver(key, public_jwk).proof(
+        method=method,
+        url=url,
+        issued_at=issued_at,
+        jti=jti,
+        nonce=nonce,
+        access_token=access_token,
+    )
 
 
 def _scope(scopes: Iterable[str]) -> str:

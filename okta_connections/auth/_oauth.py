@@ -2,7 +2,8 @@
 
 Both strategies share one engine, :class:`_OAuthStrategy`:
 
-* The access token is cached and refreshed ``refresh_margin`` seconds before it expires.
+* The access token is cached and refreshed ``refresh_margin`` seconds before it expires
+  (at most a tenth of its lifetime early).
 * Refreshes are single-flight: however many calls find the token missing or stale at
   once, one token request is made and everyone else waits for (or shares the failure of)
   that one. While a refresh of a still-valid token is under way, other calls keep using
@@ -34,6 +35,7 @@ from typing import Any, Final
 
 import attrs
 import yarl
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from .._validation import is_loopback
 from ..errors import (
@@ -59,6 +61,9 @@ DEFAULT_SCOPES: Final = ("okta.apps.read", "okta.apps.manage")
 RotationCallback = Callable[[str], "Awaitable[None] | None"]
 
 _DEFAULT_EXPIRES_IN: Final = 3600  # Okta service-app tokens live one hour
+#: The refresh margin never exceeds this fraction of a token's lifetime, so short-lived
+#: tokens are used for most of their life (one token request per lifetime, near enough).
+_MAX_MARGIN_FRACTION: Final = 0.1
 _BACKOFF_BASE: Final = 0.5
 _BACKOFF_MAX: Final = 10.0
 #: A token endpoint asking for a longer pause than this is treated as down: fail now
@@ -184,8 +189,8 @@ def _copy_error(exc: AuthError) -> AuthError:
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     value = headers.get(name)
-    if value is not None:
-        return value
+    if value is not None or isinstance(headers, CIMultiDictProxy | CIMultiDict):
+        return value  # aiohttp's headers are already case-insensitive
     lowered = name.lower()
     for key, candidate in headers.items():
         if key.lower() == lowered:
@@ -224,7 +229,7 @@ class _OAuthStrategy(Auth, abc.ABC):
         self._random = random
         # One ephemeral DPoP key for the strategy's life: the access token is bound to it.
         self._dpop_key: SigningKey | None = generate_dpop_key() if dpop else None
-        self._dpop_jwk = self._dpop_key.public_jwk() if self._dpop_key is not None else None
+        self._dpop_prover = _jose.DPoPProver(self._dpop_key) if self._dpop_key is not None else None
         # RFC 9449 keeps the authorization server's and the resource server's nonces apart.
         self._token_nonce: str | None = None
         self._api_nonce: str | None = None
@@ -278,16 +283,13 @@ class _OAuthStrategy(Auth, abc.ABC):
         """Set ``Authorization`` (and ``DPoP``), fetching a token first if needed."""
         token = await self._valid_token()
         request.headers["Authorization"] = token.authorization
-        if self._dpop_key is not None:
-            request.headers["DPoP"] = _jose.dpop_proof(
-                self._dpop_key,
+        if self._dpop_prover is not None:
+            request.headers["DPoP"] = self._dpop_prover.proof(
                 method=request.method,
                 url=request.url,
                 issued_at=self._clock(),
-                jti=_jose.new_jti(),
                 nonce=self._api_nonce,
                 access_token=token.access_token,
-                public_jwk=self._dpop_jwk,
             )
 
     async def on_response(self, request: AuthRequest, response: AuthResponse) -> bool:
@@ -429,15 +431,12 @@ class _OAuthStrategy(Auth, abc.ABC):
         while True:
             form, headers = self._token_request(token_url)
             headers.setdefault("Accept", "application/json")
-            if self._dpop_key is not None:
-                headers["DPoP"] = _jose.dpop_proof(
-                    self._dpop_key,
+            if self._dpop_prover is not None:
+                headers["DPoP"] = self._dpop_prover.proof(
                     method="POST",
                     url=token_url,
                     issued_at=self._clock(),
-                    jti=_jose.new_jti(),
                     nonce=self._token_nonce,
-                    public_jwk=self._dpop_jwk,
                 )
             # Only the secret-bearing values: scrubbing "client_credentials" from a
             # description would make it unreadable.
@@ -557,8 +556,9 @@ class _OAuthStrategy(Auth, abc.ABC):
         if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
             expires_in = _DEFAULT_EXPIRES_IN
         lifetime = float(expires_in) if expires_in > 0 else float(_DEFAULT_EXPIRES_IN)
-        # Cap the margin at half the lifetime, or a 60-second token would always be stale.
-        margin = min(self._refresh_margin, lifetime / 2)
+        # Cap the margin at a tenth of the lifetime: a 60-second token is renewed after
+        # 54 s, not on every call (nor twice per lifetime), and a one-hour token 300 s early.
+        margin = min(self._refresh_margin, lifetime * _MAX_MARGIN_FRACTION)
         self._accept(payload)
         scheme = "DPoP" if is_dpop else "Bearer"
         logger.debug(
@@ -630,7 +630,7 @@ class PrivateKeyJWT(_OAuthStrategy):
         dpop: Bind tokens to an ephemeral key with DPoP (RFC 9449). Required when the app
             has "Require DPoP" checked.
         refresh_margin: Seconds before expiry at which the token is renewed, capped at
-            half the token's lifetime.
+            a tenth of the token's lifetime.
         assertion_lifetime: Seconds each client assertion is valid (1 to 3600).
         clock: Wall-clock seconds since the epoch; injectable for tests.
         sleep: The async sleep used between token-request retries; injectable for tests.
@@ -755,7 +755,7 @@ class RefreshTokenAuth(_OAuthStrategy):
             propagates out of the API call that triggered the refresh; the new refresh
             token is still used in memory.
         refresh_margin: Seconds before expiry at which the token is renewed, capped at
-            half the token's lifetime.
+            a tenth of the token's lifetime.
         assertion_lifetime: Seconds each client assertion is valid (``private_key`` only).
         clock: Wall-clock seconds since the epoch; injectable for tests.
         sleep: The async sleep used between token-request retries; injectable for tests.
