@@ -10,8 +10,9 @@ minimum is N / L * W = 12 s: the sustained rate any client that respects the lim
 reach. (A client that bursts each window full could end the last window early, at
 (ceil(N/L) - 1) * W = 10 s; that bound is printed too.)
 
-Faulty: 2,000 gets against a fake org that answers 5% of requests with a random 5xx and
-drops 1% of connections. Every call ends correct, failed visibly, or lost.
+Faulty: 2,000 gets against a fake org of 500 token-connection apps that answers 5% of
+requests with a random 5xx and drops 1% of connections (after handling them). Every call
+ends correct, failed visibly, or lost.
 """
 
 from __future__ import annotations
@@ -74,7 +75,18 @@ def paced(which: list[str]) -> list[dict[str, Any]]:
 def faulty(which: list[str]) -> list[dict[str, Any]]:
     rows = []
     for client in which:
-        kwargs = {"apps": 500, "fail_rate": 0.05, "drop_rate": 0.01, "seed": 11}
+        kwargs = {
+            # Token connections only: the official SDK cannot parse an OAUTH2 connection
+            # (a finding recorded in benchmarks/README.md), and this scenario measures
+            # fault handling, not parsing.
+            "apps": 0,
+            "token_apps": 500,
+            "fail_rate": 0.05,
+            "drop_rate": 0.01,
+            "seed": 11,
+            # Faults, not pacing, are measured here: a limit no client reaches.
+            "rate_limit": 1_000_000,
+        }
         with fake_org(**kwargs) as fake:
             ids = [fake.apps[i % len(fake.apps)][0] for i in range(FAULTY_N)]
             with measured() as m:
