@@ -1,82 +1,130 @@
-"""The demo: every connection operation against the embedded fake Okta org."""
+"""``okta-connections demo``: a realistic bulk job against the embedded fake Okta org.
+
+It starts a :class:`~okta_connections.testing.FakeOkta` with a few thousand apps and an
+enforced rate limit, selects the Org2Org apps, sets a token on them, activates them (with
+a progress bar on a terminal), and compares the time taken with the rate limit's minimum.
+Then it walks one app through the other operations. Everything it starts, it stops.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TextIO
 
 import yarl
 
-from . import OAuthConnection, OktaClient, RotationMode, SSWSToken, TokenConnection
-from .models import ProvisioningConnection
+from . import OAuthConnection, OktaClient, RotationMode, SSWSToken
+
+#: The target org's API token the demo sets on every Org2Org connection (a made-up value;
+#: never printed).
+_DEMO_TARGET_TOKEN = "00demo-target-org-token-" + "x" * 16
 
 
-def _describe(conn: ProvisioningConnection) -> str:
-    links = [
-        name
-        for name, link in (
-            ("activate", conn.links.activate),
-            ("deactivate", conn.links.deactivate),
-            ("authorize", conn.links.authorize),
-        )
-        if link is not None
-    ]
-    return f"{conn.auth_scheme} {conn.status} (links: {', '.join(links) or 'none'})"
+async def run_demo(
+    out: Callable[[str], None] = print,
+    *,
+    apps: int = 3000,
+    rate_limit: int = 150,
+    window: float = 1.0,
+    progress: TextIO | None = None,
+) -> int:
+    """Run the demo job and print each step and a summary.
 
-
-async def run_demo(out: Callable[[str], None] = print, *, apps: int = 60) -> int:
-    """Start a FakeOkta, run all six operations through an OktaClient, print each step.
+    Args:
+        out: Where lines go.
+        apps: Apps in the fake org (about 7 in 20 are Org2Org).
+        rate_limit: Requests per window in the org's ``/api/v1/apps`` bucket; past it the
+            fake answers 429, as Okta does.
+        window: The rate-limit window in seconds.
+        progress: A terminal to draw progress bars on, or None for none.
 
     Returns:
-        The process exit code (0 when every step behaved as expected).
+        The process exit code: 0 when every app ended with an active token connection.
     """
+    from .cli._progress import ProgressBar
     from .testing import FakeOkta
 
     started = time.perf_counter()
-    async with FakeOkta(apps=apps) as fake:
-        out(f"fake Okta org at {fake.org_url} with {len(fake.apps)} apps")
-        org2org = next(a for a in fake.apps if a.name == "okta_org2org")
-        slack = next(a for a in fake.apps if a.name == "slack")
-        async with OktaClient(fake.org_url, auth=SSWSToken(fake.token)) as okta:
-            conn = await okta.connections.get(org2org.id)
-            out(f"1. get        {org2org.id} ({org2org.name}): {_describe(conn)}")
+    fake = FakeOkta(
+        apps=apps,
+        rate_limit=rate_limit,
+        rate_window=window,
+        enforce_rate_limit=True,
+    )
+    async with fake, OktaClient(fake.org_url, auth=SSWSToken(fake.token)) as okta:
+        out(
+            f"Fake Okta org at {fake.org_url}: {len(fake.apps)} apps. Its /api/v1/apps rate "
+            f"limit is {rate_limit} requests per {window:g} s, with 429 past it."
+        )
+        job_started = time.perf_counter()
+        ids = [a.id async for a in okta.apps.list(filter='name eq "okta_org2org"', limit=200)]
+        out(f'1. select      {len(ids)} Org2Org apps (filter name eq "okta_org2org")')
 
-            conn = await okta.connections.update(
-                org2org.id, TokenConnection(token="target-org-api-token"), activate=False
-            )
-            out(f"2. update     {org2org.id}: token connection set -> {_describe(conn)}")
+        bar = ProgressBar(progress, "set token") if progress is not None else None
+        try:
+            job = okta.bulk.set_token(ids, _DEMO_TARGET_TOKEN, activate=False, on_progress=bar)
+            set_report = await job.run()
+        finally:
+            if bar is not None:
+                bar.close()
+        out(f"2. set token   {set_report.summary()}")
 
-            await okta.connections.activate(org2org.id)
-            conn = await okta.connections.get(org2org.id)
-            out(f"3. activate   {org2org.id}: -> {_describe(conn)}")
+        bar = ProgressBar(progress, "activate") if progress is not None else None
+        try:
+            activate_report = await okta.bulk.activate(ids, on_progress=bar).run()
+        finally:
+            if bar is not None:
+                bar.close()
+        out(f"3. activate    {activate_report.summary()}")
+        job_elapsed = time.perf_counter() - job_started
 
-            await okta.connections.deactivate(org2org.id)
-            conn = await okta.connections.get(org2org.id)
-            out(f"4. deactivate {org2org.id}: -> {_describe(conn)}")
+        by_id = {a.id: a for a in fake.apps}
+        active = sum(
+            1
+            for app_id in ids
+            if by_id[app_id].connection_status == "ENABLED" and by_id[app_id].auth_scheme == "TOKEN"
+        )
+        requests = len(fake.requests)
+        throttled = fake.count(status=429)
+        minimum = requests * window / rate_limit
+        out(
+            f"Summary: {active}/{len(ids)} Org2Org apps now have an active token connection. "
+            f"{requests} requests ({throttled} answered 429) took {job_elapsed:.1f} s; the "
+            f"rate limit's minimum is {requests} x {window:g} s / {rate_limit} = "
+            f"{minimum:.1f} s ({job_elapsed / minimum:.0%} of it)."
+        )
 
-            conn = await okta.connections.update(
-                org2org.id,
-                OAuthConnection(client_id="0oahubserviceapp01", rotation_mode=RotationMode.AUTO),
-                activate=True,
-            )
-            jwks = await okta.connections.get_jwks(org2org.id)
-            kids = ", ".join(k.kid or "?" for k in jwks.keys)
-            out(f"5. get_jwks   {org2org.id}: OAuth (AUTO rotation) keys: {kids}")
-
-            conn = await okta.connections.update(slack.id, OAuthConnection())
-            assert conn.links.authorize is not None
-            out(f"6. verify     {slack.id} (slack): OAuth set -> {_describe(conn)}")
-            out(f"              admin opens {conn.links.authorize.href}")
-            continue_url = yarl.URL(fake.consent(slack.id))
-            await okta.connections.verify(
-                "slack",
-                slack.id,
-                code=continue_url.query["code"],
-                state=continue_url.query["state"],
-            )
-            await okta.connections.activate(slack.id)
-            conn = await okta.connections.get(slack.id)
-            out(f"              consent verified and activated -> {_describe(conn)}")
-        served = len(fake.requests)
-    out(f"done: {served} requests served in {time.perf_counter() - started:.2f}s")
-    return 0
+        # The other operations, on one app each.
+        org2org, slack = ids[0], next(a for a in fake.apps if a.name == "slack")
+        conn = await okta.connections.update(
+            org2org,
+            OAuthConnection(client_id="0oahubserviceapp01", rotation_mode=RotationMode.AUTO),
+            activate=True,
+        )
+        jwks = await okta.connections.get_jwks(org2org)
+        out(
+            f"4. OAuth       {org2org}: {conn.auth_scheme.value} {conn.status.value}, "
+            f"JWKS keys {', '.join(k.kid or '?' for k in jwks.keys)}"
+        )
+        conn = await okta.connections.update(slack.id, OAuthConnection())
+        assert conn.links.authorize is not None
+        continue_url = yarl.URL(fake.consent(slack.id))  # the admin consents in Slack
+        await okta.connections.verify(
+            "slack", slack.id, code=continue_url.query["code"], state=continue_url.query["state"]
+        )
+        await okta.connections.deactivate(slack.id)
+        await okta.connections.activate(slack.id)
+        conn = await okta.connections.get(slack.id)
+        out(
+            f"5. consent     {slack.id} (slack): authorize link -> consent -> verify -> "
+            f"activate: {conn.auth_scheme.value} {conn.status.value}"
+        )
+        ok = (
+            active == len(ids)
+            and set_report.all_succeeded
+            and activate_report.all_succeeded
+            and conn.is_enabled
+        )
+    out(f"Done in {time.perf_counter() - started:.1f} s; the fake org is stopped.")
+    return 0 if ok else 1

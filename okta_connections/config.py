@@ -274,4 +274,15 @@ def load_settings(
         if value is not None:
             values[field] = _coerce(field, value, f"argument {field}")
             sources[field] = f"argument {field}"
+    key_source = values.get("private_key")
+    if (
+        isinstance(key_source, str)
+        and "-----BEGIN" not in key_source
+        and not key_source.startswith("{")
+    ):
+        # A path to the key (the official SDKs' privateKey accepts both): the file is the
+        # secret, so it gets the same permission check as okta.yaml.
+        path = Path(key_source).expanduser()
+        if path.is_file():
+            _warn_if_loose(path, "a private key")
     return Settings(profile=profile, sources=sources, **values)

@@ -174,3 +174,23 @@ def test_secrets_never_in_config_errors_or_reprs(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError) as info2:
         load_settings(env={}, cwd=tmp_path, home=tmp_path / "x")
     assert secret not in str(info2.value)
+
+
+def test_a_private_key_file_with_loose_permissions_warns(tmp_path: Path) -> None:
+    key = tmp_path / "service.pem"
+    key.write_text("-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n")
+    os.chmod(key, 0o644)
+    env = {"OKTA_CLIENT_AUTHORIZATIONMODE": "PrivateKey", "OKTA_CLIENT_PRIVATEKEY": str(key)}
+    with pytest.warns(UserWarning, match=r"private key.*chmod 600"):
+        s = load_settings(env=env, cwd=tmp_path, home=tmp_path / "nohome")
+    assert s.private_key == str(key)
+    os.chmod(key, 0o600)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_settings(env=env, cwd=tmp_path, home=tmp_path / "nohome")
+        # PEM text in the variable is not a path: nothing to check
+        load_settings(
+            env={**env, "OKTA_CLIENT_PRIVATEKEY": key.read_text()},
+            cwd=tmp_path,
+            home=tmp_path / "nohome",
+        )

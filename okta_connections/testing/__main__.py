@@ -22,6 +22,12 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m okta_connections.testing",
         description="Serve a fake Okta org (Application Connections API) until Ctrl-C.",
     )
+    add_arguments(parser)
+    return parser
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The fake server's options (shared with ``okta-connections fake-server``)."""
     parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     parser.add_argument(
         "--port", type=int, default=8080, help="TCP port, 0 for a free one (default 8080)"
@@ -33,7 +39,12 @@ def _parser() -> argparse.ArgumentParser:
         "--rate-limit", type=int, default=100, help="requests per window per bucket (default 100)"
     )
     parser.add_argument(
-        "--rate-window", type=float, default=60.0, help="window in seconds (default 60)"
+        "--window",
+        "--rate-window",
+        dest="rate_window",
+        type=float,
+        default=60.0,
+        help="rate-limit window in seconds (default 60)",
     )
     parser.add_argument(
         "--enforce-rate-limit",
@@ -45,7 +56,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="keep a log of every request in memory (off: a long run would only grow it)",
     )
-    return parser
+    parser.add_argument(
+        "--fail-rate",
+        type=float,
+        default=0.0,
+        help="fraction of API requests answered with a random 5xx (default 0)",
+    )
 
 
 async def serve(args: argparse.Namespace) -> int:
@@ -66,6 +82,7 @@ async def serve(args: argparse.Namespace) -> int:
         rate_window=args.rate_window,
         enforce_rate_limit=args.enforce_rate_limit,
         record_requests=args.record,
+        fail_rate=args.fail_rate,
     )
     async with fake:
         print(f"FakeOkta: {len(fake.apps)} apps (seed {args.seed}); Ctrl-C to stop", flush=True)
@@ -78,7 +95,14 @@ async def serve(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments and serve. Returns the process exit code."""
-    args = _parser().parse_args(argv)
+    return run(_parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve with parsed arguments (see :func:`add_arguments`); returns the exit code."""
+    if not 0.0 <= args.fail_rate <= 1.0:
+        print("FakeOkta: --fail-rate must be between 0 and 1", file=sys.stderr)
+        return 2
     try:
         return asyncio.run(serve(args))
     except KeyboardInterrupt:  # platforms without loop signal handlers

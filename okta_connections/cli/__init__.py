@@ -1,0 +1,324 @@
+"""The ``okta-connections`` command: every connection operation, bulk jobs, consent, a demo.
+
+Exit codes: 0 everything succeeded, 1 an operation (or some items of a bulk job) failed,
+2 a usage or configuration error, 130 interrupted (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import warnings
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from ..errors import InvalidArgumentError, OktaError
+from ._output import Output
+
+__all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+PROG = "okta-connections"
+
+
+class UsageError(Exception):
+    """A usage mistake found after parsing (exit 2)."""
+
+
+def _common() -> argparse.ArgumentParser:
+    # SUPPRESS defaults let the global options go before or after the subcommand.
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("global options")
+    group.add_argument(
+        "--org", default=argparse.SUPPRESS, metavar="URL", help="org URL (beats env and okta.yaml)"
+    )
+    group.add_argument(
+        "--profile",
+        default=argparse.SUPPRESS,
+        metavar="NAME",
+        help="named profile from okta.yaml (okta.profiles.NAME), e.g. prod-admin",
+    )
+    group.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="JSON output (the default when stdout is not a terminal)",
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=argparse.SUPPRESS,
+        help="log each HTTP attempt and retry decision to stderr (never a secret)",
+    )
+    return common
+
+
+def _add_connection_flags(parser: argparse.ArgumentParser, *, activate_help: str) -> None:
+    group = parser.add_argument_group("the connection to set (token, OAuth, or --body)")
+    group.add_argument(
+        "--token",
+        metavar="TOKEN",
+        help="token connection (Org2Org, Zscaler); prefer --token-file, argv is visible in ps",
+    )
+    group.add_argument(
+        "--token-file", metavar="FILE", help="read the connection's token from FILE ('-': stdin)"
+    )
+    group.add_argument("--base-url", metavar="URL", help="Zscaler's SCIM base URL")
+    group.add_argument(
+        "--oauth",
+        action="store_true",
+        help="OAuth 2.0 connection (Google, Office 365, Org2Org, Slack, Zoom)",
+    )
+    group.add_argument("--client-id", metavar="ID", help="Org2Org OAuth: the service app")
+    group.add_argument(
+        "--rotation-mode", choices=("AUTO", "MANUAL"), help="Org2Org OAuth: key rotation"
+    )
+    group.add_argument("--admin-username", metavar="USER", help="Office 365 OAuth: admin user")
+    group.add_argument(
+        "--admin-password-file", metavar="FILE", help="Office 365 OAuth: admin password file"
+    )
+    group.add_argument(
+        "--body",
+        metavar="FILE",
+        help="the request body as JSON, in Okta's shape ('-': stdin)",
+    )
+    group.add_argument(
+        "--activate",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=activate_help,
+    )
+
+
+def _add_bulk_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "ids",
+        nargs="?",
+        metavar="IDS_FILE",
+        help="file of app ids, one a line (or JSON lines with 'id'); '-' or omitted: stdin",
+    )
+    parser.add_argument("--filter", metavar="EXPR", help='pick apps by filter: name eq "slack"')
+    parser.add_argument("--q", metavar="PREFIX", help="pick apps by name or label prefix")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        metavar="N",
+        help="most items in flight (default: adaptive, follows the rate limit)",
+    )
+    parser.add_argument("--journal", metavar="FILE", help="JSONL journal; rerun with it to resume")
+    parser.add_argument(
+        "--retry-failed", action="store_true", help="with --journal: retry recorded failures"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the calls each app would make; send none"
+    )
+    parser.add_argument(
+        "--max-capacity",
+        type=float,
+        default=1.0,
+        metavar="FRACTION",
+        help="share of the rate limit this job may use, (0, 1] (default 1)",
+    )
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no progress bar, even on a terminal"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line."""
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Okta Application Connections from the command line. Settings come from "
+        "--org/--profile, OKTA_CLIENT_* variables, ./okta.yaml, then ~/.okta/okta.yaml.",
+        epilog="exit codes: 0 ok, 1 failed (or some bulk items failed), 2 usage or "
+        "configuration error, 130 interrupted",
+        parents=[common],
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, help: str, **kw: Any) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=help, parents=[common], **kw)
+
+    p = add("get", "show an app's provisioning connection")
+    p.add_argument("app_id", metavar="APP_ID")
+
+    p = add("update", "set an app's provisioning connection")
+    p.add_argument("app_id", metavar="APP_ID")
+    _add_connection_flags(p, activate_help="activate (or not) in the same call")
+
+    for name, text in (
+        ("activate", "activate an app's provisioning connection"),
+        ("deactivate", "deactivate an app's provisioning connection"),
+        ("jwks", "show the JSON Web Key Set of an Org2Org OAuth connection"),
+    ):
+        p = add(name, text)
+        p.add_argument("app_id", metavar="APP_ID")
+
+    p = add("verify", "finish an OAuth consent with Okta's continue URL, or code and state")
+    p.add_argument("app_id", metavar="APP_ID")
+    p.add_argument(
+        "--app-name", required=True, help="google, office365, slack or zoomus", metavar="NAME"
+    )
+    _add_consent_flags(p)
+
+    p = add(
+        "connect",
+        "set an OAuth connection, show the consent URL, verify and activate",
+    )
+    p.add_argument("app_id", metavar="APP_ID")
+    p.add_argument(
+        "--app-name", required=True, help="google, office365, slack or zoomus", metavar="NAME"
+    )
+    p.add_argument("--admin-username", metavar="USER", help="Office 365: admin user")
+    p.add_argument("--admin-password-file", metavar="FILE", help="Office 365: admin password file")
+    _add_consent_flags(p, resume=True)
+    p.add_argument(
+        "--no-activate", action="store_true", help="verify only; leave the connection disabled"
+    )
+
+    apps = add("apps", "the org's apps")
+    apps_sub = apps.add_subparsers(dest="apps_command", required=True, metavar="COMMAND")
+    p = apps_sub.add_parser("list", help="list apps", description="list apps", parents=[common])
+    p.add_argument("--q", metavar="PREFIX", help="name or label prefix")
+    p.add_argument("--filter", metavar="EXPR", help='Okta filter, e.g. name eq "okta_org2org"')
+    p.add_argument("--limit", type=int, metavar="N", help="page size, 1-200")
+
+    bulk = add("bulk", "one operation over many apps: paced, journaled, resumable")
+    bulk_sub = bulk.add_subparsers(dest="bulk_command", required=True, metavar="COMMAND")
+    for name, text in (
+        ("get", "read the connection of many apps"),
+        ("activate", "activate the connection of many apps"),
+        ("deactivate", "deactivate the connection of many apps"),
+        ("update", "set the same connection on many apps"),
+    ):
+        p = bulk_sub.add_parser(name, help=text, description=text, parents=[common])
+        _add_bulk_options(p)
+        if name == "update":
+            _add_connection_flags(p, activate_help="activate (or not) in the same call")
+
+    p = add("fake-server", "serve the embedded fake Okta org in the foreground")
+    from ..testing.__main__ import add_arguments
+
+    add_arguments(p)
+
+    p = add("demo", "a bulk job against an embedded fake org of a few thousand apps")
+    p.add_argument("--apps", type=int, default=3000, help="apps in the fake org (default 3000)")
+    p.add_argument("--rate-limit", type=int, default=150, help="requests per window (default 150)")
+    p.add_argument("--window", type=float, default=1.0, help="window in seconds (default 1)")
+    return parser
+
+
+def _add_consent_flags(parser: argparse.ArgumentParser, *, resume: bool = False) -> None:
+    extra = " (skips setting the connection: resume after consent)" if resume else ""
+    parser.add_argument(
+        "--continue-url",
+        metavar="URL",
+        help="the continue_oauth_flow_url Okta returned after consent" + extra,
+    )
+    parser.add_argument("--code", help="the authorization code" + extra)
+    parser.add_argument("--state", help="the state Okta generated")
+
+
+class _Handler(logging.Handler):
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__()
+        self.stream = stream
+        self.setFormatter(logging.Formatter(f"{PROG}: %(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.stream.write(self.format(record) + "\n")
+            self.stream.flush()
+        except Exception:  # pragma: no cover - logging must never break the command
+            self.handleError(record)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0, 1, 2 or 130)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    json_mode = bool(getattr(args, "json", False)) or not sys.stdout.isatty()
+    out = Output(json=json_mode)
+    verbose = int(getattr(args, "verbose", 0) or 0)
+    logger = logging.getLogger("okta_connections")
+    handler: logging.Handler | None = None
+    if verbose:
+        handler = _Handler(sys.stderr)
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+
+    def show_warning(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        out.info(f"{PROG}: warning: {message}")
+
+    saved = warnings.showwarning
+    warnings.showwarning = show_warning
+    try:
+        return _dispatch(parser, args, out)
+    except KeyboardInterrupt:
+        out.info(f"{PROG}: interrupted")
+        return EXIT_INTERRUPTED
+    finally:
+        warnings.showwarning = saved
+        if handler is not None:
+            logger.removeHandler(handler)
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, out: Output) -> int:
+    from . import _commands
+
+    try:
+        if args.command == "fake-server":
+            from ..testing.__main__ import run
+
+            return run(args)
+        if args.command == "demo":
+            from .._demo import run_demo
+
+            return asyncio.run(
+                run_demo(
+                    out.text,
+                    apps=args.apps,
+                    rate_limit=args.rate_limit,
+                    window=args.window,
+                    progress=sys.stderr if sys.stderr.isatty() else None,
+                )
+            )
+        return asyncio.run(_commands.run(args, out))
+    except UsageError as exc:
+        parser_for = parser
+        out.info(f"{parser_for.prog} {args.command}: error: {exc}")
+        return EXIT_USAGE
+    except InvalidArgumentError as exc:  # includes ConfigurationError
+        out.error(exc)
+        return EXIT_USAGE
+    except OktaError as exc:
+        out.error(exc)
+        return EXIT_FAILED
+    except BrokenPipeError:  # e.g. `okta-connections apps list | head`: the reader left
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout
+        return EXIT_FAILED
+    except OSError as exc:  # a file named on the command line
+        name = f" {exc.filename}" if exc.filename else ""
+        out.info(f"{PROG}: error: cannot read{name}: {exc.strerror or exc}")
+        return EXIT_USAGE

@@ -1,0 +1,198 @@
+"""``okta-connections bulk {get,activate,deactivate,update}``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ..bulk import BulkJob, BulkReport, Outcome, OutcomeStatus, PlannedCall
+from ..client import OktaClient
+from ..errors import InvalidArgumentError
+from ..models import ProvisioningConnection
+from ._commands import connection_from_args, make_client
+from ._output import Output, connection_to_json, describe_error, error_to_json, jsonable
+from ._progress import ProgressBar
+
+__all__ = ["cmd_bulk", "outcome_to_json", "parse_ids", "report_to_json"]
+
+
+def parse_ids(lines: Iterable[str]) -> list[str]:
+    """App ids, one a line, in order and without repeats.
+
+    Blank lines and ``#`` comments are skipped; a line may be a JSON object with ``id``,
+    ``appId`` or ``key`` (so ``apps list --json`` and bulk JSON lines pipe straight in),
+    otherwise its first word is the id.
+    """
+    ids: dict[str, None] = {}
+    for number, raw in enumerate(lines, 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("{"):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                raise InvalidArgumentError("ids", f"line {number} is not valid JSON") from None
+            if "summary" in record or "error" in record:
+                continue  # the trailer of a bulk run's output
+            value = next(
+                (record[k] for k in ("id", "appId", "key") if isinstance(record.get(k), str)),
+                None,
+            )
+            if value is None:
+                raise InvalidArgumentError("ids", f"line {number} has no id, appId or key")
+            ids.setdefault(value, None)
+        else:
+            ids.setdefault(line.split()[0], None)
+    return list(ids)
+
+
+async def _select(args: argparse.Namespace, okta: OktaClient) -> list[str]:
+    picks_by_query = args.filter is not None or args.q is not None
+    if args.ids is not None and picks_by_query:
+        raise InvalidArgumentError("ids", "give a file of app ids or --filter/--q, not both")
+    if picks_by_query:
+        return [app.id async for app in okta.apps.list(q=args.q, filter=args.filter, limit=200)]
+    if args.ids is None or args.ids == "-":
+        if args.ids is None and sys.stdin.isatty():
+            raise InvalidArgumentError(
+                "ids", "give a file of app ids, '-' to read them from stdin, or --filter"
+            )
+        return parse_ids(sys.stdin)
+    return parse_ids(_read_file(args.ids).splitlines())
+
+
+def _read_file(name: str) -> str:
+    # A list of ids is small; reading it before the job starts blocks nothing that runs.
+    return Path(name).read_text(encoding="utf-8")
+
+
+def outcome_to_json(outcome: Outcome[Any], operation: str) -> dict[str, Any]:
+    """One JSON line per outcome (never a request body, so never a secret)."""
+    record: dict[str, Any] = {
+        "appId": outcome.key,
+        "operation": operation,
+        "status": str(outcome.status),
+        "attempts": outcome.attempts,
+        "duration": round(outcome.duration, 4),
+    }
+    if outcome.changed is not None:
+        record["changed"] = outcome.changed
+    if outcome.previous is not None:
+        record["previous"] = outcome.previous
+    if outcome.error is not None and outcome.status is OutcomeStatus.FAILED:
+        record["error"] = error_to_json(outcome.error)
+    if isinstance(outcome.result, ProvisioningConnection):
+        record["connection"] = connection_to_json(outcome.key, outcome.result)
+    elif isinstance(outcome.result, PlannedCall):
+        record["calls"] = list(outcome.result.calls)
+    return record
+
+
+def report_to_json(report: BulkReport, operation: str, interrupted: bool) -> dict[str, Any]:
+    """The job's counts, for the last JSON line."""
+    summary: dict[str, Any] = jsonable(
+        {
+            "operation": operation,
+            "succeeded": report.succeeded,
+            "changed": report.changed,
+            "unchanged": report.unchanged,
+            "failed": report.failed,
+            "failedByCode": dict(report.failed_by_code),
+            "skipped": report.skipped,
+            "planned": report.planned,
+            "cancelled": report.cancelled,
+            "notStarted": report.not_started,
+            "elapsed": round(report.elapsed, 3),
+            "interrupted": interrupted,
+        }
+    )
+    return summary
+
+
+def _human_line(outcome: Outcome[Any]) -> str | None:
+    status = outcome.status
+    if status is OutcomeStatus.FAILED and outcome.error is not None:
+        return f"{outcome.key}  FAILED  {describe_error(outcome.error)}"
+    if status is OutcomeStatus.PLANNED and isinstance(outcome.result, PlannedCall):
+        return f"{outcome.key}  would call  {'; '.join(outcome.result.calls)}"
+    if isinstance(outcome.result, ProvisioningConnection):
+        conn = outcome.result
+        return f"{outcome.key}  {conn.auth_scheme.value:<8} {conn.status.value}"
+    return None
+
+
+def _job(args: argparse.Namespace, okta: OktaClient, ids: list[str], **opts: Any) -> BulkJob[Any]:
+    verb = args.bulk_command
+    if verb == "get":
+        return okta.bulk.get(ids, **opts)
+    if verb == "activate":
+        return okta.bulk.activate(ids, **opts)
+    if verb == "deactivate":
+        return okta.bulk.deactivate(ids, **opts)
+    connection = connection_from_args(args)
+    return okta.bulk.update(
+        [(app_id, connection) for app_id in ids], activate=args.activate, **opts
+    )
+
+
+async def cmd_bulk(args: argparse.Namespace, out: Output) -> int:
+    """Run one bulk operation; exit 0 all ok, 1 some failed, 130 interrupted."""
+    if args.concurrency is not None and args.concurrency < 1:
+        raise InvalidArgumentError("--concurrency", "must be at least 1")
+    if args.retry_failed and args.journal is None:
+        raise InvalidArgumentError("--retry-failed", "needs --journal")
+    if args.bulk_command == "update":
+        connection_from_args(args)  # usage errors before any request
+    bar: ProgressBar | None = None
+    if not args.no_progress and not args.dry_run and sys.stderr.isatty():
+        bar = ProgressBar(sys.stderr, args.bulk_command)
+    interrupted = False
+    async with make_client(args, max_capacity=args.max_capacity) as okta:
+        ids = await _select(args, okta)
+        job = _job(
+            args,
+            okta,
+            ids,
+            concurrency=args.concurrency,
+            journal=args.journal,
+            retry_failed=args.retry_failed,
+            dry_run=args.dry_run,
+            on_progress=bar,
+        )
+        try:
+            async for outcome in job:
+                line = _human_line(outcome) if not out.json else None
+                if bar is not None and (out.json or line is not None):
+                    bar.clear()  # a terminal shows stdout and stderr on one screen
+                if out.json:
+                    out.data(outcome_to_json(outcome, job.operation))
+                elif line is not None:
+                    out.text(line)
+        except asyncio.CancelledError:
+            # Ctrl-C: the job has recorded the in-flight items as cancelled and closed
+            # its journal; report what happened and exit 130.
+            interrupted = True
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+        finally:
+            if bar is not None:
+                bar.close()
+    report = job.report
+    if out.json:
+        out.data({"summary": report_to_json(report, job.operation, interrupted)})
+    else:
+        out.text(f"{job.operation}: {report.summary()}" + (" (interrupted)" if interrupted else ""))
+        if args.journal and not report.all_succeeded:
+            out.info(f"rerun the same command with --journal {args.journal} to resume")
+    if interrupted:
+        return 130
+    if report.failed or report.cancelled or report.not_started:
+        return 1
+    return 0

@@ -1,0 +1,116 @@
+"""The live progress bar of bulk jobs, drawn on stderr when it is a terminal."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+from ..bulk import Progress
+
+__all__ = ["ProgressBar", "format_duration", "render_progress"]
+
+
+def format_duration(seconds: float | None) -> str:
+    """``75`` -> ``1m15s``; None -> ``?``."""
+    if seconds is None:
+        return "?"
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def render_progress(p: Progress, width: int = 80, *, now: float | None = None) -> str:
+    """One line: bar, done/total, rate, ETA, failures and the rate-limit window."""
+    total = p.total
+    parts = []
+    if total:
+        parts.append(f"{p.done}/{total} {100 * p.done // total:3d}%")  # 100% only at the end
+    else:
+        parts.append(f"{p.done}/?")
+    parts.append(f"{p.rate:.0f}/s")
+    if total:
+        parts.append(f"ETA {format_duration(p.eta)}")
+    if p.failed:
+        parts.append(f"{p.failed} failed")
+    rl = p.rate_limit
+    if rl is not None:
+        if rl.is_concurrency_signal:
+            parts.append("rate limit: concurrency 429")
+        else:
+            reset = rl.resets_in(now)
+            parts.append(f"rate limit {rl.remaining}/{rl.limit} left, resets {reset:.1f}s")
+    tail = "  ".join(parts)
+    room = width - len(tail) - 4
+    if room >= 10 and total:
+        bar_width = min(room, 40)
+        filled = min(bar_width, int(bar_width * p.done / total))
+        return f"[{'#' * filled}{'.' * (bar_width - filled)}] {tail}"[:width]
+    return tail[:width]
+
+
+class ProgressBar:
+    """Redraws one stderr line at most ``hz`` times a second; :meth:`close` clears it.
+
+    Args:
+        stream: A terminal (the caller checks ``isatty``).
+        label: Shown before the bar, e.g. ``"activate"``.
+        hz: Most redraws per second.
+        clock: Monotonic time source.
+    """
+
+    def __init__(
+        self,
+        stream: TextIO,
+        label: str = "",
+        *,
+        hz: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._stream = stream
+        self._label = label
+        self._interval = 1.0 / hz
+        self._clock = clock
+        self._last = -1e9
+        self._latest: Progress | None = None
+        self._drawn = False
+
+    def __call__(self, progress: Progress) -> None:
+        """The ``on_progress`` callback of a bulk job."""
+        self._latest = progress
+        now = self._clock()
+        finished = progress.total is not None and progress.done >= progress.total
+        if finished or now - self._last >= self._interval:
+            self._last = now
+            self._draw(progress)
+
+    def _draw(self, progress: Progress) -> None:
+        width = max(40, shutil.get_terminal_size((100, 20)).columns - 1)
+        label = f"{self._label} " if self._label else ""
+        line = label + render_progress(progress, width - len(label))
+        self._stream.write("\r\x1b[2K" + line)
+        self._stream.flush()
+        self._drawn = True
+
+    def clear(self) -> None:
+        """Blank the line, so that other output can be printed; the next update redraws."""
+        if self._drawn:
+            self._stream.write("\r\x1b[2K")
+            self._stream.flush()
+            self._drawn = False
+            self._last = -1e9
+
+    def close(self) -> None:
+        """Draw the final state and end the line."""
+        if self._latest is not None:
+            self._draw(self._latest)
+        if self._drawn:
+            self._stream.write("\n")
+            self._stream.flush()
+            self._drawn = False

@@ -1,0 +1,205 @@
+"""``okta-connections demo`` and ``fake-server`` in subprocesses, and the CLI's pure helpers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import re
+import signal
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from okta_connections.bulk import Progress
+from okta_connections.cli import build_parser
+from okta_connections.cli._bulk import parse_ids
+from okta_connections.cli._commands import connection_from_args, parse_continue_url
+from okta_connections.cli._connect import parse_consent_answer
+from okta_connections.cli._progress import ProgressBar, format_duration, render_progress
+from okta_connections.errors import InvalidArgumentError
+from okta_connections.models import OAuthConnection, TokenConnection
+from okta_connections.ratelimit import RateLimitInfo
+
+from .test_cli import cli_env, run_cli, start_cli
+
+APP = "0oafxqCAJWWGELFTYASJ"
+
+
+async def test_demo_runs_a_rate_limited_job_and_leaves_nothing_running(tmp_path: Path) -> None:
+    # A smaller estate than the default (3000), with the same enforced rate limit.
+    env = cli_env(tmp_path, None)
+    result = await run_cli(
+        "demo", "--apps", "400", "--rate-limit", "200", cwd=tmp_path, env=env, timeout=60
+    )
+    assert result.rc == 0, result.err
+    assert result.err == ""  # no ResourceWarning, no "Task was destroyed", no traceback
+    assert "1. select      140 Org2Org apps" in result.out
+    assert "140/140 Org2Org apps now have an active token connection" in result.out
+    match = re.search(r"(\d+) requests \((\d+) answered 429\) took ([\d.]+) s", result.out)
+    assert match is not None, result.out
+    requests, took = int(match.group(1)), float(match.group(3))
+    assert requests >= 2 * 140
+    assert f"minimum is {requests} x 1 s / 200 = {requests / 200:.1f} s" in result.out
+    assert took >= requests / 200 - 1.0  # the fake enforces the limit: no way around it
+    assert "the fake org is stopped" in result.out
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+async def test_fake_server_prints_its_url_and_token_and_serves(tmp_path: Path) -> None:
+    proc = await start_cli(
+        "fake-server", "--port", "0", "--apps", "5", "--rate-limit", "50", "--window", "2",
+        "--fail-rate", "0", cwd=tmp_path, env=cli_env(tmp_path, None),
+    )  # fmt: skip
+    assert proc.stdout is not None
+    printed: dict[str, str] = {}
+    try:
+        while "OKTA_CLIENT_TOKEN" not in printed:
+            line = await asyncio.wait_for(proc.stdout.readline(), 15)
+            assert line, "fake-server exited early"
+            key, sep, value = line.decode().strip().partition("=")
+            if sep:
+                printed[key] = value
+        headers = {"Authorization": f"SSWS {printed['OKTA_CLIENT_TOKEN']}"}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(printed["OKTA_CLIENT_ORGURL"] + "/api/v1/apps", headers=headers) as resp,
+        ):
+            assert resp.status == 200
+            assert len(await resp.json()) == 5
+            assert resp.headers["X-Rate-Limit-Limit"] == "50"
+        proc.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(proc.wait(), 15) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def test_fake_server_refuses_a_bad_fail_rate(tmp_path: Path) -> None:
+    result = await run_cli(
+        "fake-server", "--port", "0", "--fail-rate", "2", cwd=tmp_path, env=cli_env(tmp_path, None)
+    )
+    assert result.rc == 2
+    assert "--fail-rate" in result.err
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def test_parse_ids_accepts_plain_lines_json_lines_and_tables() -> None:
+    lines = [
+        "# a comment",
+        "",
+        "0oaA",
+        '{"id": "0oaB", "name": "slack"}',
+        '{"appId": "0oaC", "status": "failed"}',
+        "0oaA",
+        "0oaD  slack  Slack  ACTIVE",
+        '{"summary": {"succeeded": 3}}',
+    ]
+    assert parse_ids(lines) == ["0oaA", "0oaB", "0oaC", "0oaD"]
+    with pytest.raises(InvalidArgumentError, match="line 1 has no id"):
+        parse_ids(['{"name": "x"}'])
+    with pytest.raises(InvalidArgumentError, match="line 2 is not valid JSON"):
+        parse_ids(["0oaA", "{nope"])
+
+
+def test_continue_url_and_pasted_answers() -> None:
+    url = f"https://acme.okta.com/api/v1/apps/slack/{APP}/oauth2/callback?code=c1&state=s1"
+    assert parse_continue_url(url, APP, "slack") == ("c1", "s1")
+    assert parse_consent_answer(f"  {url}\n", APP, "slack") == ("c1", "s1")
+    assert parse_consent_answer("c2 s2", APP, "slack") == ("c2", "s2")
+    with pytest.raises(InvalidArgumentError, match="is for app"):
+        parse_continue_url(url, APP, "google")
+    with pytest.raises(InvalidArgumentError, match="no code and state"):
+        parse_continue_url(url.split("?")[0], APP, "slack")
+    with pytest.raises(InvalidArgumentError, match="paste"):
+        parse_consent_answer("just-one-word", APP, "slack")
+
+
+def _update_args(*argv: str) -> argparse.Namespace:
+    return build_parser().parse_args(["update", APP, *argv])
+
+
+def test_connection_flags(tmp_path: Path) -> None:
+    conn = connection_from_args(_update_args("--token", "t0k", "--base-url", "https://x/scim"))
+    assert conn == TokenConnection(token="t0k", base_url="https://x/scim")
+    conn = connection_from_args(_update_args("--oauth", "--client-id", "0oa1", "--rotation-mode", "AUTO"))  # fmt: skip
+    assert isinstance(conn, OAuthConnection)
+    assert (conn.client_id, str(conn.rotation_mode)) == ("0oa1", "AUTO")
+    (tmp_path / "pw").write_text("hunter2\n")
+    conn = connection_from_args(
+        _update_args("--oauth", "--admin-username", "admin@x", "--admin-password-file", str(tmp_path / "pw"))
+    )  # fmt: skip
+    assert isinstance(conn, OAuthConnection) and conn.admin_password == "hunter2"
+    for bad, message in [
+        ((), "exactly one"),
+        (("--client-id", "x"), "exactly one"),
+        (("--token", "t", "--client-id", "x"), "go with --oauth"),
+        (("--oauth", "--base-url", "https://x"), "goes with --token"),
+    ]:
+        with pytest.raises(InvalidArgumentError, match=message):
+            connection_from_args(_update_args(*bad))
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("not json", "not valid JSON"),
+        ("[]", '"profile" object'),
+        ('{"profile": {"authScheme": "BASIC"}}', "must be .TOKEN. or .OAUTH2."),
+        ('{"profile": {"authScheme": "TOKEN", "token": 5}}', "token must be a string"),
+        ('{"profile": {"authScheme": "OAUTH2", "clientId": 5}}', "must be strings"),
+    ],
+)
+def test_bad_bodies_are_refused_without_echoing_them(
+    tmp_path: Path, body: str, message: str
+) -> None:
+    path = tmp_path / "body.json"
+    path.write_text(body)
+    with pytest.raises(InvalidArgumentError, match=message) as info:
+        connection_from_args(_update_args("--body", str(path)))
+    assert body not in str(info.value) or len(body) < 3
+
+
+def _progress(done: int, total: int | None, **kw: object) -> Progress:
+    values: dict[str, object] = dict(
+        done=done, total=total, succeeded=done, failed=0, elapsed=2.0, rate=50.0,
+        eta=(total - done) / 50.0 if total else None, rate_limit=None,
+    )  # fmt: skip
+    values.update(kw)
+    return Progress(**values)  # type: ignore[arg-type]
+
+
+def test_render_progress() -> None:
+    window = RateLimitInfo(limit=600, remaining=42, reset_after=3.0, reset_at=0, observed_at=100.0)
+    line = render_progress(_progress(250, 1000, failed=3, rate_limit=window), 100, now=101.0)
+    assert line.startswith("[#####....")  # a quarter of the bar
+    assert "250/1000  25%" in line and "50/s" in line and "ETA 15s" in line
+    assert "3 failed" in line and "rate limit 42/600 left, resets 2.0s" in line
+    assert len(line) <= 100
+    assert render_progress(_progress(7, None), 100) == "7/?  50/s"
+    assert (format_duration(75), format_duration(None), format_duration(7300)) == (
+        "1m15s",
+        "?",
+        "2h01m",
+    )
+
+
+def test_progress_bar_throttles_and_ends_the_line() -> None:
+    stream = io.StringIO()
+    now = [0.0]
+    bar = ProgressBar(stream, "activate", hz=10, clock=lambda: now[0])
+    for i in range(1, 50):
+        bar(_progress(i, 100))
+    assert stream.getvalue().count("\r") == 1  # one redraw in the same 100 ms
+    now[0] = 0.2
+    bar(_progress(60, 100))
+    bar(_progress(100, 100))  # the last one is always drawn
+    bar.close()
+    text = stream.getvalue()
+    assert text.count("\r") == 4 and text.endswith("\n")
+    assert "activate [" in text and "100/100 100%" in text
