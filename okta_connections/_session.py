@@ -78,8 +78,9 @@ class HttpResponse:
     attempts: int
 
     def json(self) -> Any:
-        """The body decoded as JSON (raises ValueError when it is not)."""
-        return json.loads(self.body)
+        """The body decoded as JSON (raises ValueError or UnicodeDecodeError when it is not)."""
+        # Okta sends UTF-8 JSON; decoding first spares json.loads its encoding detection.
+        return json.loads(self.body.decode("utf-8-sig"))
 
 
 def default_user_agent(suffix: str | None = None) -> str:
@@ -121,10 +122,16 @@ class Session:
         limiter: RateLimiter,
     ) -> None:
         self.org_url = org_url
+        self._org = yarl.URL(org_url)
         self.auth = auth
         self.timeouts = timeouts
         self.retry = retry
         self.user_agent = user_agent
+        self._header_template = CIMultiDict(
+            {"Accept": "application/json", "User-Agent": user_agent}
+        )
+        # The aiohttp timeout of an attempt that the call's deadline does not cut short.
+        self._client_timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}
         self.limiter = limiter
         self._connector_limit = connector_limit
         self._http: aiohttp.ClientSession | None = None
@@ -172,7 +179,7 @@ class Session:
     # ------------------------------------------------------------------ requests
 
     def _base_headers(self) -> CIMultiDict[str]:
-        return CIMultiDict({"Accept": "application/json", "User-Agent": self.user_agent})
+        return self._header_template.copy()
 
     async def send_side(
         self,
@@ -220,7 +227,7 @@ class Session:
         timeouts = Timeouts.coerce(timeout, self.timeouts)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeouts.deadline
-        url = yarl.URL(self.org_url).with_path(path)
+        url = self._org.with_path(path)
         if params:
             url = url.with_query(params)
         body: bytes | None = None
@@ -251,7 +258,10 @@ class Session:
                 counter[0] += 1
             rate_info = None
             try:
-                sent_at = await self._acquire(bucket, deadline, request, timeouts)
+                try:
+                    sent_at = await self.limiter.acquire(bucket, deadline)
+                except TimeoutError:
+                    raise self._pacing_timeout(bucket, request, timeouts) from None
                 try:
                     await self.auth.authorize(request)
                     response = await self._send(request, timeouts, deadline, op.name)
@@ -308,20 +318,16 @@ class Session:
             )
             await self.retry.sleep(delay)
 
-    async def _acquire(
-        self, bucket: str, deadline: float, request: AuthRequest, timeouts: Timeouts
-    ) -> float:
-        try:
-            return await self.limiter.acquire(bucket, deadline)
-        except TimeoutError:
-            raise OktaTimeoutError(
-                f"{request.operation}: the call's deadline of {timeouts.deadline:g}s ran out "
-                f"while pacing for the {bucket!r} rate limit",
-                method=request.method,
-                path=request.url.path,
-                request_sent=False,
-                phase="deadline",
-            ) from None
+    @staticmethod
+    def _pacing_timeout(bucket: str, request: AuthRequest, timeouts: Timeouts) -> OktaTimeoutError:
+        return OktaTimeoutError(
+            f"{request.operation}: the call's deadline of {timeouts.deadline:g}s ran out "
+            f"while pacing for the {bucket!r} rate limit",
+            method=request.method,
+            path=request.url.path,
+            request_sent=False,
+            phase="deadline",
+        )
 
     async def _send(
         self, request: AuthRequest, timeouts: Timeouts, deadline: float, op_name: str
@@ -340,9 +346,19 @@ class Session:
                 phase="deadline",
             )
         deadline_bound = remaining < timeouts.total
-        client_timeout = aiohttp.ClientTimeout(
-            total=min(timeouts.total, remaining), sock_connect=min(timeouts.connect, remaining)
-        )
+        if deadline_bound or remaining < timeouts.connect:
+            client_timeout = aiohttp.ClientTimeout(
+                total=min(timeouts.total, remaining), sock_connect=min(timeouts.connect, remaining)
+            )
+        else:
+            cached = self._client_timeouts.get(timeouts)
+            if cached is None:
+                if len(self._client_timeouts) > 64:  # per-call Timeouts: do not grow forever
+                    self._client_timeouts.clear()
+                cached = self._client_timeouts[timeouts] = aiohttp.ClientTimeout(
+                    total=timeouts.total, sock_connect=timeouts.connect
+                )
+            client_timeout = cached
         started = time.perf_counter()
         try:
             async with self._http.request(

@@ -9,6 +9,7 @@ are counted as not started. The report accounts for every one.
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import os
 import time
@@ -418,6 +419,16 @@ class BulkJob(Generic[T]):
             self._journal.open()
         source = _Source(self._items)
         pending: dict[asyncio.Task[Outcome[T]], tuple[str, Any]] = {}
+        # Finished tasks arrive here through a done-callback, so waiting for the next one
+        # costs O(1); asyncio.wait() would add and remove a callback on every pending
+        # task for every outcome, O(concurrency) each time.
+        finished: collections.deque[asyncio.Task[Outcome[T]]] = collections.deque()
+        wakeup = asyncio.Event()
+
+        def on_done(task: asyncio.Task[Outcome[T]]) -> None:
+            finished.append(task)
+            wakeup.set()
+
         exhausted = False
         try:
             while True:
@@ -459,11 +470,15 @@ class BulkJob(Generic[T]):
                         yield planned
                         continue
                     task = asyncio.get_running_loop().create_task(self._one(item, key))
+                    task.add_done_callback(on_done)
                     pending[task] = (key, item)
                 if not pending:
                     break
-                finished, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for task in finished:
+                while not finished:
+                    wakeup.clear()
+                    await wakeup.wait()
+                while finished:
+                    task = finished.popleft()
                     del pending[task]
                     outcome = task.result()
                     self._record(outcome, started)

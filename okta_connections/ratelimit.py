@@ -12,7 +12,7 @@ import contextlib
 import email.utils
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 
 import attrs
 
@@ -69,7 +69,9 @@ class RateLimitInfo:
         return max(0.0, self.observed_at + self.reset_after - now)
 
 
-def _ints(values: Iterable[str]) -> list[int]:
+def _ints(values: list[str]) -> list[int]:
+    if len(values) == 1 and values[0].isdigit():  # the usual case: one plain number
+        return [int(values[0])]
     out = []
     for raw in values:
         for part in raw.split(","):
@@ -114,12 +116,24 @@ def parse_rate_limit(
     )
 
 
+#: The last ``Date`` parsed and its epoch seconds. ``Date`` has one-second resolution, so
+#: a busy client sees the same string many times in a row; parsing it is most of the cost
+#: of reading the rate-limit headers.
+_last_date: tuple[str, float] = ("", 0.0)
+
+
 def _server_time(headers: Mapping[str, str]) -> float:
+    global _last_date
     for value in header_values(headers, "Date"):
+        cached = _last_date
+        if value == cached[0]:
+            return cached[1]
         try:
-            return email.utils.parsedate_to_datetime(value).timestamp()
+            epoch = email.utils.parsedate_to_datetime(value).timestamp()
         except (TypeError, ValueError, IndexError):
             continue
+        _last_date = (value, epoch)
+        return epoch
     return time.time()
 
 

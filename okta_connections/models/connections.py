@@ -90,16 +90,26 @@ def _structure_link(data: Any, _: type) -> Link:
     if not isinstance(data, Mapping) or not isinstance(data.get("href"), str):
         raise ValueError("a link needs an 'href' string")
     hints = data.get("hints")
-    hints = hints if isinstance(hints, Mapping) else {}
+    hints = hints if isinstance(hints, Mapping) else _NO_HINTS
     # The spec's O365 example puts guidance next to hints; the schema puts it inside.
-    guidance = hints.get("guidance", data.get("guidance", ()))
+    guidance = hints.get("guidance", data.get("guidance"))
+    name, type_ = data.get("name"), data.get("type")
     return Link(
         href=data["href"],
-        allow=tuple(str(m) for m in hints.get("allow", ()) or ()),
-        guidance=tuple(str(g) for g in guidance or ()),
-        name=data.get("name") if isinstance(data.get("name"), str) else None,
-        type=data.get("type") if isinstance(data.get("type"), str) else None,
+        allow=_strings(hints.get("allow")),
+        guidance=_strings(guidance),
+        name=name if isinstance(name, str) else None,
+        type=type_ if isinstance(type_, str) else None,
     )
+
+
+_NO_HINTS: Mapping[str, Any] = {}
+
+
+def _strings(values: Any) -> tuple[str, ...]:
+    if not values:
+        return ()
+    return tuple(v if isinstance(v, str) else str(v) for v in values)
 
 
 converter.register_structure_hook(Link, _structure_link)
@@ -123,6 +133,27 @@ class ConnectionLinks:
     activate: Link | None = None
     deactivate: Link | None = None
     authorize: Link | None = None
+
+
+def _structure_links(data: Any, _: type) -> ConnectionLinks:
+    # Written out rather than generated: every connection response has these, and a
+    # bulk job structures thousands of them.
+    if not isinstance(data, Mapping):
+        raise ValueError("'_links' must be an object")
+
+    def link(name: str) -> Link | None:
+        value = data.get(name)
+        return None if value is None else _structure_link(value, Link)
+
+    return ConnectionLinks(
+        self_link=link("self"),
+        activate=link("activate"),
+        deactivate=link("deactivate"),
+        authorize=link("authorize"),
+    )
+
+
+converter.register_structure_hook(ConnectionLinks, _structure_links)
 
 
 @attrs.frozen
