@@ -14,6 +14,8 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from ._enum import LenientStrEnum
+
 __all__ = ["converter", "to_camel"]
 
 converter = cattrs.Converter(forbid_extra_keys=False)
@@ -49,3 +51,21 @@ def _unstructure_factory(cls: Any) -> Any:
 
 converter.register_structure_hook_factory(_is_response_model, _structure_factory)
 converter.register_unstructure_hook_factory(_is_response_model, _unstructure_factory)
+
+
+def _is_lenient_enum(cls: Any) -> bool:
+    return isinstance(cls, type) and issubclass(cls, LenientStrEnum)
+
+
+def _enum_factory(cls: type[LenientStrEnum]) -> Any:
+    # A dict lookup for known values; Enum.__call__ (and _missing_) only for the rest.
+    members = cls._value2member_map_
+
+    def structure(value: Any, _: Any) -> LenientStrEnum:
+        member = members.get(value) if isinstance(value, str) else None
+        return member if member is not None else cls(value)  # type: ignore[return-value]
+
+    return structure
+
+
+converter.register_structure_hook_factory(_is_lenient_enum, _enum_factory)
