@@ -4,9 +4,30 @@ It serves the Application Connections API (get, update, activate, deactivate, JW
 verify) plus ``GET /api/v1/apps`` from an ``aiohttp.web`` app on 127.0.0.1, with seeded
 apps, Okta's error bodies, auth, headers and rate-limit windows. Run it standalone with
 ``python -m okta_connections.testing --port 8080 --apps 1000``.
+
+For pytest, the package installs a plugin (``okta_connections.testing.pytest_plugin``)
+with ``fake_okta``, ``okta_client`` and ``okta_app_factory`` fixtures and rate-limit and
+fault markers; see docs/testing.md. :func:`mock_okta` registers Okta-shaped responses on
+an ``aioresponses`` mock instead.
 """
 
-from ._fake import FakeOkta
+from ._aioresponses import MockedApp, mock_okta, mock_okta_not_found
+from ._factory import AppFactory
+from ._fake import FakeOkta, FakeOktaSnapshot
+from ._log import RequestLog
 from ._model import FakeApp, RecordedRequest, UnknownAppError
+from ._thread import ServingThread
 
-__all__ = ["FakeApp", "FakeOkta", "RecordedRequest", "UnknownAppError"]
+__all__ = [
+    "AppFactory",
+    "FakeApp",
+    "FakeOkta",
+    "FakeOktaSnapshot",
+    "MockedApp",
+    "RecordedRequest",
+    "RequestLog",
+    "ServingThread",
+    "UnknownAppError",
+    "mock_okta",
+    "mock_okta_not_found",
+]

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import copy
+import functools
 import json
 import logging
 import math
 import random
 import secrets
 import string
+import threading
 import time
 from collections.abc import Callable, Iterable
 from email.utils import formatdate
 from types import TracebackType
-from typing import Final, Literal
+from typing import Any, Concatenate, Final, Literal, ParamSpec, TypeVar
 
 import attrs
 from aiohttp import hdrs, web
@@ -21,6 +25,7 @@ from aiohttp.typedefs import Handler
 from yarl import URL
 
 from ._faults import FaultPlan, ScriptedFault
+from ._log import RequestLog
 from ._model import (
     CONSENT_APPS,
     FakeApp,
@@ -56,7 +61,10 @@ from ._wire import (
     validation_error,
 )
 
-__all__ = ["FakeOkta"]
+__all__ = ["FakeOkta", "FakeOktaSnapshot"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 _log = logging.getLogger(__name__)
 
@@ -109,6 +117,53 @@ class _Dropped(Exception):
     """A fault that cut the connection: no response is written."""
 
 
+@attrs.frozen(repr=False)
+class FakeOktaSnapshot:
+    """The state of a :class:`FakeOkta` at one moment; see :meth:`FakeOkta.snapshot`."""
+
+    apps: int
+    requests: int
+    _state: dict[str, Any]
+
+    def __repr__(self) -> str:
+        return f"<FakeOktaSnapshot apps={self.apps} requests={self.requests}>"
+
+
+def _on_server_loop(
+    method: Callable[Concatenate[FakeOkta, _P], _R],
+) -> Callable[Concatenate[FakeOkta, _P], _R]:
+    """Run a state-changing method on the loop that serves the org.
+
+    When the org is served from another thread (as the pytest plugin does), a call made
+    from the test's thread is handed to the serving loop and waited for, so that it runs
+    between two request handlers, never in the middle of one. On the serving thread, or
+    before the org is started, the method runs directly.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: FakeOkta, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        loop = self._serving_loop
+        if (
+            loop is None
+            or self._serving_thread == threading.get_ident()
+            or loop.is_closed()
+            or not loop.is_running()
+        ):
+            return method(self, *args, **kwargs)
+        done: concurrent.futures.Future[_R] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                done.set_result(method(self, *args, **kwargs))
+            except BaseException as exc:
+                done.set_exception(exc)
+
+        loop.call_soon_threadsafe(run)
+        return done.result(timeout=30)
+
+    return wrapper
+
+
 class FakeOkta:
     """A fake Okta org: the six provisioning-connection operations, on 127.0.0.1.
 
@@ -131,7 +186,9 @@ class FakeOkta:
     Attributes:
         token: An SSWS API token the org accepts (random unless given). Not in ``repr``.
         requests: Every request received, in arrival order (kept only when
-            ``record_requests``). A test may ``clear()`` it.
+            ``record_requests``): a list of :class:`RecordedRequest` that can also be
+            called with filters, ``fake.requests(operation="activate", app_id=...)``
+            (see :class:`RequestLog`). A test may ``clear()`` it.
         latency: Seconds each API request waits before it is handled (default 0), to
             model a slow org; it uses real time, not ``clock``.
         web_app: The ``aiohttp.web.Application``, to embed or to serve yourself.
@@ -211,7 +268,9 @@ class FakeOkta:
         self.latency: float = 0.0
         self._concurrency_limit: int | None = None
         self._in_flight = 0
-        self.requests: list[RecordedRequest] = []
+        self._requests = RequestLog()
+        self._serving_loop: asyncio.AbstractEventLoop | None = None
+        self._serving_thread: int | None = None
         self._apps: dict[str, FakeApp] = {}
         self._order: list[FakeApp] = []
         self._position: dict[str, int] = {}
@@ -260,6 +319,8 @@ class FakeOkta:
             await runner.cleanup()
             raise
         self._runner = runner
+        self._serving_loop = asyncio.get_running_loop()
+        self._serving_thread = threading.get_ident()
         port = runner.addresses[0][1]
         host = f"[{self._host}]" if ":" in self._host else self._host
         self._org_url = f"http://{host}:{port}"
@@ -267,6 +328,7 @@ class FakeOkta:
     async def close(self) -> None:
         """Stop serving and close open connections. Safe to call more than once."""
         self._closed = True
+        self._serving_loop = None
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
@@ -314,6 +376,7 @@ class FakeOkta:
         except KeyError:
             raise UnknownAppError(app_id) from None
 
+    @_on_server_loop
     def add_app(
         self,
         name: str,
@@ -431,6 +494,7 @@ class FakeOkta:
         self._insert(app)
         return app
 
+    @_on_server_loop
     def remove_app(self, app_id: str) -> FakeApp:
         """Delete an app: later requests for it get 404 ``E0000007``.
 
@@ -448,6 +512,7 @@ class FakeOkta:
         self._position[app.id] = len(self._order)
         self._order.append(app)
 
+    @_on_server_loop
     def rotate_keys(self, app_id: str) -> str:
         """Rotate an Org2Org OAuth connection's signing key, as ``AUTO`` rotation does.
 
@@ -470,12 +535,14 @@ class FakeOkta:
 
     # ------------------------------------------------------------------ credentials
 
+    @_on_server_loop
     def add_token(self, token: str) -> None:
         """Accept another SSWS API token."""
         if not token:
             raise ValueError("token must be a non-empty string")
         self._ssws.add(token)
 
+    @_on_server_loop
     def add_bearer_token(
         self,
         token: str,
@@ -498,6 +565,7 @@ class FakeOkta:
             scopes = scopes.split()
         self._bearer[token] = _BearerGrant(frozenset(scopes), expires_at)
 
+    @_on_server_loop
     def revoke_token(self, token: str) -> None:
         """Refuse an SSWS or Bearer token from now on (401 ``E0000011``).
 
@@ -509,6 +577,7 @@ class FakeOkta:
         elif self._bearer.pop(token, None) is None:
             raise KeyError("that token is not registered with this FakeOkta")
 
+    @_on_server_loop
     def register_service_app(
         self,
         client_id: str,
@@ -548,13 +617,30 @@ class FakeOkta:
             rotate_refresh_tokens=rotate_refresh_tokens,
         )
 
+    @_on_server_loop
     def issue_refresh_token(self, client_id: str, scopes: Iterable[str] | None = None) -> str:
         """A refresh token for a registered client, as an admin's consent would give."""
         return self.oauth.issue_refresh_token(client_id, scopes)
 
-    def revoke_tokens(self, client_id: str | None = None) -> int:
-        """Revoke issued OAuth access tokens (all, or one client's); returns how many."""
-        return self.oauth.revoke_tokens(client_id)
+    @_on_server_loop
+    def revoke_tokens(self, client_id: str | None = None, *, api_tokens: bool = False) -> int:
+        """Revoke credentials, as an admin would: later calls with them get 401 ``E0000011``.
+
+        Args:
+            client_id: Only this OAuth client's access tokens; all clients' when None.
+            api_tokens: Also revoke every SSWS API token (:attr:`token` included) and every
+                :meth:`add_bearer_token` token, so that no credential works any more.
+                Accept new ones with :meth:`add_token` or :meth:`add_bearer_token`.
+
+        Returns:
+            How many credentials were revoked.
+        """
+        revoked = self.oauth.revoke_tokens(client_id)
+        if api_tokens:
+            revoked += len(self._ssws) + len(self._bearer)
+            self._ssws.clear()
+            self._bearer.clear()
+        return revoked
 
     def count_token_requests(self) -> int:
         """Requests received at ``/oauth2/v1/token``, refused ones included."""
@@ -562,6 +648,7 @@ class FakeOkta:
 
     # ------------------------------------------------------------------ consent flow
 
+    @_on_server_loop
     def consent(self, app_id: str) -> str:
         """Grant consent as the admin would in the third party's page.
 
@@ -592,6 +679,7 @@ class FakeOkta:
 
     # ------------------------------------------------------------------ rate limits, faults
 
+    @_on_server_loop
     def set_rate_limit(self, limit: int, window: float, enforce: bool = True) -> None:
         """Change the per-bucket limit and window; open windows start afresh.
 
@@ -603,6 +691,7 @@ class FakeOkta:
         self._limiter.configure(limit, window)
         self._enforce = enforce
 
+    @_on_server_loop
     def set_concurrency_limit(self, limit: int | None) -> None:
         """Refuse requests beyond ``limit`` in flight at once, as Okta's concurrency limit does.
 
@@ -615,6 +704,7 @@ class FakeOkta:
             raise ValueError(f"concurrency limit must be >= 1 or None, not {limit!r}")
         self._concurrency_limit = limit
 
+    @_on_server_loop
     def fail_next(
         self,
         status: int,
@@ -642,6 +732,7 @@ class FakeOkta:
             _Fault(status, times, operation, error_code or code, error_summary or summary)
         )
 
+    @_on_server_loop
     def fail(
         self, app_id: str | None, operation: str | None, status: int = 503, *, times: int = 1
     ) -> None:
@@ -656,6 +747,7 @@ class FakeOkta:
             raise ValueError("times must be >= 1")
         self.faults.scripted.append(ScriptedFault(app_id, operation, status, times))
 
+    @_on_server_loop
     def set_faults(
         self,
         *,
@@ -689,6 +781,134 @@ class FakeOkta:
         )
 
     # ------------------------------------------------------------------ request log
+
+    @property
+    def requests(self) -> RequestLog:
+        """Every request received, in arrival order: see :class:`RequestLog`."""
+        return self._requests
+
+    @requests.setter
+    def requests(self, value: Iterable[RecordedRequest]) -> None:
+        self._requests = RequestLog(value)
+
+    def assert_called(
+        self,
+        operation: str | None = None,
+        *,
+        app_id: str | None = None,
+        status: int | None = None,
+        method: str | None = None,
+        times: int | None = None,
+    ) -> list[RecordedRequest]:
+        """Assert that the org received matching requests (exactly ``times``, if given).
+
+        Example: ``fake.assert_called("activate", app_id=app.id, times=3)``. On failure the
+        message lists every request the org received, so you see what was called instead.
+
+        Args:
+            operation: ``get``, ``update``, ``activate``, ``deactivate``, ``get_jwks``,
+                ``verify``, ``list_apps`` or ``token``; any when None.
+            app_id: The app id in the path.
+            status: The status the org answered with.
+            method: The HTTP method.
+            times: The exact number of matching requests; at least one when None.
+
+        Returns:
+            The matching requests.
+
+        Raises:
+            AssertionError: The expectation does not hold.
+        """
+        return self._requests.assert_called(
+            operation, app_id=app_id, status=status, method=method, times=times
+        )
+
+    def assert_not_called(
+        self,
+        operation: str | None = None,
+        *,
+        app_id: str | None = None,
+        status: int | None = None,
+        method: str | None = None,
+    ) -> None:
+        """Assert that the org received no matching request (see :meth:`assert_called`).
+
+        Raises:
+            AssertionError: Listing what was received; matching requests are starred.
+        """
+        self._requests.assert_not_called(operation, app_id=app_id, status=status, method=method)
+
+    # ------------------------------------------------------------------ snapshots
+
+    #: FakeOkta attributes that make up its state (the estate, credentials, limits,
+    #: faults, the seeded random streams and the request log).
+    _STATE: Final = (
+        "_order",
+        "_ssws",
+        "_bearer",
+        "_used_codes",
+        "_faults",
+        "faults",
+        "_limiter",
+        "_enforce",
+        "latency",
+        "_concurrency_limit",
+        "_rng",
+    )
+
+    @_on_server_loop
+    def snapshot(self) -> FakeOktaSnapshot:
+        """Capture the org's state, to :meth:`restore` later (e.g. between tests).
+
+        The snapshot covers the apps and their connections, accepted tokens, the OAuth
+        server (service apps, issued tokens), rate limits, scripted and random faults,
+        latency and the request log. It is a deep copy: later changes do not alter it,
+        and it can be restored any number of times.
+        """
+        state = {name: copy.deepcopy(getattr(self, name)) for name in self._STATE}
+        state["_requests"] = RequestLog(self._requests)  # the records themselves are final
+        state["oauth"] = self._oauth_state()
+        return FakeOktaSnapshot(len(self._order), len(self._requests), state)
+
+    @_on_server_loop
+    def restore(self, snapshot: FakeOktaSnapshot) -> None:
+        """Put the org back in the state of ``snapshot`` (taken from this org).
+
+        Apps that existed at the snapshot are restored in place, so ``FakeApp`` objects
+        a test holds stay live; apps added since are removed, removed ones come back.
+
+        Raises:
+            TypeError: Not a snapshot.
+        """
+        if not isinstance(snapshot, FakeOktaSnapshot):
+            raise TypeError(f"expected a FakeOktaSnapshot, not {type(snapshot).__name__}")
+        state = copy.deepcopy({k: v for k, v in snapshot._state.items() if k != "_requests"})
+        current = self._apps
+        order: list[FakeApp] = []
+        for saved in state.pop("_order"):
+            live = current.get(saved.id)
+            if live is None:
+                order.append(saved)
+                continue
+            for field in attrs.fields(FakeApp):
+                setattr(live, field.name, getattr(saved, field.name))
+            order.append(live)
+        self._order = order
+        self._apps = {a.id: a for a in order}
+        self._position = {a.id: i for i, a in enumerate(order)}
+        vars(self.oauth).update(state.pop("oauth"))
+        for name, value in state.items():
+            setattr(self, name, value)
+        self._requests = RequestLog(snapshot._state["_requests"])
+
+    def _oauth_state(self) -> dict[str, Any]:
+        oauth = vars(self.oauth)
+        # Keys (cryptography objects) and the clock are shared, not copied.
+        memo: dict[int, Any] = {id(oauth["_clock"]): oauth["_clock"]}
+        for app in self.oauth.apps.values():
+            for key in app.keys.values():
+                memo[id(key)] = key
+        return copy.deepcopy({k: v for k, v in oauth.items() if k != "_clock"}, memo)
 
     def count(
         self,
@@ -772,7 +992,7 @@ class FakeOkta:
                 request_id=request_id,
                 received_at=now,
             )
-            self.requests.append(record)
+            self._requests.append(record)
         rate = self._limiter.hit(bucket_of(request.path), now)
         self._in_flight += 1
         limit = self._concurrency_limit
@@ -802,6 +1022,9 @@ class FakeOkta:
             response = self._error(500, "E0000009", "Internal Server Error")
         finally:
             self._in_flight -= 1
+        if response.status == 429 and rate.remaining:
+            # Any 429 (a scripted one too) says the window is spent, as Okta's do (§8.2).
+            rate = rate._replace(remaining=0)
         headers = response.headers
         headers["X-Okta-Request-Id"] = request_id
         headers[hdrs.DATE] = formatdate(now, usegmt=True)
