@@ -275,14 +275,27 @@ def load_settings(
             values[field] = _coerce(field, value, f"argument {field}")
             sources[field] = f"argument {field}"
     key_source = values.get("private_key")
-    if (
-        isinstance(key_source, str)
-        and "-----BEGIN" not in key_source
-        and not key_source.startswith("{")
-    ):
+    if _looks_like_path(key_source):
         # A path to the key (the official SDKs' privateKey accepts both): the file is the
-        # secret, so it gets the same permission check as okta.yaml.
-        path = Path(key_source).expanduser()
-        if path.is_file():
+        # secret, so it gets the same permission check as okta.yaml. Whatever goes wrong
+        # here is left to the key loader, whose errors never show the value.
+        try:
+            path = Path(str(key_source)).expanduser()
+            is_file = path.is_file()
+        except (OSError, ValueError):
+            is_file = False
+        if is_file:
             _warn_if_loose(path, "a private key")
     return Settings(profile=profile, sources=sources, **values)
+
+
+def _looks_like_path(value: object) -> bool:
+    """Whether a private-key setting could name a file rather than hold the key itself."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) < 1024
+        and "-----BEGIN" not in value
+        and not value.startswith("{")
+        and "\n" not in value
+        and "\x00" not in value
+    )

@@ -70,13 +70,13 @@ class RateLimitInfo:
 
 
 def _ints(values: list[str]) -> list[int]:
-    if len(values) == 1 and values[0].isdigit():  # the usual case: one plain number
-        return [int(values[0])]
+    if len(values) == 1 and values[0].isdecimal() and values[0].isascii():
+        return [int(values[0])]  # the usual case: one plain number
     out = []
     for raw in values:
         for part in raw.split(","):
             part = part.strip()
-            if part.isdigit():
+            if part.isdecimal() and part.isascii():
                 out.append(int(part))
     return out
 
@@ -143,7 +143,7 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     if not values:
         return None
     value = values[0].strip()
-    if value.isdigit():
+    if value.isdecimal() and value.isascii():
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value).timestamp()

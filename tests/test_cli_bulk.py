@@ -216,3 +216,39 @@ async def test_ctrl_c_exits_130_with_a_consistent_journal(tmp_path: Path) -> Non
         records = [json.loads(line) for line in journal.read_text().splitlines()]
         succeeded = Counter(r["key"] for r in records if r["status"] == "succeeded")
         assert all(n == 1 for n in succeeded.values())
+
+
+async def test_bulk_update_reads_the_token_from_stdin_once(cli: Cli) -> None:
+    # Regression: the token was read twice (validation, then the job), so stdin was empty
+    # the second time and the command exited 2.
+    ids = provisioned(cli.fake, "okta_org2org")
+    (cli.tmp / "ids.txt").write_text("\n".join(ids) + "\n")
+    result = await cli("bulk", "update", "ids.txt", "--token-file", "-", input=TARGET_TOKEN)
+    assert result.rc == 0, result.err
+    assert result.json_lines()[-1]["summary"]["succeeded"] == len(ids)
+    sent = [r for r in cli.fake.requests if r.operation == "update"]
+    assert len(sent) == len(ids) and all(TARGET_TOKEN.encode() in r.body for r in sent)
+    assert_no_secret(result)
+
+
+async def test_bulk_update_refuses_ids_and_token_both_on_stdin(cli: Cli) -> None:
+    result = await cli("bulk", "update", "-", "--token-file", "-", input=TARGET_TOKEN)
+    assert result.rc == 2
+    assert "stdin carries the connection" in result.err
+    assert cli.fake.count(operation="update") == 0
+    assert_no_secret(result)
+
+
+async def test_failed_outcomes_piped_back_in_are_retried(cli: Cli) -> None:
+    # Regression: every line with an "error" key was skipped as a trailer, so piping the
+    # failures of one run into the next retried nothing.
+    ids = provisioned(cli.fake, "zscalerbyz")[:2]
+    cli.fake.fail(ids[0], "activate", status=400, times=1)
+    (cli.tmp / "ids.txt").write_text("\n".join(ids) + "\n")
+    first = await cli("bulk", "activate", "ids.txt")
+    assert first.rc == 1
+    failed = [line for line in first.out.splitlines() if '"failed"' in line and "appId" in line]
+    assert len(failed) == 1
+    second = await cli("bulk", "activate", input="\n".join(failed) + "\n")
+    assert second.rc == 0, second.err
+    assert [line["appId"] for line in second.json_lines()[:-1]] == [ids[0]]

@@ -203,3 +203,34 @@ def test_progress_bar_throttles_and_ends_the_line() -> None:
     text = stream.getvalue()
     assert text.count("\r") == 4 and text.endswith("\n")
     assert "activate [" in text and "100/100 100%" in text
+
+
+def test_failed_outcome_lines_keep_their_ids() -> None:
+    failed = '{"appId": "0oaF", "status": "failed", "error": {"errorCode": "E0000001"}}'
+    assert parse_ids([failed, '{"error": {"errorCode": "E0000011"}}']) == ["0oaF"]
+
+
+def test_bad_continue_urls_are_usage_errors_not_crashes() -> None:
+    with pytest.raises(InvalidArgumentError, match="continue-url"):
+        parse_continue_url("http://[::1?code=a&state=b", APP, "slack")
+    # A short callback path is not an app's callback: nothing to compare, no IndexError.
+    assert parse_continue_url("https://acme.okta.com/x/callback?code=a&state=b", APP, "slack") == (
+        "a",
+        "b",
+    )
+
+
+def test_files_that_are_not_utf8_are_refused_without_echoing_them(tmp_path: Path) -> None:
+    from okta_connections.cli._commands import read_text
+
+    secret = "s3cr\u00e9t-token".encode("utf-16")
+    (tmp_path / "token").write_bytes(secret)
+    with pytest.raises(InvalidArgumentError, match="not UTF-8") as excinfo:
+        read_text(str(tmp_path / "token"), "--token-file")
+    assert "s3cr" not in str(excinfo.value)
+
+
+async def test_demo_refuses_too_small_an_estate(tmp_path: Path) -> None:
+    result = await run_cli("demo", "--apps", "1", cwd=tmp_path, env=cli_env(tmp_path, None))
+    assert result.rc == 2
+    assert "at least 100" in result.err

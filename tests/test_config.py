@@ -194,3 +194,20 @@ def test_a_private_key_file_with_loose_permissions_warns(tmp_path: Path) -> None
             cwd=tmp_path,
             home=tmp_path / "nohome",
         )
+
+
+def test_a_long_key_that_is_not_a_path_neither_crashes_nor_leaks(tmp_path: Path) -> None:
+    # Regression: base64 key material without PEM armour was probed as a file path, and
+    # Path.is_file() raised OSError(ENAMETOOLONG) carrying the whole value.
+    material = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" * 20 + "SECRETKEYMATERIAL"
+    settings = load_settings(
+        env={},
+        cwd=tmp_path,
+        home=tmp_path,
+        org_url="https://acme.okta.com",
+        authorization_mode="PrivateKey",
+        client_id="0oaCLIENT",
+        private_key=material,
+    )
+    assert settings.private_key == material
+    assert "SECRETKEYMATERIAL" not in repr(settings)

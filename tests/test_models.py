@@ -18,7 +18,7 @@ from okta_connections import (
     RotationMode,
     TokenConnection,
 )
-from okta_connections.models import converter
+from okta_connections.models import Link, converter
 
 SPEC = yaml.safe_load((Path(__file__).parent / "data" / "connections-openapi.yaml").read_text())
 
@@ -176,3 +176,10 @@ def test_models_are_frozen() -> None:
     conn = converter.structure(CONNECTION_EXAMPLES[0][1], ProvisioningConnection)
     with pytest.raises(AttributeError):
         conn.status = ConnectionStatus.DISABLED  # type: ignore[misc]
+
+
+def test_a_bare_string_where_a_list_belongs_stays_one_value() -> None:
+    link = converter.structure({"href": "https://x", "hints": {"allow": "GET"}}, Link)
+    assert link.allow == ("GET",)
+    link = converter.structure({"href": "https://x", "hints": {"allow": {"GET": 1}}}, Link)
+    assert link.allow == ()

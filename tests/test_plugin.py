@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import aiohttp
 import pytest
 
-from okta_connections import OktaClient, ServerError, TokenConnection
+from okta_connections import OktaClient, OktaError, ServerError, SSWSToken, TokenConnection
 from okta_connections.testing import AppFactory, FakeOkta
-from okta_connections.testing.pytest_plugin import DEFAULT_ORG_OPTIONS
+from okta_connections.testing.pytest_plugin import DEFAULT_ORG_OPTIONS, _ClientCloser
 
 
 async def test_fake_okta_is_a_running_seeded_org(fake_okta: FakeOkta) -> None:
@@ -178,3 +179,22 @@ def test_docs_example_is_the_test_file_verbatim() -> None:
     marker = "<!-- example: tests/test_docs_testing_example.py -->\n```python\n"
     start = doc.index(marker) + len(marker)
     assert doc[start : doc.index("```\n", start)] == source
+
+
+def test_client_closer_leaves_a_shared_loop_as_it_found_it(fake_okta: FakeOkta) -> None:
+    # With a loop shared by many tests (a session-scoped loop), each okta_client must undo
+    # its loop.close wrapper at teardown, or wrappers and closed clients pile up.
+    loop = asyncio.new_event_loop()
+    try:
+        for _ in range(3):
+            client = OktaClient(fake_okta.org_url, auth=SSWSToken(fake_okta.token))
+            closer = _ClientCloser(client)
+            with contextlib.suppress(OktaError):
+                loop.run_until_complete(client.connections.get(fake_okta.apps[0].id))
+            assert "close" in vars(loop)  # wrapped while the client is in use
+            closer.close()
+            assert client.closed
+            assert "close" not in vars(loop)
+    finally:
+        loop.close()
+    assert loop.is_closed()

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 from multidict import CIMultiDict
 
-from okta_connections.ratelimit import RateLimiter, bucket_for, parse_rate_limit
+from okta_connections.ratelimit import (
+    RateLimiter,
+    bucket_for,
+    parse_rate_limit,
+    retry_after_seconds,
+)
 
 DATE = "Tue, 14 Nov 2023 22:13:20 GMT"  # epoch 1700000000
 
@@ -92,3 +97,15 @@ def test_state_ignores_stale_windows_and_keeps_lowest_remaining() -> None:
     state.observe("apps", _info(0, 1070, limit=0))  # a concurrency 429 says nothing of the window
     assert state.get("apps").limit == 100  # type: ignore[union-attr]
     assert set(state.snapshot()) == {"apps"}
+
+
+def test_non_ascii_digits_in_headers_are_ignored_not_raised() -> None:
+    # "²".isdigit() is True but int("²") raises: one odd header must not fail the call.
+    headers = {
+        "X-Rate-Limit-Limit": "\u00b2",
+        "X-Rate-Limit-Remaining": "5",
+        "X-Rate-Limit-Reset": "100",
+        "Retry-After": "\u00b3",
+    }
+    assert parse_rate_limit(headers) is None
+    assert retry_after_seconds(headers) is None

@@ -551,7 +551,7 @@ class _OAuthStrategy(Auth, abc.ABC):
                 status=response.status,
             )
         expires_in = payload.get("expires_in")
-        if isinstance(expires_in, str) and expires_in.strip().isdigit():
+        if isinstance(expires_in, str) and expires_in.strip().isdecimal() and expires_in.isascii():
             expires_in = int(expires_in)
         if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
             expires_in = _DEFAULT_EXPIRES_IN

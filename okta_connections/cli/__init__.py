@@ -210,10 +210,28 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(p)
 
     p = add("demo", "a bulk job against an embedded fake org of a few thousand apps")
-    p.add_argument("--apps", type=int, default=3000, help="apps in the fake org (default 3000)")
+    p.add_argument(
+        "--apps",
+        type=_at_least(100),
+        default=3000,
+        help="apps in the fake org, at least 100 (default 3000)",
+    )
     p.add_argument("--rate-limit", type=int, default=150, help="requests per window (default 150)")
     p.add_argument("--window", type=float, default=1.0, help="window in seconds (default 1)")
     return parser
+
+
+def _at_least(minimum: int) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+
+    return parse
 
 
 def _add_consent_flags(parser: argparse.ArgumentParser, *, resume: bool = False) -> None:

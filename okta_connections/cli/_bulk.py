@@ -13,7 +13,7 @@ from typing import Any
 from ..bulk import BulkJob, BulkReport, Outcome, OutcomeStatus, PlannedCall
 from ..client import OktaClient
 from ..errors import InvalidArgumentError
-from ..models import ProvisioningConnection
+from ..models import OAuthConnection, ProvisioningConnection, TokenConnection
 from ._commands import connection_from_args, make_client
 from ._output import Output, connection_to_json, describe_error, error_to_json, jsonable
 from ._progress import ProgressBar
@@ -38,8 +38,10 @@ def parse_ids(lines: Iterable[str]) -> list[str]:
                 record = json.loads(line)
             except ValueError:
                 raise InvalidArgumentError("ids", f"line {number} is not valid JSON") from None
-            if "summary" in record or "error" in record:
-                continue  # the trailer of a bulk run's output
+            if not isinstance(record, dict):
+                raise InvalidArgumentError("ids", f"line {number} is not a JSON object")
+            if set(record) in ({"summary"}, {"error"}):
+                continue  # the trailer of a bulk run's output (failed outcomes are kept)
             value = next(
                 (record[k] for k in ("id", "appId", "key") if isinstance(record.get(k), str)),
                 None,
@@ -63,13 +65,19 @@ async def _select(args: argparse.Namespace, okta: OktaClient) -> list[str]:
             raise InvalidArgumentError(
                 "ids", "give a file of app ids, '-' to read them from stdin, or --filter"
             )
-        return parse_ids(sys.stdin)
+        try:
+            return parse_ids(sys.stdin)
+        except UnicodeDecodeError:
+            raise InvalidArgumentError("ids", "stdin is not UTF-8 text") from None
     return parse_ids(_read_file(args.ids).splitlines())
 
 
 def _read_file(name: str) -> str:
     # A list of ids is small; reading it before the job starts blocks nothing that runs.
-    return Path(name).read_text(encoding="utf-8")
+    try:
+        return Path(name).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InvalidArgumentError("ids", f"{name} is not UTF-8 text") from None
 
 
 def outcome_to_json(outcome: Outcome[Any], operation: str) -> dict[str, Any]:
@@ -127,7 +135,13 @@ def _human_line(outcome: Outcome[Any]) -> str | None:
     return None
 
 
-def _job(args: argparse.Namespace, okta: OktaClient, ids: list[str], **opts: Any) -> BulkJob[Any]:
+def _job(
+    args: argparse.Namespace,
+    okta: OktaClient,
+    ids: list[str],
+    connection: TokenConnection | OAuthConnection | None,
+    **opts: Any,
+) -> BulkJob[Any]:
     verb = args.bulk_command
     if verb == "get":
         return okta.bulk.get(ids, **opts)
@@ -135,7 +149,7 @@ def _job(args: argparse.Namespace, okta: OktaClient, ids: list[str], **opts: Any
         return okta.bulk.activate(ids, **opts)
     if verb == "deactivate":
         return okta.bulk.deactivate(ids, **opts)
-    connection = connection_from_args(args)
+    assert connection is not None  # built (and checked) by cmd_bulk before any request
     return okta.bulk.update(
         [(app_id, connection) for app_id in ids], activate=args.activate, **opts
     )
@@ -147,8 +161,14 @@ async def cmd_bulk(args: argparse.Namespace, out: Output) -> int:
         raise InvalidArgumentError("--concurrency", "must be at least 1")
     if args.retry_failed and args.journal is None:
         raise InvalidArgumentError("--retry-failed", "needs --journal")
+    connection = None
     if args.bulk_command == "update":
-        connection_from_args(args)  # usage errors before any request
+        reads_stdin = "-" in (args.token_file, args.body, args.admin_password_file)
+        if reads_stdin and (args.ids in (None, "-")) and args.filter is None and args.q is None:
+            raise InvalidArgumentError(
+                "ids", "stdin carries the connection here; give the app ids in a file or --filter"
+            )
+        connection = connection_from_args(args)  # read once; usage errors before any request
     bar: ProgressBar | None = None
     if not args.no_progress and not args.dry_run and sys.stderr.isatty():
         bar = ProgressBar(sys.stderr, args.bulk_command)
@@ -159,6 +179,7 @@ async def cmd_bulk(args: argparse.Namespace, out: Output) -> int:
             args,
             okta,
             ids,
+            connection,
             concurrency=args.concurrency,
             journal=args.journal,
             retry_failed=args.retry_failed,

@@ -30,7 +30,12 @@ Command = Callable[[argparse.Namespace, Output], Awaitable[int]]
 
 def read_text(name: str, what: str) -> str:
     """The content of a file named on the command line ('-' is stdin), stripped."""
-    text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+    try:
+        text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        # Never echo the content: it may be a secret in the wrong encoding.
+        where = "stdin" if name == "-" else name
+        raise InvalidArgumentError(what, f"{where} is not UTF-8 text") from None
     text = text.strip()
     if not text:
         raise InvalidArgumentError(what, f"{'stdin' if name == '-' else name} is empty")
@@ -131,14 +136,18 @@ def connection_from_args(args: argparse.Namespace) -> TokenConnection | OAuthCon
 
 def parse_continue_url(url: str, app_id: str, app_name: str) -> tuple[str, str]:
     """Code and state from Okta's ``continue_oauth_flow_url`` for this app."""
-    parsed = yarl.URL(url.strip())
-    code, state = parsed.query.get("code"), parsed.query.get("state")
+    try:
+        parsed = yarl.URL(url.strip())
+        query = parsed.query
+    except ValueError:
+        raise InvalidArgumentError("--continue-url", "is not a URL; paste the whole URL") from None
+    code, state = query.get("code"), query.get("state")
     if not code or not state:
         raise InvalidArgumentError(
             "--continue-url", "has no code and state in its query; paste the whole URL"
         )
     parts = parsed.path.rstrip("/").split("/")
-    if len(parts) >= 3 and parts[-1] == "callback":
+    if len(parts) >= 4 and parts[-1] == "callback":
         url_name, url_id = parts[-4], parts[-3]
         if url_id != app_id or url_name != app_name:
             raise InvalidArgumentError(

@@ -109,6 +109,10 @@ _NO_HINTS: Mapping[str, Any] = {}
 def _strings(values: Any) -> tuple[str, ...]:
     if not values:
         return ()
+    if isinstance(values, str):
+        return (values,)  # one value where the schema has a list
+    if not isinstance(values, list | tuple):
+        return ()
     return tuple(v if isinstance(v, str) else str(v) for v in values)
 
 

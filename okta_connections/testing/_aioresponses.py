@@ -64,6 +64,7 @@ class MockedApp:
     failures: dict[str, list[int]] = attrs.field(factory=dict)
     rate_limit: int = 100
     _window_start: float = attrs.field(factory=time.time)
+    _window_used: int = 0
     _ids: random.Random = attrs.field(factory=random.Random, repr=False)
 
     def fail(self, operation: str, status: int = 503, *, times: int = 1) -> None:
@@ -77,9 +78,10 @@ class MockedApp:
     def _headers(self, status: int) -> dict[str, str]:
         now = time.time()
         if now >= self._window_start + 60:
-            self._window_start = now
-        used = sum(self.calls.values())
-        remaining = 0 if status == 429 else max(self.rate_limit - used, 0)
+            self._window_start = now  # a new one-minute window: the budget starts afresh
+            self._window_used = 0
+        self._window_used += 1
+        remaining = 0 if status == 429 else max(self.rate_limit - self._window_used, 0)
         return {
             "X-Okta-Request-Id": "req" + "".join(self._ids.choices(_ALNUM, k=23)),
             "Date": formatdate(now, usegmt=True),

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 import pytest
@@ -220,6 +220,7 @@ class _ClientCloser:
         self.client = client
         self.loop: asyncio.AbstractEventLoop | None = None
         self.guard: asyncio.Task[None] | None = None
+        self._unwrap: Callable[[], None] | None = None
         session = client._session
         if session is None:  # pragma: no cover - set by OktaClient.__init__
             raise RuntimeError("OktaClient has no session")
@@ -236,7 +237,19 @@ class _ClientCloser:
                     self._finish()
                     close_loop()
 
+                had_own = "close" in vars(loop)
                 setattr(loop, "close", finish_then_close)  # noqa: B010 (mypy: method assign)
+
+                def unwrap() -> None:
+                    # A loop shared by many tests must not collect one wrapper (and one
+                    # client) per test: undo ours when the fixture ends, if still on top.
+                    if vars(loop).get("close") is finish_then_close:
+                        if had_own:
+                            setattr(loop, "close", close_loop)  # noqa: B010
+                        else:
+                            delattr(loop, "close")
+
+                self._unwrap = unwrap
 
         setattr(session, "open", open_and_guard)  # noqa: B010 (mypy: method assign)
 
@@ -266,6 +279,8 @@ class _ClientCloser:
                 throwaway.close()
             return
         self._finish()
+        if self._unwrap is not None:
+            self._unwrap()
 
 
 @pytest.fixture
