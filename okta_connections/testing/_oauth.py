@@ -179,6 +179,10 @@ class FakeAuthorizationServer:
         # jti -> when it may be forgotten (its exp, or the proof's iat + max age).
         self._assertion_jtis: dict[str, float] = {}
         self._proof_jtis: dict[str, float] = {}
+        # Public keys of DPoP proofs, by their JWK: a client proves with one key for its
+        # life, so building the key object once per key (not per proof) keeps the fake
+        # from being the bottleneck of a benchmark. Every signature is still verified.
+        self._proof_keys: dict[tuple[str, str], tuple[Any, str]] = {}
         self.token_requests = 0
         self.tokens_issued = 0
         self.nonce_challenges = 0
@@ -380,7 +384,16 @@ class FakeAuthorizationServer:
         if alg not in _ASYMMETRIC or not isinstance(jwk, dict) or "d" in jwk:
             raise self._refuse(400, "invalid_dpop_proof", "The DPoP proof alg or jwk is invalid.")
         try:
-            key = jwt.PyJWK(jwk, algorithm=alg).key
+            cache_key = (alg, json.dumps(jwk, sort_keys=True))
+            known = self._proof_keys.get(cache_key)
+            if known is None:
+                if len(self._proof_keys) > 1024:
+                    self._proof_keys.clear()
+                known = self._proof_keys[cache_key] = (
+                    jwt.PyJWK(jwk, algorithm=alg).key,
+                    _thumbprint(jwk),
+                )
+            key, thumbprint = known
             claims = jwt.decode(
                 proof,
                 key,
@@ -392,7 +405,6 @@ class FakeAuthorizationServer:
                     "verify_iat": False,
                 },
             )
-            thumbprint = _thumbprint(jwk)
         except (jwt.PyJWTError, ValueError, binascii.Error):
             raise self._refuse(
                 400, "invalid_dpop_proof", "The DPoP proof signature is invalid."
