@@ -182,12 +182,7 @@ def resume() -> list[dict[str, Any]]:
 
 def main(argv: list[str]) -> None:
     scenarios = argv or ["throughput", "memory", "resume"]
-    which = ["ours", "bare", "official"]
-    try:
-        import okta  # noqa: F401
-    except ImportError:
-        which.remove("official")
-        print("(okta 3.4.6 not installed: pip install -e '.[benchmarks]')")
+    which = clients.available()
     if "throughput" in scenarios:
         print(f"## Throughput: {THROUGHPUT_N} gets, {IN_FLIGHT} in flight, no rate limit\n")
         print(

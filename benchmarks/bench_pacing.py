@@ -107,12 +107,7 @@ def faulty(which: list[str]) -> list[dict[str, Any]]:
 
 def main(argv: list[str]) -> None:
     scenarios = argv or ["paced", "faulty"]
-    which = ["ours", "bare", "official"]
-    try:
-        import okta  # noqa: F401
-    except ImportError:
-        which.remove("official")
-        print("(okta 3.4.6 not installed: pip install -e '.[benchmarks]')")
+    which = clients.available()
     if "paced" in scenarios:
         print(f"## Paced: {PACED_N} calls, limit {PACED_L} per {PACED_W:g}s window\n")
         print(

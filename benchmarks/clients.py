@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -128,5 +127,11 @@ async def official(
     return out
 
 
-def now() -> float:
-    return time.perf_counter()
+def available() -> list[str]:
+    """The clients this environment can run: the official SDK only when it is installed."""
+    try:
+        import okta  # noqa: F401
+    except ImportError:
+        print("(okta 3.4.6 not installed: pip install -e '.[benchmarks]')")
+        return ["ours", "bare"]
+    return ["ours", "bare", "official"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Iterator
 
 import pytest
 from jwt.algorithms import RSAAlgorithm
@@ -24,18 +23,10 @@ from .conftest import fast_retry
 from .test_oauth_flows import Clock
 from .test_oauth_server import APP_ID, CLIENT_ID, OAuthServer, pem, rsa_key
 from .test_oauth_server import oauth_server as oauth_server
+from .test_secrets import _chain
 
 CLIENT_SECRET = "cs-KNOWN-secret-value-9876543210"
 KEY_PEM = pem(rsa_key())
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
 
 
 def _describe(exc: BaseException) -> list[str]:

@@ -35,6 +35,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from okta_connections.auth import _jose
 from okta_connections.auth._keys import load_signing_key
 
+from .conftest import serve_on_loopback
+
 APP_ID = "0oafxqCAJWWGELFTYASJ"
 CLIENT_ID = "0oa1serviceAPPclient"
 CONNECTION = {"status": "ENABLED", "profile": {"authScheme": "TOKEN"}}
@@ -167,12 +169,7 @@ class OAuthServer:
         app.router.add_post("/oauth2/v1/token", self._token)
         app.router.add_route("*", "/api/v1/apps/{app_id}/connections/default", self._api)
         app.router.add_route("*", "/api/v1/apps/{app_id}/connections/default/{tail:.*}", self._api)
-        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve_on_loopback(app)
 
     async def close(self) -> None:
         if self._runner is not None:

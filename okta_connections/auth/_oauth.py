@@ -322,6 +322,19 @@ class _OAuthStrategy(Auth, abc.ABC):
         """Long-lived secrets to scrub from server text, besides the request's own."""
         return ()
 
+    def _client_assertion(
+        self, key: SigningKey, client_id: str, token_url: str, lifetime: int
+    ) -> str:
+        """A fresh private_key_jwt assertion (new ``jti``, ``iat`` now) for ``token_url``."""
+        return _jose.client_assertion(
+            key,
+            client_id=client_id,
+            audience=token_url,
+            issued_at=self._clock(),
+            lifetime=lifetime,
+            jti=_jose.new_jti(),
+        )
+
     def _refuse(self, error: str, description: str | None, status: int) -> AuthError:
         """The exception for a token-endpoint refusal; subclasses map special codes."""
         return OAuthError(error, description, status=status)
@@ -704,13 +717,8 @@ class PrivateKeyJWT(_OAuthStrategy):
         return self._key.algorithm
 
     def _token_request(self, token_url: str) -> tuple[dict[str, str], dict[str, str]]:
-        assertion = _jose.client_assertion(
-            self._key,
-            client_id=self._client_id,
-            audience=token_url,
-            issued_at=self._clock(),
-            lifetime=self._assertion_lifetime,
-            jti=_jose.new_jti(),
+        assertion = self._client_assertion(
+            self._key, self._client_id, token_url, self._assertion_lifetime
         )
         return _jose.client_credentials_form(self._scopes, assertion), {}
 
@@ -868,13 +876,8 @@ class RefreshTokenAuth(_OAuthStrategy):
                 self._client_id, self._client_secret
             )
         elif self._key is not None:
-            assertion = _jose.client_assertion(
-                self._key,
-                client_id=self._client_id,
-                audience=token_url,
-                issued_at=self._clock(),
-                lifetime=self._assertion_lifetime,
-                jti=_jose.new_jti(),
+            assertion = self._client_assertion(
+                self._key, self._client_id, token_url, self._assertion_lifetime
             )
         else:
             client_id = self._client_id

@@ -205,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
             _add_connection_flags(p, activate_help="activate (or not) in the same call")
 
     p = add("fake-server", "serve the embedded fake Okta org in the foreground")
-    from ..testing.__main__ import add_arguments
+    from ._fake_server import add_arguments
 
     add_arguments(p)
 

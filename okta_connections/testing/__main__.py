@@ -14,6 +14,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from ..cli._fake_server import add_arguments
 from ._fake import FakeOkta
 
 
@@ -24,44 +25,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_arguments(parser)
     return parser
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The fake server's options (shared with ``okta-connections fake-server``)."""
-    parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
-    parser.add_argument(
-        "--port", type=int, default=8080, help="TCP port, 0 for a free one (default 8080)"
-    )
-    parser.add_argument("--apps", type=int, default=60, help="apps to seed (default 60)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the estate (default 0)")
-    parser.add_argument("--token", default=None, help="SSWS token to accept (default: random)")
-    parser.add_argument(
-        "--rate-limit", type=int, default=100, help="requests per window per bucket (default 100)"
-    )
-    parser.add_argument(
-        "--window",
-        "--rate-window",
-        dest="rate_window",
-        type=float,
-        default=60.0,
-        help="rate-limit window in seconds (default 60)",
-    )
-    parser.add_argument(
-        "--enforce-rate-limit",
-        action="store_true",
-        help="answer 429 past the limit (default: headers only)",
-    )
-    parser.add_argument(
-        "--record",
-        action="store_true",
-        help="keep a log of every request in memory (off: a long run would only grow it)",
-    )
-    parser.add_argument(
-        "--fail-rate",
-        type=float,
-        default=0.0,
-        help="fraction of API requests answered with a random 5xx (default 0)",
-    )
 
 
 async def serve(args: argparse.Namespace) -> int:

@@ -924,13 +924,7 @@ class FakeOkta:
             status: The response status.
             app_id: The app id in the path.
         """
-        return sum(
-            1
-            for r in self.requests
-            if (operation is None or r.operation == operation)
-            and (status is None or r.status == status)
-            and (app_id is None or r.app_id == app_id)
-        )
+        return len(self._requests(operation, app_id=app_id, status=status))
 
     # ------------------------------------------------------------------ the web app
 

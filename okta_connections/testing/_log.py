@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Final
+from typing import Final, NoReturn
 
 from ._model import RecordedRequest
 
@@ -102,7 +102,6 @@ class RequestLog(list[RecordedRequest]):
             f"expected {_describe_filter(operation, app_id, status, method)} to be called "
             f"{expected}, but it was called {_times(len(found))}",
         )
-        raise AssertionError  # unreachable; _fail raises
 
     def assert_not_called(
         self,
@@ -125,7 +124,7 @@ class RequestLog(list[RecordedRequest]):
                 highlight=found,
             )
 
-    def _fail(self, headline: str, highlight: Iterable[RecordedRequest] = ()) -> None:
+    def _fail(self, headline: str, highlight: Iterable[RecordedRequest] = ()) -> NoReturn:
         log = list(self)
         marked = {id(r) for r in highlight}
         received = _times(len(log)).replace("time", "request")
