@@ -223,11 +223,15 @@ def test_bad_continue_urls_are_usage_errors_not_crashes() -> None:
 def test_files_that_are_not_utf8_are_refused_without_echoing_them(tmp_path: Path) -> None:
     from okta_connections.cli._commands import read_text
 
-    secret = "s3cr\u00e9t-token".encode("utf-16")
+    # Latin-1 keeps readable ASCII runs in the bytes (UTF-16 would interleave NULs, and no
+    # echo of them could ever contain "s3cr"), and is still not valid UTF-8.
+    secret = "s3cr\u00e9t-token".encode("latin-1")
     (tmp_path / "token").write_bytes(secret)
     with pytest.raises(InvalidArgumentError, match="not UTF-8") as excinfo:
         read_text(str(tmp_path / "token"), "--token-file")
     assert "s3cr" not in str(excinfo.value)
+    assert "t-token" not in str(excinfo.value)
+    assert excinfo.value.__cause__ is None  # the UnicodeDecodeError holds the raw bytes
 
 
 async def test_demo_refuses_too_small_an_estate(tmp_path: Path) -> None:

@@ -30,6 +30,10 @@ async def test_works_without_async_with_when_closed(server: ScriptedServer) -> N
         await okta.connections.get(APP_ID)
         await okta.close()
         await okta.close()  # idempotent
+        assert okta.closed
+        # Called directly: a warning raised by __del__ under gc would be swallowed as an
+        # "unraisable" exception and could not fail the test.
+        okta.__del__()
         del okta
         gc.collect()
     assert len(server.seen) == 1

@@ -119,6 +119,8 @@ async def test_first_request_is_a_lone_probe() -> None:
     await asyncio.gather(*(one() for _ in range(10)))
     assert in_flight_seen[0] == 1
     assert in_flight_seen[1] >= 1  # after the probe answered, the rest went concurrently
+    # The second request waited for the probe's answer: it was alone in flight too.
+    assert in_flight_seen[:2] == [1, 1]
     assert max(in_flight_seen) > 1
 
 
