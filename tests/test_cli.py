@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import sys
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -280,7 +281,13 @@ async def test_connect_walks_the_consent_flow_end_to_end(cli: Cli) -> None:
     assert TOKEN not in out.decode() + err.decode()
 
 
-async def test_connect_resumes_with_code_and_state(cli: Cli) -> None:
+async def test_connect_resumes_with_code_and_state(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Okta's codes are base64url, so about one in 32 begins with "-"; CI once drew one and
+    # argparse read it as an option. Make every code and state the fake issues begin with "-".
+    real = secrets.token_urlsafe
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n=None: "-" + real(n))
     app = cli.first("zoomus")
     first = await cli("connect", app.id, "--app-name", "zoomus")  # stdin is empty
     assert first.rc == 1
@@ -288,6 +295,7 @@ async def test_connect_resumes_with_code_and_state(cli: Cli) -> None:
     assert [s["step"] for s in first.json_lines()] == ["update", "authorize"]
     url = cli.fake.consent(app.id)
     code, state = url.split("code=")[1].split("&state=")
+    assert code.startswith("-") and state.startswith("-")
     result = await cli("connect", app.id, "--app-name", "zoomus", "--code", code, "--state", state)
     assert result.rc == 0, result.err
     assert [s["step"] for s in result.json_lines()] == ["verify", "activate"]

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from okta_connections.bulk import Progress
-from okta_connections.cli import build_parser
+from okta_connections.cli import _attach_opaque_values, _option_strings, build_parser
 from okta_connections.cli._bulk import parse_ids
 from okta_connections.cli._commands import connection_from_args, parse_continue_url
 from okta_connections.cli._connect import parse_consent_answer
@@ -238,3 +238,36 @@ async def test_demo_refuses_too_small_an_estate(tmp_path: Path) -> None:
     result = await run_cli("demo", "--apps", "1", cwd=tmp_path, env=cli_env(tmp_path, None))
     assert result.rc == 2
     assert "at least 100" in result.err
+
+
+def test_codes_and_states_that_begin_with_a_dash_are_values_not_options() -> None:
+    parser = build_parser()
+    known = _option_strings(parser)
+    assert {"--code", "--state", "--json", "--app-name"} <= known
+    words = ["connect", APP, "--app-name", "zoomus", "--code", "-ab_c", "--state", "--x-y"]
+    fixed = _attach_opaque_values(words, known)
+    assert fixed == ["connect", APP, "--app-name", "zoomus", "--code=-ab_c", "--state=--x-y"]
+    args = parser.parse_args(fixed)
+    assert (args.code, args.state) == ("-ab_c", "--x-y")
+    url = "-not-a-url"
+    assert (
+        parser.parse_args(
+            _attach_opaque_values(
+                ["verify", APP, "--app-name", "zoomus", "--continue-url", url], known
+            )
+        ).continue_url
+        == url
+    )
+    # A missing value is still a usage error: the next word is one of our options.
+    missing = ["verify", APP, "--app-name", "zoomus", "--code", "--state", "s"]
+    assert _attach_opaque_values(missing, known) == missing
+    assert _attach_opaque_values(["--code", "--json=1"], known) == ["--code", "--json=1"]
+    # Words after a bare "--" and other flags are untouched.
+    assert _attach_opaque_values(["--code", "x", "--", "--code", "-y"], known) == [
+        "--code",
+        "x",
+        "--",
+        "--code",
+        "-y",
+    ]
+    assert _attach_opaque_values(["--app-name", "-z"], known) == ["--app-name", "-z"]

@@ -234,6 +234,49 @@ def _at_least(minimum: int) -> Any:
     return parse
 
 
+# Values Okta generates (authorization codes, state) are base64url and may begin with "-",
+# which argparse would read as an option. These flags take their next word as the value.
+_OPAQUE_VALUE_FLAGS = frozenset({"--continue-url", "--code", "--state"})
+
+
+def _option_strings(parser: argparse.ArgumentParser) -> set[str]:
+    found: set[str] = set()
+    for action in parser._actions:
+        found.update(action.option_strings)
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                found |= _option_strings(child)
+    return found
+
+
+def _attach_opaque_values(argv: Sequence[str], known: set[str]) -> list[str]:
+    """Rewrite ``--code -abc`` to ``--code=-abc`` so argparse keeps a value that starts with "-".
+
+    The next word is left alone when it is itself one of our options (``--code --state x`` is
+    still a usage error) or after a bare ``--``.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word == "--":
+            out.extend(argv[i:])
+            break
+        nxt = argv[i + 1] if i + 1 < len(argv) else None
+        if (
+            word in _OPAQUE_VALUE_FLAGS
+            and nxt is not None
+            and nxt.startswith("-")
+            and nxt.split("=", 1)[0] not in known
+        ):
+            out.append(f"{word}={nxt}")
+            i += 2
+            continue
+        out.append(word)
+        i += 1
+    return out
+
+
 def _add_consent_flags(parser: argparse.ArgumentParser, *, resume: bool = False) -> None:
     extra = " (skips setting the connection: resume after consent)" if resume else ""
     parser.add_argument(
@@ -262,8 +305,9 @@ class _Handler(logging.Handler):
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0, 1, 2 or 130)."""
     parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_attach_opaque_values(words, _option_strings(parser)))
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     json_mode = bool(getattr(args, "json", False)) or not sys.stdout.isatty()
