@@ -70,6 +70,11 @@ def test_okta_org_marker_sets_the_estate(fake_okta: FakeOkta) -> None:
     assert [a.id for a in fake_okta.apps] == [a.id for a in FakeOkta(apps=5, seed=3).apps]
 
 
+@pytest.mark.okta_org(apps=2, latency=0.03, latency_jitter=0.25)
+def test_okta_org_marker_sets_latency_and_jitter(fake_okta: FakeOkta) -> None:
+    assert (len(fake_okta.apps), fake_okta.latency, fake_okta.latency_jitter) == (2, 0.03, 0.25)
+
+
 @pytest.mark.okta_rate_limit("tight")
 async def test_rate_limit_preset_enforces_429s(fake_okta: FakeOkta) -> None:
     url = f"{fake_okta.org_url}/api/v1/apps/{fake_okta.apps[0].id}/connections/default"

@@ -191,6 +191,10 @@ class FakeOkta:
             (see :class:`RequestLog`). A test may ``clear()`` it.
         latency: Seconds each API request waits before it is handled (default 0), to
             model a slow org; it uses real time, not ``clock``.
+        latency_jitter: Spread of that wait, from 0 (default: every request waits exactly
+            ``latency``) to 1: each request waits ``latency`` times a factor drawn
+            uniformly from ``[1 - latency_jitter, 1 + latency_jitter]``, so that
+            requests sent together are not all answered together, as on a real network.
         web_app: The ``aiohttp.web.Application``, to embed or to serve yourself.
     """
 
@@ -266,6 +270,8 @@ class FakeOkta:
             rng=random.Random(seed + 1),
         )
         self.latency: float = 0.0
+        self._latency_jitter = 0.0
+        self._latency_rng = random.Random(seed + 2)
         self._concurrency_limit: int | None = None
         self._in_flight = 0
         self._requests = RequestLog()
@@ -842,6 +848,23 @@ class FakeOkta:
 
     #: FakeOkta attributes that make up its state (the estate, credentials, limits,
     #: faults, the seeded random streams and the request log).
+    @property
+    def latency_jitter(self) -> float:
+        """How much each request's wait varies around ``latency`` (0 to 1; see the class)."""
+        return self._latency_jitter
+
+    @latency_jitter.setter
+    def latency_jitter(self, value: float) -> None:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise ValueError(f"latency_jitter must be a number from 0 to 1, not {value!r}")
+        self._latency_jitter = float(value)
+
+    def _delay(self) -> float:
+        jitter = self._latency_jitter
+        if not jitter:
+            return self.latency
+        return self.latency * self._latency_rng.uniform(1 - jitter, 1 + jitter)
+
     _STATE: Final = (
         "_order",
         "_ssws",
@@ -852,6 +875,7 @@ class FakeOkta:
         "_limiter",
         "_enforce",
         "latency",
+        "_latency_jitter",
         "_concurrency_limit",
         "_rng",
     )
@@ -1065,7 +1089,7 @@ class FakeOkta:
         if route_name not in _UNAUTHENTICATED_ROUTES:
             self._authenticate(request)
             if self.latency > 0:
-                await asyncio.sleep(self.latency)
+                await asyncio.sleep(self._delay())
             self._inject_fault(operation)
             if operation is not None:
                 return await self._faulty(request, handler, operation)
@@ -1165,7 +1189,7 @@ class FakeOkta:
 
     async def _token(self, request: web.Request) -> web.Response:
         if self.latency > 0:
-            await asyncio.sleep(self.latency)
+            await asyncio.sleep(self._delay())
         return await self.oauth.handle_token(request, self._base(request) + TOKEN_PATH)
 
     async def _get(self, request: web.Request) -> web.Response:

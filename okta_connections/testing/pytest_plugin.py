@@ -97,7 +97,7 @@ FAULT_PRESETS: Final[dict[str, dict[str, float]]] = {
 
 _MARKERS: Final = (
     "okta_org(**options): FakeOkta keyword arguments for the fake_okta fixture "
-    "(apps=, seed=, token=, clock=, rate_limit=, latency=...).",
+    "(apps=, seed=, token=, clock=, rate_limit=, latency=, latency_jitter=...).",
     "okta_rate_limit(preset=None, *, limit=None, window=60.0, enforce=True, concurrency=None): "
     "rate-limit preset for fake_okta; presets: " + ", ".join(RATE_LIMIT_PRESETS) + ".",
     "okta_faults(preset=None, *, fail_rate=0, drop_rate=0, slow_rate=0, slow_seconds=2.0, "
@@ -191,8 +191,10 @@ def fake_okta(
             raise pytest.UsageError("okta_org takes keyword arguments only")
         options.update(marked[1])
     latency = options.pop("latency", 0.0)
+    jitter = options.pop("latency_jitter", 0.0)
     fake = FakeOkta(**options)
     fake.latency = latency
+    fake.latency_jitter = jitter
     rate = _marker_args(request.node, "okta_rate_limit")
     if rate is not None:
         _apply_rate_limit(fake, *rate)

@@ -179,3 +179,38 @@ async def test_scenario_calls_from_another_thread_run_on_the_serving_loop() -> N
 async def _add_on_loop(fake: FakeOkta) -> object:
     await asyncio.sleep(0)
     return fake.add_app("slack")
+
+
+async def test_latency_jitter_spreads_each_wait_around_latency(
+    fake: FakeOkta, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def record(delay: float, result: object = None) -> object:
+        waits.append(delay)
+        return await real_sleep(0, result)
+
+    monkeypatch.setattr(asyncio, "sleep", record)
+    app = fake.apps[0]
+    fake.latency = 0.2
+    await asyncio.gather(*(api.get(app.id) for _ in range(5)))
+    assert waits == [0.2] * 5  # no jitter: every request waits exactly latency
+    waits.clear()
+    fake.latency_jitter = 0.5
+    await asyncio.gather(*(api.get(app.id) for _ in range(200)))
+    assert len(waits) == 200 and all(0.1 <= w <= 0.3 for w in waits)
+    assert min(waits) < 0.12 and max(waits) > 0.28  # spread over the whole range
+    assert len(set(waits)) == 200
+    # Kept by snapshot/restore like latency.
+    snap = fake.snapshot()
+    fake.latency_jitter = 0
+    fake.restore(snap)
+    assert fake.latency_jitter == 0.5
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, True, "0.5", None])
+async def test_latency_jitter_refuses_values_outside_0_to_1(fake: FakeOkta, bad: object) -> None:
+    with pytest.raises(ValueError, match="latency_jitter must be a number from 0 to 1"):
+        fake.latency_jitter = bad  # type: ignore[assignment]
+    assert fake.latency_jitter == 0
