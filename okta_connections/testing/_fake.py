@@ -697,6 +697,23 @@ class FakeOkta:
         self._limiter.configure(limit, window)
         self._enforce = enforce
 
+    @property
+    def latency_jitter(self) -> float:
+        """How much each request's wait varies around ``latency`` (0 to 1; see the class)."""
+        return self._latency_jitter
+
+    @latency_jitter.setter
+    def latency_jitter(self, value: float) -> None:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise ValueError(f"latency_jitter must be a number from 0 to 1, not {value!r}")
+        self._latency_jitter = float(value)
+
+    def _delay(self) -> float:
+        jitter = self._latency_jitter
+        if not jitter:
+            return self.latency
+        return self.latency * self._latency_rng.uniform(1 - jitter, 1 + jitter)
+
     @_on_server_loop
     def set_concurrency_limit(self, limit: int | None) -> None:
         """Refuse requests beyond ``limit`` in flight at once, as Okta's concurrency limit does.
@@ -848,23 +865,6 @@ class FakeOkta:
 
     #: FakeOkta attributes that make up its state (the estate, credentials, limits,
     #: faults, the seeded random streams and the request log).
-    @property
-    def latency_jitter(self) -> float:
-        """How much each request's wait varies around ``latency`` (0 to 1; see the class)."""
-        return self._latency_jitter
-
-    @latency_jitter.setter
-    def latency_jitter(self, value: float) -> None:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-            raise ValueError(f"latency_jitter must be a number from 0 to 1, not {value!r}")
-        self._latency_jitter = float(value)
-
-    def _delay(self) -> float:
-        jitter = self._latency_jitter
-        if not jitter:
-            return self.latency
-        return self.latency * self._latency_rng.uniform(1 - jitter, 1 + jitter)
-
     _STATE: Final = (
         "_order",
         "_ssws",
