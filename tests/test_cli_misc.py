@@ -271,3 +271,5 @@ def test_codes_and_states_that_begin_with_a_dash_are_values_not_options() -> Non
         "-y",
     ]
     assert _attach_opaque_values(["--app-name", "-z"], known) == ["--app-name", "-z"]
+    update = ["update", APP, "--token", "-tok"]
+    assert parser.parse_args(_attach_opaque_values(update, known)).token == "-tok"

@@ -234,9 +234,10 @@ def _at_least(minimum: int) -> Any:
     return parse
 
 
-# Values Okta generates (authorization codes, state) are base64url and may begin with "-",
-# which argparse would read as an option. These flags take their next word as the value.
-_OPAQUE_VALUE_FLAGS = frozenset({"--continue-url", "--code", "--state"})
+# Opaque values (Okta's authorization codes and states are base64url; third-party tokens
+# are anything) may begin with "-", which argparse would read as an option. These flags
+# take their next word as the value.
+_OPAQUE_VALUE_FLAGS = frozenset({"--continue-url", "--code", "--state", "--token"})
 
 
 def _option_strings(parser: argparse.ArgumentParser) -> set[str]:
