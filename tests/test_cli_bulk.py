@@ -8,28 +8,20 @@ import os
 import signal
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from okta_connections.testing import FakeOkta
 
-from .test_cli import TARGET_TOKEN, TOKEN, Cli, assert_no_secret, start_cli
+from . import test_cli
+from .test_cli import TARGET_TOKEN, Cli, assert_no_secret, start_cli
 
 pytestmark = pytest.mark.filterwarnings("error::ResourceWarning")
 
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeOkta]:
-    async with FakeOkta(apps=40, seed=3, token=TOKEN, rate_limit=1_000_000) as org:
-        yield org
-
-
-@pytest.fixture
-def cli(fake: FakeOkta, tmp_path: Path) -> Cli:
-    (tmp_path / "home").mkdir()
-    return Cli(fake, tmp_path)
+# The same org and runner as test_cli.
+fake = test_cli.fake
+cli = test_cli.cli
 
 
 def provisioned(fake: FakeOkta, name: str) -> list[str]:
