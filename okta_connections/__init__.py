@@ -17,6 +17,7 @@ from .auth import (
     BearerToken,
     PrivateKeyJWT,
     RefreshTokenAuth,
+    SideRequest,
     SSWSToken,
 )
 from .client import OktaClient
@@ -38,6 +39,7 @@ from .errors import (
     OktaTimeoutError,
     RateLimitError,
     ReauthorizationRequired,
+    ResponseTooLargeError,
     ServerError,
     TransportError,
     UnauthorizedError,
@@ -60,8 +62,17 @@ from .models import (
 from .ratelimit import RateLimitInfo
 from .retry import RetryPolicy
 from .services import ConnectionsService
+from .transport import (
+    AiohttpTransport,
+    MockTransport,
+    ProxySettings,
+    Transport,
+    TransportRequest,
+    TransportResponse,
+)
 
 __all__ = [
+    "AiohttpTransport",
     "ApiError",
     "Auth",
     "AuthContext",
@@ -84,6 +95,7 @@ __all__ = [
     "JsonWebKey",
     "JsonWebKeySet",
     "Link",
+    "MockTransport",
     "NotFoundError",
     "OAuthApp",
     "OAuthConnection",
@@ -94,18 +106,24 @@ __all__ = [
     "OktaTimeoutError",
     "PrivateKeyJWT",
     "ProvisioningConnection",
+    "ProxySettings",
     "RateLimitError",
     "RateLimitInfo",
     "ReauthorizationRequired",
+    "ResponseTooLargeError",
     "RefreshTokenAuth",
     "RetryPolicy",
     "RotationMode",
     "SSWSToken",
     "ServerError",
+    "SideRequest",
     "SigningSettings",
     "Timeouts",
     "TokenConnection",
+    "Transport",
     "TransportError",
+    "TransportRequest",
+    "TransportResponse",
     "UnauthorizedError",
     "__version__",
 ]

@@ -1,4 +1,8 @@
-"""The request pipeline: headers -> auth -> transport -> auth replay -> retry -> errors.
+"""The request pipeline: headers -> pacing -> auth -> transport -> auth replay -> retry -> errors.
+
+One engine, :meth:`Session._run`, carries every exchange: API calls and the auth strategies'
+token requests alike, each with its own retry policy and rate-limit bucket. Below it sits
+the transport seam (:mod:`okta_connections.transport`); nothing here imports aiohttp.
 
 Auth and retries live here rather than in aiohttp client middlewares on purpose: test tools
 such as aioresponses patch ``ClientSession._request`` and would bypass middlewares.
@@ -12,38 +16,45 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-import aiohttp
 import attrs
 import yarl
 from multidict import CIMultiDict
 
+from . import _json
+from ._redact import header_secrets
 from ._version import __version__
-from .auth import Auth, AuthContext, AuthRequest, AuthResponse
+from .auth import Auth, AuthContext, AuthRequest, AuthResponse, SideRequest
 from .config import Timeouts
 from .errors import (
     ApiError,
+    AuthError,
     ClientClosedError,
     OktaConnectionError,
     OktaError,
     OktaTimeoutError,
     TransportError,
 )
-from .ratelimit import RateLimiter, bucket_for, parse_rate_limit
+from .ratelimit import RateLimiter, RateLimitInfo, bucket_for, parse_rate_limit
 from .retry import RetryPolicy
+from .transport import DEFAULT_MAX_RESPONSE_BYTES, Transport, TransportRequest
 
 __all__ = ["HttpResponse", "Operation", "Session", "default_user_agent"]
 
 logger = logging.getLogger("okta_connections")
 
-_NO_BODY_SKIP = ("Content-Type",)
-
 #: Per-task counter of HTTP attempts; the bulk runner sets it to report attempts per item.
 attempt_counter: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
     "okta_connections_attempts", default=None
 )
+
+#: Replays (a 401 or a DPoP nonce challenge answered at once) per call: API calls get one,
+#: token requests two (a server that keeps changing its nonce must not keep us busy).
+_API_REPLAYS = 1
+_TOKEN_REPLAYS = 2
+TOKEN_BUCKET = "oauth2-token"
 
 
 @attrs.frozen
@@ -57,6 +68,7 @@ class Operation:
         scope: The OAuth scope the operation needs.
         success: Status codes that mean success.
         idempotent: Whether a retry after the request may have reached Okta is safe.
+        secret_params: Query parameters that are secrets (verify's one-time ``code``).
     """
 
     name: str
@@ -65,6 +77,12 @@ class Operation:
     scope: str
     success: frozenset[int]
     idempotent: bool = True
+    secret_params: frozenset[str] = frozenset()
+
+
+#: The token endpoint, as an operation of the pipeline: retried on 429, 5xx and transport
+#: errors (a token request holds no state: a fresh assertion is signed for each attempt).
+TOKEN = Operation("token", "POST", "/oauth2/v1/token", "", frozenset({200}))
 
 
 @attrs.frozen
@@ -78,37 +96,50 @@ class HttpResponse:
     attempts: int
 
     def json(self) -> Any:
-        """The body decoded as JSON (raises ValueError or UnicodeDecodeError when it is not)."""
-        # Okta sends UTF-8 JSON; decoding first spares json.loads its encoding detection.
-        return json.loads(self.body.decode("utf-8-sig"))
+        """The body decoded as JSON (raises ValueError when it is not JSON)."""
+        return _json.loads(self.body)
 
 
-def default_user_agent(suffix: str | None = None) -> str:
+def default_user_agent(suffix: str | None = None, transport_token: str | None = None) -> str:
     """``okta-connections/<v> python/<x.y> aiohttp/<x.y>``, plus an optional suffix."""
-    aiohttp_xy = ".".join(aiohttp.__version__.split(".")[:2])
     py = f"{sys.version_info.major}.{sys.version_info.minor}"
-    agent = f"okta-connections/{__version__} python/{py} aiohttp/{aiohttp_xy}"
+    agent = f"okta-connections/{__version__} python/{py}"
+    if transport_token:
+        agent += f" {transport_token}"
     return f"{agent} {suffix.strip()}" if suffix and suffix.strip() else agent
-
-
-def _reason(exc: aiohttp.ClientConnectorError) -> str:
-    os_error = getattr(exc, "os_error", None)
-    if isinstance(os_error, OSError) and os_error.strerror:
-        return os_error.strerror
-    return type(exc).__name__
 
 
 def _decode_json_or_none(body: bytes) -> Any:
     if not body:
         return None
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        return _json.loads(body)
+    except ValueError:
         return None
 
 
+Build = Callable[[int, "str | None"], tuple[CIMultiDict[str], "bytes | None", tuple[str, ...]]]
+Replay = Callable[[AuthRequest, AuthResponse], Awaitable[bool]]
+
+
+@attrs.define(slots=True)
+class _Exchange:
+    """One call through the pipeline: what to send and how to retry it."""
+
+    op: Operation
+    url: yarl.URL
+    bucket: str
+    policy: RetryPolicy
+    timeouts: Timeouts
+    build: Build
+    replay: Replay | None
+    max_replays: int
+    authorize: bool  # API calls: the strategy adds credentials; token requests carry their own
+    raise_errors: bool  # token requests return the last refusal for the strategy to read
+
+
 class Session:
-    """Owns the aiohttp session and runs every request of one client through the pipeline."""
+    """Runs every request of one client through the pipeline, over one transport."""
 
     def __init__(
         self,
@@ -117,25 +148,29 @@ class Session:
         *,
         timeouts: Timeouts,
         retry: RetryPolicy,
-        user_agent: str,
-        connector_limit: int,
+        token_retry: RetryPolicy | None = None,
+        user_agent_suffix: str | None = None,
         limiter: RateLimiter,
+        transport: Transport,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.org_url = org_url
         self._org = yarl.URL(org_url)
         self.auth = auth
         self.timeouts = timeouts
         self.retry = retry
-        self.user_agent = user_agent
-        self._header_template = CIMultiDict(
-            {"Accept": "application/json", "User-Agent": user_agent}
+        self.token_retry = token_retry or RetryPolicy.for_token_requests()
+        self.transport = transport
+        self.user_agent = default_user_agent(
+            user_agent_suffix, getattr(transport, "user_agent", None)
         )
-        # The aiohttp timeout of an attempt that the call's deadline does not cut short.
-        self._client_timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}
+        self._header_template = CIMultiDict(
+            {"Accept": "application/json", "User-Agent": self.user_agent}
+        )
         self.limiter = limiter
-        self._connector_limit = connector_limit
-        self._http: aiohttp.ClientSession | None = None
+        self.max_response_bytes = max_response_bytes
         self._closed = False
+        self._opened = False
         self._bound = False
         self._bind_lock = asyncio.Lock()
 
@@ -143,66 +178,35 @@ class Session:
 
     @property
     def opened(self) -> bool:
-        """True once the aiohttp session exists and has not been closed."""
-        return self._http is not None and not self._http.closed
+        """True once the first call has bound the strategy, until close."""
+        return self._opened and not self._closed
 
     @property
     def closed(self) -> bool:
         return self._closed
 
     async def open(self) -> None:
-        """Create the aiohttp session and bind the auth strategy (idempotent)."""
+        """Bind the auth strategy to this pipeline (idempotent)."""
         if self._closed:
             raise ClientClosedError("this OktaClient is closed; create a new one")
-        if self._http is None:
-            self._http = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._connector_limit),
-                auto_decompress=True,
-            )
+        self._opened = True
         if not self._bound:
             async with self._bind_lock:
                 if not self._bound:
-                    await self.auth.bind(AuthContext(org_url=self.org_url, send=self.send_side))
+                    await self.auth.bind(AuthContext(org_url=self.org_url, send=self.send_token))
                     self._bound = True
 
     async def close(self) -> None:
-        """Close the aiohttp session and the auth strategy (idempotent)."""
+        """Close the auth strategy and the transport (idempotent)."""
         if self._closed:
             return
         self._closed = True
         try:
             await self.auth.aclose()
         finally:
-            if self._http is not None:
-                await self._http.close()
+            await self.transport.aclose()
 
-    # ------------------------------------------------------------------ requests
-
-    def _base_headers(self) -> CIMultiDict[str]:
-        return self._header_template.copy()
-
-    async def send_side(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        form: Mapping[str, str] | None = None,
-    ) -> AuthResponse:
-        """Send a request without auth or retries (used by strategies for token calls)."""
-        await self.open()
-        merged = self._base_headers()
-        body: bytes | None = None
-        if form is not None:
-            body = yarl.URL.build(query=dict(form)).raw_query_string.encode()
-            merged["Content-Type"] = "application/x-www-form-urlencoded"
-        elif method == "POST":
-            merged["Content-Length"] = "0"
-        if headers:
-            merged.update(headers)
-        request = AuthRequest(method=method, url=yarl.URL(url), headers=merged, body=body)
-        deadline = asyncio.get_running_loop().time() + self.timeouts.deadline
-        return await self._send(request, self.timeouts, deadline, "token")
+    # ------------------------------------------------------------------ entry points
 
     async def request(
         self,
@@ -213,7 +217,7 @@ class Session:
         json_body: Any = None,
         timeout: Timeouts | float | None = None,
     ) -> HttpResponse:
-        """Run one operation with auth, retries and error mapping.
+        """Run one API operation with pacing, auth, retries and error mapping.
 
         Returns:
             The successful response.
@@ -224,89 +228,185 @@ class Session:
             OktaError: anything the auth strategy raised.
         """
         await self.open()
-        timeouts = Timeouts.coerce(timeout, self.timeouts)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeouts.deadline
         url = self._org.with_path(path)
         if params:
             url = url.with_query(params)
         body: bytes | None = None
         if json_body is not None:
             body = json.dumps(json_body, separators=(",", ":")).encode()
-        bucket = bucket_for(path)
+        secrets: tuple[str, ...] = ()
+        if op.secret_params and params:
+            secrets = tuple(v for k, v in params.items() if k in op.secret_params)
+        template = self._header_template
+        bodyless_write = body is None and op.method in ("POST", "PUT", "PATCH")
 
-        attempts = 0
-        replayed = False
-        first_request_id: str | None = None
-        while True:
-            headers = self._base_headers()
+        def build(retry_count: int, first_request_id: str | None) -> Any:
+            headers = template.copy()
             if body is not None:
                 headers["Content-Type"] = "application/json"
-            elif op.method in ("POST", "PUT", "PATCH"):
+            elif bodyless_write:
                 headers["Content-Length"] = "0"  # Okta answers 411 to a bodyless POST without it
-            retry_count = attempts - (1 if replayed else 0)
             if retry_count > 0:
                 if first_request_id:
                     headers["X-Okta-Retry-For"] = first_request_id
                 headers["X-Okta-Retry-Count"] = str(retry_count)
+            return headers, body, secrets
+
+        exchange = _Exchange(
+            op=op,
+            url=url,
+            bucket=bucket_for(path),
+            policy=self.retry,
+            timeouts=Timeouts.coerce(timeout, self.timeouts),
+            build=build,
+            replay=self.auth.on_response,
+            max_replays=_API_REPLAYS,
+            authorize=True,
+            raise_errors=True,
+        )
+        response, request_id, attempts = await self._run(exchange)
+        return HttpResponse(
+            status=response.status,
+            headers=response.headers,
+            body=response.body,
+            request_id=request_id,
+            attempts=attempts,
+        )
+
+    async def send_token(
+        self,
+        method: str,
+        url: str,
+        prepare: SideRequest | Callable[[], SideRequest],
+        *,
+        replay: Callable[[AuthResponse], bool] | None = None,
+    ) -> AuthResponse:
+        """Send a token request through the pipeline (see :class:`AuthContext`)."""
+        await self.open()
+        target = yarl.URL(url)
+        template = self._header_template
+
+        def build(retry_count: int, first_request_id: str | None) -> Any:
+            side = prepare() if callable(prepare) else prepare
+            headers = template.copy()
+            body: bytes | None = None
+            if side.form is not None:
+                body = yarl.URL.build(query=dict(side.form)).raw_query_string.encode()
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+            elif method == "POST":
+                headers["Content-Length"] = "0"
+            headers.update(side.headers)
+            return headers, body, side.secrets
+
+        async def on_response(_: AuthRequest, response: AuthResponse) -> bool:
+            return replay(response) if replay is not None else False
+
+        exchange = _Exchange(
+            op=attrs.evolve(TOKEN, method=method) if method != TOKEN.method else TOKEN,
+            url=target,
+            bucket=TOKEN_BUCKET,
+            policy=self.token_retry,
+            timeouts=self.timeouts,
+            build=build,
+            replay=on_response,
+            max_replays=_TOKEN_REPLAYS,
+            authorize=False,
+            raise_errors=False,
+        )
+        response, _, _ = await self._run(exchange)
+        return response
+
+    # ------------------------------------------------------------------ the engine
+
+    async def _run(self, x: _Exchange) -> tuple[AuthResponse, str | None, int]:
+        """Attempts until success, a final refusal, or the deadline; one engine for all."""
+        loop = asyncio.get_running_loop()
+        budget = x.timeouts.deadline
+        if x.policy.deadline is not None and x.policy.deadline < budget:
+            budget = x.policy.deadline
+        deadline = loop.time() + budget
+        op = x.op
+        attempts = 0
+        replays = 0
+        first_request_id: str | None = None
+        counter = attempt_counter.get() if x.authorize else None
+        while True:
+            headers, body, secrets = x.build(attempts - replays, first_request_id)
             request = AuthRequest(
-                method=op.method, url=url, headers=headers, body=body, operation=op.name
+                method=op.method,
+                url=x.url,
+                headers=headers,
+                body=body,
+                operation=op.name,
+                deadline=deadline,
             )
             attempts += 1
-            counter = attempt_counter.get()
             if counter is not None:
                 counter[0] += 1
-            rate_info = None
             try:
-                try:
-                    sent_at = await self.limiter.acquire(bucket, deadline)
-                except TimeoutError:
-                    raise self._pacing_timeout(bucket, request, timeouts) from None
-                try:
-                    await self.auth.authorize(request)
-                    response = await self._send(request, timeouts, deadline, op.name)
-                except BaseException:
-                    self.limiter.release(bucket, sent_at=sent_at, info=None)
-                    raise
-                rate_info = parse_rate_limit(response.headers)
-                self.limiter.release(bucket, sent_at=sent_at, info=rate_info)
+                sent_at = await self.limiter.acquire(x.bucket, deadline)
+            except TimeoutError:
+                sent_at = None
+            if sent_at is None:
+                raise self._pacing_timeout(x, budget, attempts)
+            info: RateLimitInfo | None = None
+            failure: OktaError | None = None
+            error: OktaError | None = None
+            response: AuthResponse | None = None
+            try:
+                if x.authorize:
+                    failure = await self._authorize(request)
+                if failure is None:
+                    response = await self._transmit(request, x, deadline, secrets)
+                    info = parse_rate_limit(response.headers)
+            except TransportError as exc:
+                error = exc
+            except OktaError as exc:
+                failure = exc
+            finally:
+                # Always, whatever happened since acquire: a lost slot would stall the bucket.
+                self.limiter.release(x.bucket, sent_at=sent_at, info=info)
+            if failure is not None:
+                failure.attempts = attempts
+                raise failure
+            if response is not None:
                 request_id = response.headers.get("X-Okta-Request-Id")
                 if first_request_id is None:
                     first_request_id = request_id
-                wants_replay = await self.auth.on_response(request, response)
+                wants_replay = False
+                if x.replay is not None:
+                    wants_replay, failure = await self._ask_replay(x.replay, request, response)
+                    if failure is not None:
+                        failure.attempts = attempts
+                        raise failure
                 if response.status in op.success:
-                    return HttpResponse(
-                        status=response.status,
-                        headers=response.headers,
-                        body=response.body,
-                        request_id=request_id,
-                        attempts=attempts,
+                    return response, request_id, attempts
+                if wants_replay and replays < x.max_replays:
+                    replays += 1
+                    logger.debug(
+                        "%s: auth asked for a replay", op.name, extra={"operation": op.name}
                     )
-                if wants_replay and not replayed:
-                    replayed = True
-                    logger.debug("%s: auth strategy asked for one replay", op.name)
                     continue
-                error: OktaError = ApiError.from_response(
+                error = ApiError.from_response(
                     response.status,
                     _decode_json_or_none(response.body),
                     request_id=request_id,
                     operation=op.name,
                     headers=response.headers,
+                    secrets=(*secrets, *header_secrets(request.headers.items())),
                 )
-            except TransportError as exc:
-                error = exc
-            except OktaError as exc:
-                exc.attempts = attempts
-                raise
-            delay = self.retry.delay(
-                attempt=attempts - (1 if replayed else 0),
+            assert error is not None
+            delay = x.policy.delay(
+                attempt=attempts - replays,
                 idempotent=op.idempotent,
                 error=error,
-                rate_limit=rate_info,
+                rate_limit=info,
             )
             if delay is not None and loop.time() + delay >= deadline:
                 delay = None  # waiting would overrun the call's deadline
             if delay is None:
+                if response is not None and not x.raise_errors:
+                    return response, response.headers.get("X-Okta-Request-Id"), attempts
                 error.attempts = attempts
                 raise error
             logger.debug(
@@ -315,105 +415,120 @@ class Session:
                 attempts,
                 type(error).__name__,
                 delay,
+                extra={"operation": op.name, "attempt": attempts},
             )
-            await self.retry.sleep(delay)
+            await x.policy.sleep(delay)
+
+    async def _ask_replay(
+        self, replay: Replay, request: AuthRequest, response: AuthResponse
+    ) -> tuple[bool, OktaError | None]:
+        """Run the strategy's response hook; a non-SDK exception becomes an AuthError."""
+        try:
+            return bool(await replay(request, response)), None
+        except OktaError as exc:
+            return False, exc
+        except Exception as exc:  # a user's strategy: never chain, it may hold a secret
+            return False, _strategy_failure(self.auth, "on_response", exc)
+
+    async def _authorize(self, request: AuthRequest) -> OktaError | None:
+        try:
+            await self.auth.authorize(request)
+        except OktaError as exc:
+            return exc
+        except Exception as exc:
+            return _strategy_failure(self.auth, "authorize", exc)
+        return None
 
     @staticmethod
-    def _pacing_timeout(bucket: str, request: AuthRequest, timeouts: Timeouts) -> OktaTimeoutError:
-        return OktaTimeoutError(
-            f"{request.operation}: the call's deadline of {timeouts.deadline:g}s ran out "
-            f"while pacing for the {bucket!r} rate limit",
-            method=request.method,
-            path=request.url.path,
+    def _pacing_timeout(x: _Exchange, budget: float, attempts: int) -> OktaTimeoutError:
+        err = OktaTimeoutError(
+            f"{x.op.name}: the call's deadline of {budget:g}s ran out "
+            f"while pacing for the {x.bucket!r} rate limit",
+            method=x.op.method,
+            path=x.url.path,
             request_sent=False,
             phase="deadline",
         )
+        err.attempts = attempts
+        return err
 
-    async def _send(
-        self, request: AuthRequest, timeouts: Timeouts, deadline: float, op_name: str
+    async def _transmit(
+        self, request: AuthRequest, x: _Exchange, deadline: float, secrets: tuple[str, ...]
     ) -> AuthResponse:
-        if self._closed or self._http is None:
+        if self._closed:
             raise ClientClosedError("this OktaClient is closed; create a new one")
-        loop = asyncio.get_running_loop()
-        remaining = deadline - loop.time()
-        path = request.url.path
+        timeouts = x.timeouts
+        remaining = deadline - asyncio.get_running_loop().time()
         if remaining <= 0:
             raise OktaTimeoutError(
-                f"{op_name}: the call's deadline of {timeouts.deadline:g}s ran out",
+                f"{x.op.name}: the call's deadline ran out",
                 method=request.method,
-                path=path,
+                path=request.url.path,
                 request_sent=False,
                 phase="deadline",
             )
         deadline_bound = remaining < timeouts.total
-        if deadline_bound or remaining < timeouts.connect:
-            client_timeout = aiohttp.ClientTimeout(
-                total=min(timeouts.total, remaining), sock_connect=min(timeouts.connect, remaining)
-            )
-        else:
-            cached = self._client_timeouts.get(timeouts)
-            if cached is None:
-                if len(self._client_timeouts) > 64:  # per-call Timeouts: do not grow forever
-                    self._client_timeouts.clear()
-                cached = self._client_timeouts[timeouts] = aiohttp.ClientTimeout(
-                    total=timeouts.total, sock_connect=timeouts.connect
-                )
-            client_timeout = cached
         started = time.perf_counter()
+        failure: TransportError | None = None
         try:
-            async with self._http.request(
-                request.method,
-                request.url,
-                headers=request.headers,
-                data=request.body,
-                # aiohttp would add "Content-Type: application/octet-stream" to a bodyless POST
-                skip_auto_headers=_NO_BODY_SKIP if request.body is None else None,
-                timeout=client_timeout,
-                allow_redirects=False,
-            ) as resp:
-                body = await resp.read()
-                result = AuthResponse(status=resp.status, headers=resp.headers, body=body)
-        except aiohttp.ConnectionTimeoutError as exc:
-            raise OktaTimeoutError(
-                f"{op_name}: connecting to {request.url.host} timed out after "
-                f"{client_timeout.sock_connect:g}s",
+            response = await self.transport.send(
+                TransportRequest(
+                    method=request.method,
+                    url=request.url,
+                    headers=request.headers,
+                    body=request.body,
+                    connect_timeout=min(timeouts.connect, remaining),
+                    total_timeout=min(timeouts.total, remaining),
+                    max_body=self.max_response_bytes,
+                    secrets=secrets,
+                )
+            )
+        except TransportError as exc:
+            failure = exc
+            if deadline_bound and isinstance(exc, OktaTimeoutError) and exc.phase == "read":
+                failure = OktaTimeoutError(
+                    f"no complete response within the {remaining:g}s left of the call's deadline",
+                    method=request.method,
+                    path=request.url.path,
+                    request_sent=True,
+                    phase="deadline",
+                )
+                failure.cause_type, failure.cause_message = exc.cause_type, exc.cause_message
+        except OktaError:
+            raise
+        except Exception as exc:  # a transport that broke its contract; never chained
+            failure = OktaConnectionError(
+                f"the transport {type(self.transport).__name__} raised {type(exc).__name__}",
                 method=request.method,
-                path=path,
-                request_sent=False,
-                phase="connect",
-            ) from exc
-        except aiohttp.ClientConnectorError as exc:
-            raise OktaConnectionError(
-                f"{op_name}: cannot connect to {request.url.host}:{request.url.port}: "
-                f"{_reason(exc)}",
-                method=request.method,
-                path=path,
-                request_sent=False,
-            ) from exc
-        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            phase = "deadline" if deadline_bound else "read"
-            limit = remaining if deadline_bound else timeouts.total
-            raise OktaTimeoutError(
-                f"{op_name}: no complete response within {limit:g}s ({phase} timeout)",
-                method=request.method,
-                path=path,
+                path=request.url.path,
                 request_sent=True,
-                phase=phase,
-            ) from exc
-        except aiohttp.ClientError as exc:
-            raise OktaConnectionError(
-                f"{op_name}: the connection failed: {type(exc).__name__}",
-                method=request.method,
-                path=path,
-                request_sent=True,
-            ) from exc
+            )
+            failure.cause_type = f"{type(exc).__module__}.{type(exc).__name__}"
+        if failure is not None:
+            if failure.args and isinstance(failure.args[0], str):
+                failure.args = (f"{x.op.name}: {failure.args[0]}", *failure.args[1:])
+            raise failure
         if logger.isEnabledFor(logging.DEBUG):
+            request_id = response.headers.get("X-Okta-Request-Id", "-")
             logger.debug(
                 "%s %s -> %d in %.1f ms (request id %s)",
                 request.method,
-                path,
-                result.status,
+                request.url.path,
+                response.status,
                 (time.perf_counter() - started) * 1000,
-                result.headers.get("X-Okta-Request-Id", "-"),
+                request_id,
+                extra={
+                    "operation": x.op.name,
+                    "status": response.status,
+                    "request_id": request_id,
+                    "bucket": x.bucket,
+                },
             )
-        return result
+        return AuthResponse(status=response.status, headers=response.headers, body=response.body)
+
+
+def _strategy_failure(auth: Auth, hook: str, exc: Exception) -> AuthError:
+    return AuthError(
+        f"the auth strategy {type(auth).__name__}.{hook}() raised {type(exc).__name__}; "
+        "it is not chained, because a strategy's exceptions may hold credentials"
+    )

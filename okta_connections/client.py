@@ -1,12 +1,12 @@
-"""OktaClient: the entry point. One client owns one aiohttp session for its whole life."""
+"""OktaClient: the entry point. One client owns one transport for its whole life."""
 
 from __future__ import annotations
 
 import warnings
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._session import Session, default_user_agent
+from ._session import Session
 from ._validation import normalize_org_url
 from .auth import Auth
 from .config import Settings, Timeouts, load_settings
@@ -14,6 +14,17 @@ from .errors import ConfigurationError
 from .ratelimit import RateLimiter, RateLimitInfo
 from .retry import RetryPolicy
 from .services import AppsService, ConnectionsService
+from .transport import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    AiohttpTransport,
+    ProxySettings,
+    SslSetting,
+    Transport,
+    check_proxy_url,
+)
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = ["OktaClient"]
 
@@ -34,13 +45,29 @@ class OktaClient:
         auth: An auth strategy: :class:`SSWSToken`, :class:`BearerToken`, or your own
             :class:`Auth` subclass.
         timeouts: Connect, per-attempt and per-call timeouts (defaults 10 s, 60 s, 180 s).
-        retry: The retry policy (default: 4 attempts, full-jitter backoff).
+        retry: The retry policy of API calls (default: 4 attempts, full-jitter backoff).
+        token_retry: The retry policy of OAuth token requests, which run through the same
+            pipeline (default :meth:`RetryPolicy.for_token_requests`: 4 attempts, a 60 s
+            deadline).
         user_agent_suffix: Appended to ``okta-connections/<v> python/<x.y> aiohttp/<x.y>``.
         connector_limit: Most simultaneous connections to the org (default 100).
         max_capacity: Fraction (0, 1] of each rate-limit bucket this client may use; leave
             headroom for other integrations that share the org (default 1.0).
         max_in_flight: Ceiling of the adaptive in-flight cap per bucket (default 64). A
             concurrency 429 halves the cap; successes raise it again.
+        proxy: A forward proxy for every request, loopback hosts included, e.g.
+            ``http://user:password@proxy.corp:3128``; the credentials are sent as
+            ``Proxy-Authorization`` and never shown. Without it, ``HTTPS_PROXY``,
+            ``HTTP_PROXY`` and ``NO_PROXY`` apply, except to loopback hosts.
+        trust_env: Read the proxy environment variables (default True).
+        ssl: An ``ssl.SSLContext``, or the path of a CA bundle (PEM) to trust, e.g. for a
+            TLS-inspecting corporate proxy.
+        session: Your own ``aiohttp.ClientSession``; the client uses it and never closes it.
+        transport: A :class:`Transport` to send requests through instead of aiohttp, for
+            example :class:`MockTransport` in unit tests. Excludes ``session``, ``proxy``,
+            ``ssl`` and ``connector_limit``.
+        max_response_bytes: Largest response body accepted, after decompression (default
+            8 MiB); past it the call fails with :class:`ResponseTooLargeError`.
 
     Raises:
         ConfigurationError: the org URL, auth or settings are unusable; nothing is sent.
@@ -53,10 +80,17 @@ class OktaClient:
         auth: Auth,
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
+        token_retry: RetryPolicy | None = None,
         user_agent_suffix: str | None = None,
         connector_limit: int = 100,
         max_capacity: float = 1.0,
         max_in_flight: int = 64,
+        proxy: str | None = None,
+        trust_env: bool = True,
+        ssl: SslSetting = None,
+        session: aiohttp.ClientSession | None = None,
+        transport: Transport | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._session: Session | None = None
         normalized = normalize_org_url(org_url)
@@ -67,8 +101,17 @@ class OktaClient:
             )
         if timeouts is not None and not isinstance(timeouts, Timeouts):
             raise ConfigurationError("timeouts", "must be a Timeouts instance")
-        if retry is not None and not isinstance(retry, RetryPolicy):
-            raise ConfigurationError("retry", "must be a RetryPolicy instance")
+        for name, policy in (("retry", retry), ("token_retry", token_retry)):
+            if policy is not None and not isinstance(policy, RetryPolicy):
+                raise ConfigurationError(name, "must be a RetryPolicy instance")
+        if (
+            isinstance(max_response_bytes, bool)
+            or not isinstance(max_response_bytes, int)
+            or max_response_bytes < 1024
+        ):
+            raise ConfigurationError("max_response_bytes", "must be an integer >= 1024")
+        if not isinstance(trust_env, bool):
+            raise ConfigurationError("trust_env", "must be True or False")
         if (
             isinstance(connector_limit, bool)
             or not isinstance(connector_limit, int)
@@ -88,15 +131,42 @@ class OktaClient:
             or (max_in_flight < 1)
         ):
             raise ConfigurationError("max_in_flight", "must be a positive integer")
+        if transport is not None:
+            if not isinstance(transport, Transport):
+                raise ConfigurationError(
+                    "transport", "must have async send(request) and aclose() (see Transport)"
+                )
+            given = [
+                name
+                for name, value in (("session", session), ("proxy", proxy), ("ssl", ssl))
+                if value is not None
+            ]
+            if given:
+                raise ConfigurationError(
+                    "transport",
+                    f"cannot be combined with {', '.join(given)}: configure "
+                    "those on the transport itself",
+                )
+        else:
+            if proxy is not None:
+                check_proxy_url(proxy)
+            transport = AiohttpTransport(
+                connector_limit=connector_limit,
+                proxy=ProxySettings(url=proxy, trust_env=trust_env),
+                ssl=ssl,
+                session=session,
+            )
         self._limiter = RateLimiter(max_capacity=float(max_capacity), max_in_flight=max_in_flight)
         self._session = Session(
             normalized,
             auth,
             timeouts=timeouts or Timeouts(),
             retry=retry or RetryPolicy(),
-            user_agent=default_user_agent(user_agent_suffix),
-            connector_limit=connector_limit,
+            token_retry=token_retry,
+            user_agent_suffix=user_agent_suffix,
             limiter=self._limiter,
+            transport=transport,
+            max_response_bytes=max_response_bytes,
         )
         self.connections = ConnectionsService(self._session)
         """The default provisioning connection of each app: see :class:`ConnectionsService`."""
@@ -182,6 +252,12 @@ class OktaClient:
         return self._session.timeouts
 
     @property
+    def transport(self) -> Transport:
+        """The transport requests go through."""
+        assert self._session is not None
+        return self._session.transport
+
+    @property
     def rate_limits(self) -> dict[str, RateLimitInfo]:
         """The latest rate-limit window seen per bucket (``"apps"``, ``"default"`` ...)."""
         return self._limiter.snapshot()
@@ -202,7 +278,9 @@ class OktaClient:
         await self._session.open()
 
     async def close(self) -> None:
-        """Close the aiohttp session and the auth strategy. Safe to call twice."""
+        """Close the transport (not a session you passed in) and the auth strategy.
+
+        Safe to call twice."""
         if self._session is not None:
             await self._session.close()
 

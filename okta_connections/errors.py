@@ -8,7 +8,8 @@ Every exception the SDK raises on purpose derives from :class:`OktaError`::
     ├── ClientClosedError (also RuntimeError)   the client was used after close()
     ├── TransportError                          no usable HTTP response
     │   ├── OktaConnectionError                 connect failed, or the connection dropped
-    │   └── OktaTimeoutError (also TimeoutError) connect, read or deadline timeout
+    │   ├── OktaTimeoutError (also TimeoutError) connect, read or deadline timeout
+    │   └── ResponseTooLargeError               a body over ``max_response_bytes``
     ├── DecodeError                             a 2xx body that is not what the API promises
     ├── AuthError                               an auth strategy could not produce credentials
     │   └── OAuthError                          the token endpoint said no (error, description)
@@ -26,13 +27,19 @@ Every exception the SDK raises on purpose derives from :class:`OktaError`::
 Branch on the class or on :attr:`ApiError.error_code`; Okta says ``errorSummary`` may change.
 Every error raised for a call carries ``attempts``: how many HTTP attempts that call made.
 No exception message ever contains a credential: the SDK builds messages only from the
-operation, the status, Okta's error fields and the request id.
+operation, the status, Okta's error fields (with anything the request carried that Okta
+echoed back redacted) and the request id. Third-party exceptions are never chained: an
+aiohttp exception holds the request's headers and full URL. A :class:`TransportError`
+keeps the original's type name and a sanitised message in ``cause_type`` and
+``cause_message`` instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+from ._redact import redact
 
 __all__ = [
     "ApiError",
@@ -51,6 +58,7 @@ __all__ = [
     "OktaTimeoutError",
     "RateLimitError",
     "ReauthorizationRequired",
+    "ResponseTooLargeError",
     "ServerError",
     "TransportError",
     "UnauthorizedError",
@@ -93,7 +101,14 @@ class TransportError(OktaError):
         path: URL path of the request (never the query, which may hold a one-time code).
         request_sent: False when the request certainly never reached the server (for example
             the TCP connect failed), True when it may have been processed.
+        cause_type: The dotted type name of the underlying exception, e.g.
+            ``aiohttp.client_exceptions.ClientConnectorError``, or None. The exception
+            itself is not chained: it carries the request's headers and URL.
+        cause_message: That exception's message, sanitised (no query string, no secret).
     """
+
+    cause_type: str | None = None
+    cause_message: str | None = None
 
     def __init__(self, message: str, *, method: str, path: str, request_sent: bool) -> None:
         super().__init__(message)
@@ -103,9 +118,11 @@ class TransportError(OktaError):
 
 
 class OktaConnectionError(TransportError):
-    """The connection could not be made, or broke before a full response arrived.
+    """The connection could not be made, or broke before a full response arrived, or
+    what arrived is not valid HTTP.
 
-    The underlying aiohttp exception is the ``__cause__``.
+    The underlying aiohttp exception is not chained (it holds the request's headers);
+    its type name and sanitised message are in ``cause_type`` and ``cause_message``.
     """
 
 
@@ -122,6 +139,20 @@ class OktaTimeoutError(TransportError, TimeoutError):
     ) -> None:
         super().__init__(message, method=method, path=path, request_sent=request_sent)
         self.phase = phase
+
+
+class ResponseTooLargeError(TransportError):
+    """A response body (after decompression) passed the client's ``max_response_bytes``.
+
+    Reading stopped at the cap and the connection was dropped; the call is not retried.
+
+    Attributes:
+        limit: The cap in bytes.
+    """
+
+    def __init__(self, message: str, *, method: str, path: str, limit: int) -> None:
+        super().__init__(message, method=method, path=path, request_sent=True)
+        self.limit = limit
 
 
 class DecodeError(OktaError):
@@ -229,6 +260,7 @@ class ApiError(OktaError):
         request_id: str | None,
         operation: str | None,
         headers: Mapping[str, str] | None = None,
+        secrets: Iterable[str] = (),
     ) -> ApiError:
         """Build the right subclass from a decoded (or undecodable) error body.
 
@@ -238,7 +270,15 @@ class ApiError(OktaError):
             request_id: ``X-Okta-Request-Id``.
             operation: The SDK operation name.
             headers: Response headers.
+            secrets: What the request carried that must not be repeated (its credential,
+                a one-time code): redacted wherever the response echoes it, as are URL
+                query strings.
         """
+        secrets = tuple(secrets)
+
+        def clean(value: str) -> str:
+            return redact(value, secrets, limit=_MAX_FIELD)
+
         fields: dict[str, Any] = {}
         if isinstance(body, Mapping):
             for key, attr in (
@@ -249,21 +289,27 @@ class ApiError(OktaError):
             ):
                 value = body.get(key)
                 if isinstance(value, str):
-                    fields[attr] = value
+                    fields[attr] = clean(value)
             causes = body.get("errorCauses")
             if isinstance(causes, list):
                 fields["error_causes"] = [
-                    c["errorSummary"]
-                    for c in causes
+                    clean(c["errorSummary"])
+                    for c in causes[:_MAX_CAUSES]
                     if isinstance(c, Mapping) and isinstance(c.get("errorSummary"), str)
                 ]
+        if headers is not None and secrets:
+            headers = {k: redact(v, secrets, limit=_MAX_FIELD) for k, v in headers.items()}
         return api_error_class(status)(
             status=status,
-            request_id=request_id,
+            request_id=None if request_id is None else clean(request_id),
             operation=operation,
             headers=headers,
             **fields,
         )
+
+
+_MAX_FIELD = 1000
+_MAX_CAUSES = 20
 
 
 class BadRequestError(ApiError):

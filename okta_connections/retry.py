@@ -13,7 +13,14 @@ from typing import Any
 
 import attrs
 
-from .errors import ApiError, ConfigurationError, OktaError, OktaTimeoutError, TransportError
+from .errors import (
+    ApiError,
+    ConfigurationError,
+    OktaError,
+    OktaTimeoutError,
+    ResponseTooLargeError,
+    TransportError,
+)
 from .ratelimit import RateLimitInfo, retry_after_seconds
 
 __all__ = ["RETRYABLE_STATUSES", "RetryPolicy"]
@@ -41,7 +48,11 @@ class RetryPolicy:
     Waits use exponential backoff with full jitter, except that ``Retry-After`` is honoured
     when present, and a rate-limit 429 waits for the window's reset (measured against the
     response's ``Date``). A concurrency 429 (limit and remaining both 0) is retried soon,
-    with jitter, not at the reset.
+    with jitter, not at the reset. A body over ``max_response_bytes`` is never retried.
+
+    The client has two policies: ``retry`` for API calls and ``token_retry`` for requests
+    to the OAuth token endpoint (:meth:`for_token_requests`), which run through the same
+    pipeline, paced in the ``oauth2-token`` bucket.
 
     Args:
         max_attempts: Attempts per call, the first included (default 4). 1 disables retries.
@@ -52,6 +63,8 @@ class RetryPolicy:
         statuses: HTTP statuses retried for idempotent operations.
         random: Returns a float in [0, 1); injectable for deterministic tests.
         sleep: The async sleep used between attempts; injectable for fast tests.
+        deadline: Seconds one call may take across its attempts, when shorter than the
+            client's ``Timeouts.deadline``; None (the default for API calls) leaves that.
     """
 
     max_attempts: int = attrs.field(default=4, validator=_at_least(1))
@@ -61,11 +74,28 @@ class RetryPolicy:
     statuses: frozenset[int] = RETRYABLE_STATUSES
     random: Callable[[], float] = attrs.field(default=_random.random, repr=False)
     sleep: Callable[[float], Awaitable[None]] = attrs.field(default=asyncio.sleep, repr=False)
+    deadline: float | None = attrs.field(default=None)
+
+    @deadline.validator
+    def _check_deadline(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None:
+            _at_least(0.001)(self, attribute, value)
 
     @classmethod
     def never(cls) -> RetryPolicy:
         """A policy that makes exactly one attempt."""
         return cls(max_attempts=1)
+
+    @classmethod
+    def for_token_requests(cls, **changes: Any) -> RetryPolicy:
+        """The default policy of token requests: 4 attempts, backoff up to 10 s, a 60 s
+        deadline, and no wait for a rate-limit reset longer than 60 s.
+
+        A refresh shared by many calls runs under this deadline; each waiting call stops
+        waiting at its own call's deadline.
+        """
+        base = {"backoff_max": 10.0, "max_rate_limit_wait": 60.0, "deadline": 60.0}
+        return cls(**{**base, **changes})
 
     def backoff(self, attempt: int) -> float:
         """Full-jitter exponential backoff after ``attempt`` (1-based) failed attempts."""
@@ -92,6 +122,8 @@ class RetryPolicy:
             return None
         if isinstance(error, TransportError):
             if isinstance(error, OktaTimeoutError) and error.phase == "deadline":
+                return None
+            if isinstance(error, ResponseTooLargeError):
                 return None
             if error.request_sent and not idempotent:
                 return None

@@ -14,10 +14,11 @@ from .conftest import APP_ID, SECRET, ScriptedServer
 
 async def test_one_session_for_the_clients_life(server: ScriptedServer) -> None:
     async with OktaClient(server.url, auth=SSWSToken(SECRET)) as okta:
-        http = okta._session._http if okta._session else None
+        await okta.connections.get(APP_ID)
+        http = okta.transport.session  # type: ignore[attr-defined]
         for _ in range(3):
             await okta.connections.get(APP_ID)
-        assert okta._session is not None and okta._session._http is http
+        assert okta.transport.session is http  # type: ignore[attr-defined]
         assert not okta.closed
     assert okta.closed
     assert http is not None and http.closed
@@ -42,7 +43,7 @@ async def test_works_without_async_with_when_closed(server: ScriptedServer) -> N
 async def test_warns_about_a_client_that_was_never_closed(server: ScriptedServer) -> None:
     okta = OktaClient(server.url, auth=SSWSToken(SECRET))
     await okta.connections.get(APP_ID)
-    http = okta._session._http if okta._session else None
+    http = okta.transport.session  # type: ignore[attr-defined]
     with pytest.warns(ResourceWarning, match="never closed"):
         okta.__del__()
     assert http is not None

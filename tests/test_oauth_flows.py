@@ -20,6 +20,7 @@ from okta_connections import (
     OAuthError,
     OktaClient,
     PrivateKeyJWT,
+    RetryPolicy,
     TokenConnection,
     TransportError,
     UnauthorizedError,
@@ -55,9 +56,25 @@ def registered(oauth_server: OAuthServer) -> OAuthServer:
     return oauth_server
 
 
+def token_policy(sleep: Any = None, random: Any = None, max_token_attempts: int = 4) -> RetryPolicy:
+    """The client's token_retry policy, with an injected sleep (recording, instant)."""
+    changes: dict[str, Any] = {
+        "max_attempts": max_token_attempts,
+        "sleep": Sleeps() if sleep is None else sleep,
+    }
+    if random is not None:
+        changes["random"] = random
+    return RetryPolicy.for_token_requests(**changes)
+
+
 def strategy(**kwargs: Any) -> PrivateKeyJWT:
-    kwargs.setdefault("sleep", Sleeps())
-    return PrivateKeyJWT(CLIENT_ID, pem(rsa_key()), **kwargs)
+    """A service-app strategy; sleep, random and max_token_attempts go to token_retry."""
+    policy = token_policy(
+        kwargs.pop("sleep", None), kwargs.pop("random", None), kwargs.pop("max_token_attempts", 4)
+    )
+    auth = PrivateKeyJWT(CLIENT_ID, pem(rsa_key()), **kwargs)
+    auth.test_token_retry = policy  # type: ignore[attr-defined]
+    return auth
 
 
 class Counting(PrivateKeyJWT):
@@ -79,9 +96,21 @@ class Counting(PrivateKeyJWT):
             self.active -= 1
 
 
+def client(url: str, auth: PrivateKeyJWT, **options: Any) -> OktaClient:
+    """OktaClient with fast API retries and the strategy's test token policy."""
+    options.setdefault("token_retry", getattr(auth, "test_token_retry", None))
+    return OktaClient(url, auth=auth, retry=fast_retry(), **options)
+
+
 async def _client(server: OAuthServer, auth: PrivateKeyJWT) -> OktaClient:
     # max_in_flight=1000: the pacer must not serialise the calls before they reach auth.
-    okta = OktaClient(server.url, auth=auth, retry=fast_retry(), max_in_flight=1000)
+    okta = OktaClient(
+        server.url,
+        auth=auth,
+        retry=fast_retry(),
+        token_retry=getattr(auth, "test_token_retry", None),
+        max_in_flight=1000,
+    )
     await okta.open()
     return okta
 
@@ -189,7 +218,7 @@ async def test_token_is_refreshed_before_it_expires(
     oauth_server.register(public_key=rsa_key().public_key(), token_lifetime=lifetime)
     auth = strategy(clock=clock, refresh_margin=refresh_margin)
     start = clock.now
-    async with OktaClient(oauth_server.url, auth=auth, retry=fast_retry()) as okta:
+    async with client(oauth_server.url, auth) as okta:
         await okta.connections.get(APP_ID)
         clock.now = start + stays
         await okta.connections.get(APP_ID)
@@ -208,7 +237,7 @@ async def test_failed_early_refresh_keeps_the_valid_token(
     oauth_server.register(public_key=rsa_key().public_key())
     sleeps = Sleeps()
     auth = strategy(clock=clock, sleep=sleeps, random=lambda: 0.0)
-    async with OktaClient(oauth_server.url, auth=auth, retry=fast_retry()) as okta:
+    async with client(oauth_server.url, auth) as okta:
         await okta.connections.get(APP_ID)
         clock.now += 3400  # inside the refresh window, 200 s before expiry
         for _ in range(4):
@@ -230,7 +259,7 @@ async def test_expired_token_failure_is_raised(oauth_server: OAuthServer) -> Non
     oauth_server.clock = clock
     oauth_server.register(public_key=rsa_key().public_key())
     auth = strategy(clock=clock, max_token_attempts=1)
-    async with OktaClient(oauth_server.url, auth=auth, retry=fast_retry()) as okta:
+    async with client(oauth_server.url, auth) as okta:
         await okta.connections.get(APP_ID)
         clock.now += 3600  # expired: nothing to fall back on
         oauth_server.script_token(503, {"error": "temporarily_unavailable"})
@@ -354,7 +383,7 @@ async def test_unusable_token_response(
 async def test_real_server_refusal_maps_to_oauth_error(oauth_server: OAuthServer) -> None:
     # Registered with another key: the server's own verification refuses the assertion.
     oauth_server.register(public_key=rsa_key(1).public_key())
-    async with OktaClient(oauth_server.url, auth=strategy(), retry=fast_retry()) as okta:
+    async with client(oauth_server.url, strategy()) as okta:
         with pytest.raises(OAuthError) as info:
             await okta.connections.get(APP_ID)
     assert info.value.error == "invalid_client" and info.value.status == 401
@@ -363,7 +392,7 @@ async def test_real_server_refusal_maps_to_oauth_error(oauth_server: OAuthServer
 async def test_scope_not_granted(oauth_server: OAuthServer) -> None:
     oauth_server.register(public_key=rsa_key().public_key(), scopes=("okta.apps.read",))
     auth = strategy(scopes=["okta.apps.read", "okta.apps.manage"])
-    async with OktaClient(oauth_server.url, auth=auth, retry=fast_retry()) as okta:
+    async with client(oauth_server.url, auth) as okta:
         with pytest.raises(OAuthError) as info:
             await okta.connections.get(APP_ID)
     assert info.value.error == "invalid_scope"
@@ -379,7 +408,7 @@ async def test_unreachable_token_endpoint_is_retried_then_auth_error(
     auth = strategy(
         token_url=f"http://127.0.0.1:{port}/oauth2/v1/token", sleep=sleeps, random=lambda: 1.0
     )
-    async with OktaClient(registered.url, auth=auth, retry=fast_retry()) as okta:
+    async with client(registered.url, auth) as okta:
         with pytest.raises(AuthError) as info:
             await okta.connections.get(APP_ID)
     assert not isinstance(info.value, OAuthError)
@@ -392,7 +421,7 @@ async def test_unreachable_token_endpoint_is_retried_then_auth_error(
 
 async def test_token_url_path_is_resolved_against_the_org(registered: OAuthServer) -> None:
     auth = strategy(token_url="/oauth2/v1/token")
-    async with OktaClient(registered.url, auth=auth, retry=fast_retry()) as okta:
+    async with client(registered.url, auth) as okta:
         await okta.connections.get(APP_ID)
     assert auth.token_url == registered.token_url
 
@@ -400,7 +429,7 @@ async def test_token_url_path_is_resolved_against_the_org(registered: OAuthServe
 async def test_forbidden_scope_on_the_api(oauth_server: OAuthServer) -> None:
     oauth_server.register(public_key=rsa_key().public_key(), scopes=("okta.apps.read",))
     auth = strategy(scopes="okta.apps.read")
-    async with OktaClient(oauth_server.url, auth=auth, retry=fast_retry()) as okta:
+    async with client(oauth_server.url, auth) as okta:
         await okta.connections.get(APP_ID)
         with pytest.raises(ForbiddenError) as info:
             await okta.connections.activate(APP_ID)
@@ -441,7 +470,7 @@ async def test_401_drops_the_token_only_if_it_is_still_cached(
 
 async def test_a_second_401_is_raised_not_looped(oauth_server: OAuthServer) -> None:
     oauth_server.register(public_key=rsa_key().public_key())
-    async with OktaClient(oauth_server.url, auth=strategy(), retry=fast_retry()) as okta:
+    async with client(oauth_server.url, strategy()) as okta:
         await okta.connections.get(APP_ID)
         # Forget every token, now and later: the replay fails too, and the call gives up.
         oauth_server.tokens = _AlwaysEmpty()
@@ -525,7 +554,7 @@ async def test_dpop_revoked_mid_run(dpop_server: OAuthServer) -> None:
 
 async def test_dpop_resource_nonce_challenge_is_answered(dpop_server: OAuthServer) -> None:
     dpop_server.api_nonce = "rs-nonce-1"
-    async with OktaClient(dpop_server.url, auth=strategy(dpop=True), retry=fast_retry()) as okta:
+    async with client(dpop_server.url, strategy(dpop=True)) as okta:
         await okta.connections.get(APP_ID)
         assert dpop_server.nonce_challenges == 2  # one at /token, one at the API
         assert dpop_server.api_requests == 2
@@ -542,7 +571,7 @@ async def test_dpop_resource_nonce_challenge_is_answered(dpop_server: OAuthServe
 
 async def test_dpop_asked_but_bearer_given(oauth_server: OAuthServer) -> None:
     oauth_server.register(public_key=rsa_key().public_key(), token_type="Bearer")
-    async with OktaClient(oauth_server.url, auth=strategy(dpop=True), retry=fast_retry()) as okta:
+    async with client(oauth_server.url, strategy(dpop=True)) as okta:
         with pytest.raises(OAuthError) as info:
             await okta.connections.get(APP_ID)
     assert info.value.error == "invalid_token_type"
@@ -551,7 +580,7 @@ async def test_dpop_asked_but_bearer_given(oauth_server: OAuthServer) -> None:
 
 async def test_dpop_token_without_dpop(oauth_server: OAuthServer) -> None:
     oauth_server.register(public_key=rsa_key().public_key(), token_type="DPoP")
-    async with OktaClient(oauth_server.url, auth=strategy(), retry=fast_retry()) as okta:
+    async with client(oauth_server.url, strategy()) as okta:
         with pytest.raises(OAuthError) as info:
             await okta.connections.get(APP_ID)
     assert info.value.error == "invalid_token_type"
@@ -559,7 +588,7 @@ async def test_dpop_token_without_dpop(oauth_server: OAuthServer) -> None:
 
 
 async def test_dpop_required_but_not_used(dpop_server: OAuthServer) -> None:
-    async with OktaClient(dpop_server.url, auth=strategy(), retry=fast_retry()) as okta:
+    async with client(dpop_server.url, strategy()) as okta:
         with pytest.raises(OAuthError) as info:
             await okta.connections.get(APP_ID)
     assert info.value.error == "invalid_dpop_proof"
@@ -568,7 +597,7 @@ async def test_dpop_required_but_not_used(dpop_server: OAuthServer) -> None:
 async def test_endless_nonce_challenges_stop(dpop_server: OAuthServer) -> None:
     for n in range(5):
         dpop_server.script_token(400, {"error": "use_dpop_nonce"}, **{"DPoP-Nonce": f"n{n}"})
-    async with OktaClient(dpop_server.url, auth=strategy(dpop=True), retry=fast_retry()) as okta:
+    async with client(dpop_server.url, strategy(dpop=True)) as okta:
         with pytest.raises(OAuthError) as info:
             await okta.connections.get(APP_ID)
     assert info.value.error == "use_dpop_nonce"

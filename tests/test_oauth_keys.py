@@ -160,7 +160,6 @@ def test_missing_file(tmp_path: Path) -> None:
         ({"assertion_lifetime": 3601}, "assertion_lifetime"),
         ({"refresh_margin": -1}, "refresh_margin"),
         ({"refresh_margin": float("inf")}, "refresh_margin"),
-        ({"max_token_attempts": 0}, "max_token_attempts"),
         ({"token_url": "http://acme.okta.com/oauth2/v1/token"}, "token_url"),
         ({"token_url": "https://u:p@acme.okta.com/oauth2/v1/token"}, "token_url"),
         ({"token_url": "ftp://acme.okta.com/"}, "token_url"),

@@ -1,6 +1,6 @@
 """Auth strategies. Pass one to ``OktaClient(auth=...)``; write your own by subclassing Auth."""
 
-from ._base import Auth, AuthContext, AuthRequest, AuthResponse, SendFunc
+from ._base import Auth, AuthContext, AuthRequest, AuthResponse, SendFunc, SideRequest
 from ._oauth import PrivateKeyJWT, RefreshTokenAuth
 from ._static import BearerToken, SSWSToken
 
@@ -14,4 +14,5 @@ __all__ = [
     "RefreshTokenAuth",
     "SSWSToken",
     "SendFunc",
+    "SideRequest",
 ]

@@ -12,7 +12,15 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from ..errors import ConfigurationError
 
-__all__ = ["Auth", "AuthContext", "AuthRequest", "AuthResponse", "SendFunc", "check_header_secret"]
+__all__ = [
+    "Auth",
+    "AuthContext",
+    "AuthRequest",
+    "AuthResponse",
+    "SendFunc",
+    "SideRequest",
+    "check_header_secret",
+]
 
 
 @attrs.define
@@ -27,6 +35,8 @@ class AuthRequest:
         headers: The request headers; mutable.
         body: The encoded body, or None.
         operation: The SDK operation name (``"get"``, ``"activate"`` ...), or None.
+        deadline: The call's deadline on the event loop's clock (``loop.time()``), or
+            None. A strategy that waits (for a token, a vault) must give up by then.
     """
 
     method: str
@@ -34,6 +44,10 @@ class AuthRequest:
     headers: CIMultiDict[str]
     body: bytes | None = None
     operation: str | None = None
+    deadline: float | None = None
+
+    def __repr__(self) -> str:  # never the headers (credentials) nor the query (codes)
+        return f"AuthRequest({self.method} {self.url.path}, operation={self.operation!r})"
 
 
 @attrs.frozen
@@ -51,16 +65,35 @@ class AuthResponse:
     body: bytes = b""
 
 
+@attrs.frozen(repr=False)
+class SideRequest:
+    """One attempt of a token request, as a strategy builds it.
+
+    Attributes:
+        headers: Extra request headers (for example ``Authorization: Basic`` or ``DPoP``).
+        form: The form fields, sent as ``application/x-www-form-urlencoded``, or None.
+        secrets: Values that must never appear in an error or a log (an assertion, a
+            refresh token); header values are treated as secrets without being listed.
+    """
+
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    form: Mapping[str, str] | None = None
+    secrets: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"SideRequest(fields={sorted(self.form or ())!r})"
+
+
 class SendFunc(Protocol):
-    """Sends a side request (e.g. to the token endpoint) through the client's session."""
+    """Sends a token request through the client's pipeline (see :class:`AuthContext`)."""
 
     def __call__(
         self,
         method: str,
         url: str,
+        prepare: SideRequest | Callable[[], SideRequest],
         *,
-        headers: Mapping[str, str] | None = None,
-        form: Mapping[str, str] | None = None,
+        replay: Callable[[AuthResponse], bool] | None = None,
     ) -> Awaitable[AuthResponse]: ...
 
 
@@ -70,9 +103,15 @@ class AuthContext:
 
     Attributes:
         org_url: The client's normalised org URL, e.g. ``https://acme.okta.com``.
-        send: Sends a request through the client's aiohttp session, with the client's
-            timeouts, but without auth, pacing or retries. OAuth strategies use it to
-            reach the token endpoint.
+        send: Sends a token request through the client's one pipeline: the same transport,
+            timeouts and error handling as API calls, paced in the ``oauth2-token`` bucket
+            and retried by the client's ``token_retry`` policy (429, 5xx and transport
+            errors), under that policy's deadline. ``prepare`` is a :class:`SideRequest`
+            or a function called before every attempt, so each attempt can carry a fresh
+            assertion or DPoP proof. ``replay`` sees every response; returning True resends
+            at once (a DPoP nonce challenge), at most twice. Returns the final response,
+            a refusal included; raises :class:`~okta_connections.errors.TransportError`
+            when no response came.
     """
 
     org_url: str

@@ -11,8 +11,10 @@ Both strategies share one engine, :class:`_OAuthStrategy`:
 * A 401 from the API replays the call once. The token is dropped only if the failed request
   carried the token that is still cached, so a burst of 401s for one revoked token causes
   exactly one new token request.
-* 429 and 5xx from the token endpoint, and transport errors reaching it, are retried with
-  full-jitter exponential backoff (``Retry-After`` honoured).
+* Token requests run through the client's one pipeline (:class:`AuthContext` ``send``):
+  paced in the ``oauth2-token`` bucket and retried on 429, 5xx and transport errors by the
+  client's ``token_retry`` policy, under that policy's deadline. A refresh is one shared
+  task; each call waiting on it stops waiting at its own call's deadline.
 * With DPoP, every request carries a fresh proof; nonces are learned from ``DPoP-Nonce``
   response headers and nonce challenges are answered once.
 
@@ -23,11 +25,10 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 import inspect
-import json
 import logging
 import math
-import random as _random
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -37,17 +38,19 @@ import attrs
 import yarl
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from .. import _json
+from .._redact import redact
 from .._validation import is_loopback
 from ..errors import (
     AuthError,
     ConfigurationError,
     OAuthError,
+    OktaTimeoutError,
     ReauthorizationRequired,
     TransportError,
 )
-from ..ratelimit import parse_rate_limit, retry_after_seconds
 from . import _jose
-from ._base import Auth, AuthContext, AuthRequest, AuthResponse, check_header_secret
+from ._base import Auth, AuthContext, AuthRequest, AuthResponse, SideRequest, check_header_secret
 from ._keys import KeySource, SigningKey, generate_dpop_key, load_signing_key
 
 __all__ = ["DEFAULT_SCOPES", "PrivateKeyJWT", "RefreshTokenAuth", "RotationCallback"]
@@ -64,21 +67,11 @@ _DEFAULT_EXPIRES_IN: Final = 3600  # Okta service-app tokens live one hour
 #: The refresh margin never exceeds this fraction of a token's lifetime, so short-lived
 #: tokens are used for most of their life (one token request per lifetime, near enough).
 _MAX_MARGIN_FRACTION: Final = 0.1
-_BACKOFF_BASE: Final = 0.5
-_BACKOFF_MAX: Final = 10.0
-#: A token endpoint asking for a longer pause than this is treated as down: fail now
-#: rather than hold every API call for minutes.
-_MAX_RETRY_AFTER: Final = 60.0
-#: Nonce challenges answered per token attempt; a server that keeps changing its nonce
-#: would otherwise keep us busy for ever.
-_MAX_NONCE_RETRIES: Final = 2
-_MAX_DESCRIPTION: Final = 300
 #: After an early refresh fails for a passing reason, calls keep the still-valid token and
 #: the next refresh attempt waits this long, so a struggling endpoint is not hammered.
 _REFRESH_COOLDOWN: Final = 5.0
 _TOKEN_RE: Final = re.compile(r"[\x21-\x7e]+")  # visible ASCII: safe in a header
 _NONCE_RE: Final = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")  # RFC 9449 NQCHAR
-_CONTROL_RE: Final = re.compile(r"[\x00-\x1f\x7f]")
 
 
 # ---------------------------------------------------------------------- argument checks
@@ -166,17 +159,6 @@ class _Token:
         return f"_Token(expires_at={self.expires_at!r})"
 
 
-def _scrub(text: str, secrets: Iterable[str]) -> str:
-    """Server text made safe for an exception: no echoed secrets, no control chars, short."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    text = _CONTROL_RE.sub(" ", text)
-    if len(text) > _MAX_DESCRIPTION:
-        text = text[: _MAX_DESCRIPTION - 3] + "..."
-    return text
-
-
 def _copy_error(exc: AuthError) -> AuthError:
     """A fresh instance for each waiter: the pipeline writes ``attempts`` on what it raises."""
     if isinstance(exc, OAuthError):
@@ -185,6 +167,12 @@ def _copy_error(exc: AuthError) -> AuthError:
         copy = type(exc)(*exc.args)
     copy.__cause__ = exc.__cause__
     return copy
+
+
+def _retrieve(task: asyncio.Task[_Token]) -> None:
+    """Mark a refresh's exception as seen; each waiter raises its own copy."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -211,22 +199,13 @@ class _OAuthStrategy(Auth, abc.ABC):
         token_url: str | None,
         refresh_margin: float,
         clock: Callable[[], float],
-        sleep: Callable[[float], Awaitable[None]],
-        random: Callable[[], float],
-        max_token_attempts: int,
     ) -> None:
         if not isinstance(dpop, bool):
             raise ConfigurationError("dpop", "must be True or False")
         self._configured_token_url = None if token_url is None else _check_token_url(token_url)
         self._refresh_margin = _check_number(refresh_margin, "refresh_margin", minimum=0)
-        self._max_attempts = _check_int(
-            max_token_attempts, "max_token_attempts", minimum=1, maximum=20
-        )
-        for name, fn in (("clock", clock), ("sleep", sleep), ("random", random)):
-            _check_callable(fn, name)
+        _check_callable(clock, "clock")
         self._clock = clock
-        self._sleep = sleep
-        self._random = random
         # One ephemeral DPoP key for the strategy's life: the access token is bound to it.
         self._dpop_key: SigningKey | None = generate_dpop_key() if dpop else None
         self._dpop_prover = _jose.DPoPProver(self._dpop_key) if self._dpop_key is not None else None
@@ -236,11 +215,8 @@ class _OAuthStrategy(Auth, abc.ABC):
         self._context: AuthContext | None = None
         self._token_url: str | None = None
         self._token: _Token | None = None
-        self._lock = asyncio.Lock()
-        # Bumped after every fetch attempt, so a waiter can tell that the fetch it queued
-        # behind has finished, and whether it failed.
-        self._generation = 0
-        self._failure: AuthError | None = None
+        # The one refresh under way, shared by every call that needs it.
+        self._refresh_task: asyncio.Task[_Token] | None = None
         self._retry_not_before = 0.0
         self._token_requests = 0
 
@@ -276,12 +252,18 @@ class _OAuthStrategy(Auth, abc.ABC):
         self._token_url = url
 
     async def aclose(self) -> None:
-        """Forget the cached access token (the DPoP key and refresh token are kept)."""
+        """Cancel a refresh under way and forget the cached access token (the DPoP key and
+        refresh token are kept)."""
+        task, self._refresh_task = self._refresh_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
         self._token = None
 
     async def authorize(self, request: AuthRequest) -> None:
         """Set ``Authorization`` (and ``DPoP``), fetching a token first if needed."""
-        token = await self._valid_token()
+        token = await self._valid_token(request)
         request.headers["Authorization"] = token.authorization
         if self._dpop_prover is not None:
             request.headers["DPoP"] = self._dpop_prover.proof(
@@ -350,35 +332,57 @@ class _OAuthStrategy(Auth, abc.ABC):
 
     # -------------------------------------------------------------- single flight
 
-    async def _valid_token(self) -> _Token:
+    async def _valid_token(self, request: AuthRequest) -> _Token:
         token = self._token
         if token is not None:
             now = self._clock()
             if now < token.refresh_at:
                 return token
-            if now < token.expires_at and (self._lock.locked() or now < self._retry_not_before):
+            if now < token.expires_at and (
+                self._refresh_task is not None or now < self._retry_not_before
+            ):
                 # Someone is already refreshing early, or an early refresh just failed
                 # for a passing reason: the old token is still good.
                 return token
         self._check_usable()
-        generation = self._generation
-        async with self._lock:
-            token = self._token
-            if token is not None and self._clock() < token.refresh_at:
-                return token
-            if generation != self._generation and self._failure is not None:
-                # The fetch we queued behind failed: share its outcome rather than
-                # sending one more doomed request per waiting call.
-                if self._still_valid(token, self._failure):
-                    assert token is not None
-                    return token
-                raise _copy_error(self._failure)
-            self._check_usable()
-            self._failure = None
+        task = self._refresh_task
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._refresh())
+            # A refresh whose waiters all gave up still finishes; its outcome is kept.
+            task.add_done_callback(_retrieve)
+            self._refresh_task = task
+        return await self._wait(task, request)
+
+    async def _wait(self, task: asyncio.Task[_Token], request: AuthRequest) -> _Token:
+        """The shared refresh's outcome, waiting no longer than this call's deadline."""
+        timeout = None
+        if request.deadline is not None:
+            timeout = max(0.0, request.deadline - asyncio.get_running_loop().time())
+        failure: AuthError | None = None
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), timeout)
+        except TimeoutError:
+            pass
+        except AuthError as exc:
+            # Every waiter raises its own copy: the pipeline writes ``attempts`` on it.
+            failure = _copy_error(exc)
+        if failure is not None:
+            raise failure
+        raise OktaTimeoutError(
+            f"{request.operation or 'call'}: the call's deadline ran out while waiting for "
+            "an access token (the refresh goes on under the token policy's deadline)",
+            method=request.method,
+            path=request.url.path,
+            request_sent=False,
+            phase="deadline",
+        )
+
+    async def _refresh(self) -> _Token:
+        """One token request, as a task of its own; it is the only writer of the token."""
+        try:
             try:
                 fresh = await self._fetch()
             except AuthError as exc:
-                self._failure = exc
                 token = self._token
                 if self._still_valid(token, exc):
                     assert token is not None
@@ -391,12 +395,13 @@ class _OAuthStrategy(Auth, abc.ABC):
                     )
                     return token
                 raise
-            finally:
-                self._generation += 1
             self._token = fresh
             self._retry_not_before = 0.0
             await self._after_store()
             return fresh
+        finally:
+            if self._refresh_task is asyncio.current_task():
+                self._refresh_task = None
 
     def _still_valid(self, token: _Token | None, failure: AuthError) -> bool:
         """Whether a failed early refresh may fall back on the cached token.
@@ -420,30 +425,14 @@ class _OAuthStrategy(Auth, abc.ABC):
             )
         return self._context, self._token_url
 
-    def _backoff(self, attempt: int) -> float:
-        ceiling = min(_BACKOFF_MAX, _BACKOFF_BASE * (2.0 ** (attempt - 1)))
-        return float(self._random()) * ceiling
-
-    def _retry_delay(self, attempt: int, response: AuthResponse) -> float | None:
-        if attempt >= self._max_attempts:
-            return None
-        hinted = retry_after_seconds(response.headers)
-        if hinted is None and response.status == 429:
-            info = parse_rate_limit(response.headers)
-            if info is not None and not info.is_concurrency_signal:
-                # Wake just after the window resets, spread out a little.
-                hinted = info.reset_after + 0.05 + 0.25 * float(self._random())
-        if hinted is None:
-            return self._backoff(attempt)
-        return hinted if hinted <= _MAX_RETRY_AFTER else None
-
     async def _fetch(self) -> _Token:
         context, token_url = self._require_bound()
-        attempt = 1
-        nonce_retries = 0
-        while True:
+        # What the latest attempt carried: scrubbed from whatever the server says back.
+        sent: list[str] = []
+        started = [self._clock()]
+
+        def prepare() -> SideRequest:
             form, headers = self._token_request(token_url)
-            headers.setdefault("Accept", "application/json")
             if self._dpop_prover is not None:
                 headers["DPoP"] = self._dpop_prover.proof(
                     method="POST",
@@ -453,71 +442,54 @@ class _OAuthStrategy(Auth, abc.ABC):
                 )
             # Only the secret-bearing values: scrubbing "client_credentials" from a
             # description would make it unreadable.
-            sent_secrets = (
-                form.get("client_assertion", ""),
-                form.get("refresh_token", ""),
-                headers.get("DPoP", ""),
-                headers.get("Authorization", ""),
-                *self._secrets(),
-            )
-            started = self._clock()
-            self._token_requests += 1
-            try:
-                response = await context.send("POST", token_url, headers=headers, form=form)
-            except TransportError as exc:
-                if attempt >= self._max_attempts:
-                    # AuthError, not TransportError: the client would otherwise retry the
-                    # whole call and multiply the token requests.
-                    raise AuthError(
-                        f"could not reach the token endpoint {token_url} "
-                        f"after {attempt} attempt(s): {exc}"
-                    ) from exc
-                delay = self._backoff(attempt)
-                logger.debug(
-                    "token request attempt %d failed (%s); retrying in %.2fs",
-                    attempt,
-                    type(exc).__name__,
-                    delay,
+            sent[:] = [
+                v
+                for v in (
+                    form.get("client_assertion", ""),
+                    form.get("refresh_token", ""),
+                    headers.get("DPoP", ""),
+                    headers.get("Authorization", ""),
+                    *self._secrets(),
                 )
-                await self._sleep(delay)
-                attempt += 1
-                continue
-            logger.debug("token endpoint answered %d (attempt %d)", response.status, attempt)
+                if v
+            ]
+            started[0] = self._clock()
+            self._token_requests += 1
+            return SideRequest(headers=headers, form=form, secrets=tuple(sent))
+
+        def replay(response: AuthResponse) -> bool:
             nonce = self._nonce_of(response)
-            if nonce is not None:
-                self._token_nonce = nonce
-            if response.status == 200:
-                return self._parse_token(response, started, sent_secrets)
-            error, description = self._parse_error(response, sent_secrets)
-            if (
-                error == "use_dpop_nonce"
+            if nonce is None:
+                return False
+            self._token_nonce = nonce
+            # Okta has consumed the assertion's jti; the resend signs a new one.
+            return (
+                response.status != 200
                 and self._dpop_key is not None
-                and nonce is not None
-                and nonce_retries < _MAX_NONCE_RETRIES
-            ):
-                # Okta has consumed the assertion's jti; the next loop signs a new one.
-                nonce_retries += 1
-                logger.debug("token endpoint asked for a DPoP nonce; resending with it")
-                continue
-            if response.status == 429 or response.status >= 500:
-                delay_or_none = self._retry_delay(attempt, response)
-                if delay_or_none is not None:
-                    logger.debug(
-                        "token endpoint answered %d; retrying in %.2fs",
-                        response.status,
-                        delay_or_none,
-                    )
-                    await self._sleep(delay_or_none)
-                    attempt += 1
-                    continue
-            raise self._refuse(error, description, response.status)
+                and self._is_nonce_challenge(response)
+            )
+
+        try:
+            response = await context.send("POST", token_url, prepare, replay=replay)
+        except TransportError as exc:
+            # AuthError, not TransportError: the client would otherwise retry the whole
+            # call and multiply the token requests.
+            raise AuthError(
+                f"could not reach the token endpoint {token_url} after "
+                f"{max(exc.attempts, 1)} attempt(s): {exc}"
+            ) from exc
+        logger.debug("token endpoint answered %d", response.status)
+        if response.status == 200:
+            return self._parse_token(response, started[0], sent)
+        error, description = self._parse_error(response, sent)
+        raise self._refuse(error, description, response.status)
 
     def _parse_error(
         self, response: AuthResponse, sent_secrets: Iterable[str]
     ) -> tuple[str, str | None]:
         try:
-            body = json.loads(response.body)
-        except (ValueError, UnicodeDecodeError):
+            body = _json.loads(response.body)
+        except ValueError:
             return "invalid_response", "the error response is not JSON"
         if isinstance(body, dict):
             for code_key, text_key in (
@@ -527,8 +499,8 @@ class _OAuthStrategy(Auth, abc.ABC):
                 code = body.get(code_key)
                 if isinstance(code, str) and code:
                     text = body.get(text_key)
-                    description = _scrub(text, sent_secrets) if isinstance(text, str) else None
-                    return _scrub(code, sent_secrets), description
+                    description = redact(text, sent_secrets) if isinstance(text, str) else None
+                    return redact(code, sent_secrets), description
         return "invalid_response", "the error response has no OAuth 'error' field"
 
     def _parse_token(
@@ -538,8 +510,8 @@ class _OAuthStrategy(Auth, abc.ABC):
             return OAuthError("invalid_response", description, status=response.status)
 
         try:
-            payload = json.loads(response.body)
-        except (ValueError, UnicodeDecodeError):
+            payload = _json.loads(response.body)
+        except ValueError:
             raise bad("the token response is not JSON") from None
         if not isinstance(payload, dict):
             raise bad("the token response is not a JSON object")
@@ -553,7 +525,7 @@ class _OAuthStrategy(Auth, abc.ABC):
             raise OAuthError(
                 "invalid_token_type",
                 "asked for a DPoP-bound token but got token_type "
-                f"{_scrub(token_type, sent_secrets)!r}",
+                f"{redact(token_type, sent_secrets)!r}",
                 status=response.status,
             )
         if self._dpop_key is None and is_dpop:
@@ -604,8 +576,8 @@ class _OAuthStrategy(Auth, abc.ABC):
         if "use_dpop_nonce" in challenge:
             return True
         try:
-            body = json.loads(response.body)
-        except (ValueError, UnicodeDecodeError):
+            body = _json.loads(response.body)
+        except ValueError:
             return False
         return isinstance(body, dict) and body.get("error") == "use_dpop_nonce"
 
@@ -646,10 +618,6 @@ class PrivateKeyJWT(_OAuthStrategy):
             a tenth of the token's lifetime.
         assertion_lifetime: Seconds each client assertion is valid (1 to 3600).
         clock: Wall-clock seconds since the epoch; injectable for tests.
-        sleep: The async sleep used between token-request retries; injectable for tests.
-        random: Returns a float in [0, 1) for backoff jitter; injectable for tests.
-        max_token_attempts: Attempts per token request when the endpoint answers 429 or
-            5xx, or cannot be reached.
 
     Raises:
         ConfigurationError: the key is malformed, encrypted without ``password``, public,
@@ -659,7 +627,8 @@ class PrivateKeyJWT(_OAuthStrategy):
     Calls made with this strategy can raise:
         OAuthError: the token endpoint refused (``invalid_client``, ``invalid_scope`` ...),
             or answered something unusable (``invalid_response``, ``invalid_token_type``).
-        AuthError: the token endpoint could not be reached after ``max_token_attempts``.
+        AuthError: the token endpoint could not be reached within the client's
+            ``token_retry`` policy (attempts and deadline).
     """
 
     def __init__(
@@ -675,9 +644,6 @@ class PrivateKeyJWT(_OAuthStrategy):
         refresh_margin: float = 300.0,
         assertion_lifetime: int = 300,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        random: Callable[[], float] = _random.random,
-        max_token_attempts: int = 4,
     ) -> None:
         self._client_id = _check_identifier(client_id, "client_id")
         self._scopes = _check_scopes(scopes)
@@ -690,9 +656,6 @@ class PrivateKeyJWT(_OAuthStrategy):
             token_url=token_url,
             refresh_margin=refresh_margin,
             clock=clock,
-            sleep=sleep,
-            random=random,
-            max_token_attempts=max_token_attempts,
         )
 
     def __repr__(self) -> str:
@@ -758,17 +721,15 @@ class RefreshTokenAuth(_OAuthStrategy):
         key_id: The ``kid`` of ``private_key``.
         password: The passphrase of an encrypted PEM ``private_key``.
         scopes: Scopes to request; None (the default) keeps the originally granted ones.
-        on_rotate: Called (sync or async) with every new refresh token, under the refresh
-            lock, right after the new access token is cached. If it raises, the exception
-            propagates out of the API call that triggered the refresh; the new refresh
-            token is still used in memory.
+        on_rotate: Called (sync or async) with every new refresh token, inside the shared
+            refresh, right after the new access token is cached. If it raises, the calls
+            waiting on that refresh raise :class:`AuthError` naming the exception's type
+            (not chaining it: it may hold the token); the new refresh token is still used
+            in memory.
         refresh_margin: Seconds before expiry at which the token is renewed, capped at
             a tenth of the token's lifetime.
         assertion_lifetime: Seconds each client assertion is valid (``private_key`` only).
         clock: Wall-clock seconds since the epoch; injectable for tests.
-        sleep: The async sleep used between token-request retries; injectable for tests.
-        random: Returns a float in [0, 1) for backoff jitter; injectable for tests.
-        max_token_attempts: Attempts per token request on 429, 5xx or transport errors.
 
     Raises:
         ConfigurationError: an argument is invalid, or both ``client_secret`` and
@@ -779,7 +740,8 @@ class RefreshTokenAuth(_OAuthStrategy):
             expired, was revoked, or was already used. The connection is lost until an
             admin authorises the app again; later calls raise it at once.
         OAuthError: any other refusal by the token endpoint.
-        AuthError: the token endpoint could not be reached after ``max_token_attempts``.
+        AuthError: the token endpoint could not be reached within the client's
+            ``token_retry`` policy (attempts and deadline).
     """
 
     def __init__(
@@ -797,9 +759,6 @@ class RefreshTokenAuth(_OAuthStrategy):
         refresh_margin: float = 300.0,
         assertion_lifetime: int = 300,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        random: Callable[[], float] = _random.random,
-        max_token_attempts: int = 4,
     ) -> None:
         if token_url is None:
             raise ConfigurationError("token_url", "is required for RefreshTokenAuth")
@@ -829,9 +788,6 @@ class RefreshTokenAuth(_OAuthStrategy):
             token_url=token_url,
             refresh_margin=refresh_margin,
             clock=clock,
-            sleep=sleep,
-            random=random,
-            max_token_attempts=max_token_attempts,
         )
 
     def __repr__(self) -> str:
@@ -912,6 +868,16 @@ class RefreshTokenAuth(_OAuthStrategy):
         rotated, self._rotated = self._rotated, None
         if rotated is None or self._on_rotate is None:
             return
-        result = self._on_rotate(rotated)
-        if inspect.isawaitable(result):
-            await result
+        failed: str | None = None
+        try:
+            result = self._on_rotate(rotated)
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:
+            failed = type(exc).__name__
+        if failed is not None:
+            raise AuthError(
+                f"on_rotate raised {failed} while saving the rotated refresh token; the new "
+                "token is in use in memory, but was not persisted (the exception is not "
+                "chained: it may hold the token)"
+            )

@@ -1,0 +1,22 @@
+"""JSON decoding that fails with ValueError, whatever the document (nesting included)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = ["loads"]
+
+
+def loads(body: bytes | str) -> Any:
+    """Decode UTF-8 JSON (a BOM allowed).
+
+    Raises:
+        ValueError: not JSON, not UTF-8, or nested deeper than Python's recursion limit
+            (``json`` itself would raise RecursionError there).
+    """
+    try:
+        text = body.decode("utf-8-sig") if isinstance(body, bytes) else body
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("the JSON document is nested too deeply") from None

@@ -1,0 +1,66 @@
+"""Redaction of secrets and query strings from text bound for exceptions and logs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+__all__ = ["redact"]
+
+_QUERY_RE = re.compile(
+    r"((?:\b[a-zA-Z][a-zA-Z0-9+.-]*://|(?<![\w/:])/)[^\s?#'\"<>]*)\?[^\s#'\"<>]*"
+)
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
+MAX_MESSAGE = 300
+
+
+def redact(text: str, secrets: Iterable[str] = (), *, limit: int = MAX_MESSAGE) -> str:
+    """Text made safe for an exception or a log: secrets and URL query strings removed.
+
+    Every non-empty value of ``secrets`` becomes ``***``; a ``?query`` after a URL or a path
+    becomes ``?***``; control characters become spaces; the result is at most ``limit``
+    characters long.
+
+    >>> redact("GET http://h/p?code=abc failed for SSWS t0k", ["t0k"])
+    'GET http://h/p?*** failed for SSWS ***'
+    """
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    text = _QUERY_RE.sub(lambda m: m.group(1) + "?***", text)
+    text = _CONTROL_RE.sub(" ", text)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text
+
+
+#: Request headers that never hold a credential; every other one may.
+_PLAIN_HEADERS = frozenset(
+    {
+        "accept",
+        "accept-encoding",
+        "content-type",
+        "content-length",
+        "user-agent",
+        "host",
+        "x-okta-retry-for",
+        "x-okta-retry-count",
+        "x-okta-user-agent-extended",
+    }
+)
+
+
+def header_secrets(headers: Iterable[tuple[str, str]]) -> list[str]:
+    """The values of request headers that may hold a credential, and their last word.
+
+    ``Authorization: SSWS abc`` gives ``"SSWS abc"`` and ``"abc"``, so that a server echoing
+    only the token is caught too.
+    """
+    out: list[str] = []
+    for name, value in headers:
+        if name.lower() in _PLAIN_HEADERS or not value:
+            continue
+        out.append(value)
+        last = value.rsplit(" ", 1)[-1]
+        if last != value and len(last) >= 8:
+            out.append(last)
+    return out
