@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["loads"]
+__all__ = ["TooDeepError", "loads"]
+
+
+class TooDeepError(ValueError):
+    """A JSON document nested deeper than Python's recursion limit."""
 
 
 def loads(body: bytes | str) -> Any:
@@ -19,4 +23,4 @@ def loads(body: bytes | str) -> Any:
         text = body.decode("utf-8-sig") if isinstance(body, bytes) else body
         return json.loads(text)
     except RecursionError:
-        raise ValueError("the JSON document is nested too deeply") from None
+        raise TooDeepError("the JSON document is nested too deeply") from None

@@ -393,7 +393,11 @@ class Session:
                     request_id=request_id,
                     operation=op.name,
                     headers=response.headers,
-                    secrets=(*secrets, *header_secrets(request.headers.items())),
+                    secrets=(
+                        *secrets,
+                        *header_secrets(request.headers.items()),
+                        *self.auth.secret_values(),
+                    ),
                 )
             assert error is not None
             delay = x.policy.delay(

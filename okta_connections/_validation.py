@@ -35,13 +35,22 @@ def normalize_org_url(org_url: str) -> str:
 
     Accepts ``https://acme.okta.com``, a custom domain, or a bare ``acme.okta.com`` (https is
     assumed). ``http://`` is allowed only for loopback hosts, where the fake org runs.
+    Whitespace or control characters anywhere, leading and trailing included, are refused.
 
     Raises:
         ConfigurationError: naming what is wrong and how to fix it.
     """
     if not isinstance(org_url, str) or not org_url.strip():
         raise ConfigurationError("org_url", f"is empty; give your Okta domain, e.g. {_EXAMPLE}")
-    raw = org_url.strip()
+    bad = next((c for c in org_url if c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F), None)
+    if bad is not None:
+        # "https://acme.okta.com\n.evil.example" would otherwise reach another host.
+        raise ConfigurationError(
+            "org_url",
+            f"contains whitespace or a control character ({bad!r}); give only the domain, "
+            f"e.g. {_EXAMPLE}",
+        )
+    raw = org_url
     if "{" in raw or "}" in raw or "yourOktaDomain" in raw:
         raise ConfigurationError(
             "org_url",

@@ -197,7 +197,11 @@ class OktaClient:
         (``ORGURL``, ``TOKEN``, ``AUTHORIZATIONMODE``, ``CLIENTID``, ``SCOPES``,
         ``PRIVATEKEY``, ``KEYID``, and ``PROFILE``), ``./okta.yaml``, ``~/.okta/okta.yaml``.
         The files use the official layout (``okta: client: orgUrl/token/...``); named
-        profiles live under ``okta: profiles: <name>:``.
+        profiles live under ``okta: profiles: <name>:``. ``connectionTimeout`` and
+        ``requestTimeout`` (seconds; 0 keeps the default) become ``Timeouts.connect`` and
+        ``Timeouts.deadline``; the ``proxy`` block (``host``, ``port``, ``username``,
+        ``password``) becomes ``proxy=``; this SDK's ``caBundle`` becomes ``ssl=``. A key
+        that neither layout defines gives a warning naming it.
 
         Args:
             profile: A named profile (connection nickname) such as ``"prod-admin"``.
@@ -223,10 +227,16 @@ class OktaClient:
             private_key=private_key,
             key_id=key_id,
         )
+        options = dict(client_options)
+        options["timeouts"] = settings.timeouts(options.get("timeouts"))
+        if settings.proxy is not None and "transport" not in options:
+            options.setdefault("proxy", settings.proxy)
+        if settings.ca_bundle is not None and "transport" not in options:
+            options.setdefault("ssl", settings.ca_bundle)
         return cls(
             _require(settings, "org_url", "OKTA_CLIENT_ORGURL", "orgUrl"),
             auth=auth_from_settings(settings),
-            **client_options,
+            **options,
         )
 
     def __repr__(self) -> str:

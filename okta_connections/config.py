@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import warnings
@@ -71,7 +72,33 @@ _FIELDS: dict[str, tuple[str, str]] = {
     "privateKey": ("private_key", "OKTA_CLIENT_PRIVATEKEY"),
     "kid": ("key_id", "OKTA_CLIENT_KEYID"),
 }
-_SECRET_KEYS = frozenset({"token", "privateKey", "clientSecret"})
+#: okta.yaml key -> (Settings field, environment variable) for the numeric timeouts.
+_TIMEOUT_FIELDS: dict[str, tuple[str, str]] = {
+    "connectionTimeout": ("connect_timeout", "OKTA_CLIENT_CONNECTIONTIMEOUT"),
+    "requestTimeout": ("request_timeout", "OKTA_CLIENT_REQUESTTIMEOUT"),
+}
+#: Keys of the ``proxy`` block, with the environment variable of each.
+_PROXY_KEYS: dict[str, str] = {
+    "host": "OKTA_CLIENT_PROXY_HOST",
+    "port": "OKTA_CLIENT_PROXY_PORT",
+    "username": "OKTA_CLIENT_PROXY_USERNAME",
+    "password": "OKTA_CLIENT_PROXY_PASSWORD",
+}
+#: Keys of ``okta.client`` that the official SDKs define and this SDK does not use. They
+#: are accepted silently; any other unknown key gets a warning naming it.
+_OFFICIAL_UNUSED: dict[str, frozenset[str] | None] = {
+    "userAgent": None,
+    "cache": frozenset({"enabled", "defaultTtl", "defaultTti"}),
+    "logging": frozenset({"enabled", "logLevel"}),
+    "rateLimit": frozenset({"maxRetries"}),
+    "oauthTokenRenewalOffset": None,
+    "dpopEnabled": None,
+    "dpopKeyRotationInterval": None,
+}
+#: Keys this SDK adds to the official layout.
+_OURS = {"caBundle": ("ca_bundle", "OKTA_CLIENT_CABUNDLE")}
+_TOP_LEVEL = frozenset({"client", "profiles", "testing"})
+_SECRET_KEYS = frozenset({"token", "privateKey", "clientSecret", "proxy"})
 AUTH_MODES = ("SSWS", "Bearer", "PrivateKey")
 DEFAULT_SCOPES = ("okta.apps.read", "okta.apps.manage")
 
@@ -88,6 +115,12 @@ class Settings:
         scopes: OAuth scopes (PrivateKey).
         private_key: A PEM string or a path to one (PrivateKey). Hidden in ``repr``.
         key_id: The key's ``kid`` (PrivateKey), when the app has several keys.
+        connect_timeout: ``connectionTimeout`` in seconds; 0 or unset means the default.
+        request_timeout: ``requestTimeout`` in seconds, the whole call across retries (our
+            ``Timeouts.deadline``); 0 or unset means the default (there is no "never").
+        proxy: The proxy URL built from the ``proxy`` block (``host``, ``port``,
+            ``username``, ``password``). Hidden in ``repr``.
+        ca_bundle: Path of a CA bundle to trust (``caBundle``, this SDK's key).
         profile: The named profile used, if any.
         sources: For each field, where its value came from (for error messages).
     """
@@ -101,8 +134,23 @@ class Settings:
         default=None, repr=lambda v: "None" if v is None else "'***'"
     )
     key_id: str | None = None
+    connect_timeout: float | None = None
+    request_timeout: float | None = None
+    proxy: str | None = attrs.field(default=None, repr=lambda v: "None" if v is None else "'***'")
+    ca_bundle: str | None = None
     profile: str | None = None
     sources: dict[str, str] = attrs.field(factory=dict, repr=False, eq=False)
+
+    def timeouts(self, base: Timeouts | None = None) -> Timeouts:
+        """``base`` (default :class:`Timeouts`) with ``connectionTimeout`` and
+        ``requestTimeout`` applied; the official SDKs' 0 ("disabled") keeps the default."""
+        base = base or Timeouts()
+        changes: dict[str, float] = {}
+        if self.connect_timeout:
+            changes["connect"] = self.connect_timeout
+        if self.request_timeout:
+            changes["deadline"] = self.request_timeout
+        return attrs.evolve(base, **changes) if changes else base
 
 
 def _coerce_scopes(value: Any, where: str) -> tuple[str, ...]:
@@ -125,6 +173,68 @@ def _coerce_mode(value: Any, where: str) -> str:
     raise ConfigurationError(
         "authorization_mode", f"{where}: {value!r} is not one of {', '.join(AUTH_MODES)}"
     )
+
+
+def _coerce_seconds(field: str, value: Any, where: str) -> float:
+    if isinstance(value, str) and value.strip():
+        with contextlib.suppress(ValueError):
+            value = float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigurationError(field, f"{where}: must be a number of seconds")
+    if not math.isfinite(value) or value < 0:
+        raise ConfigurationError(field, f"{where}: must be 0 (the default) or more seconds")
+    return float(value)
+
+
+def _proxy_url(block: Mapping[str, Any], where: str) -> str | None:
+    """``http://user:password@host:port`` from an okta.yaml ``proxy`` block (or None)."""
+    values = {k: v for k, v in block.items() if k in _PROXY_KEYS and v not in (None, "")}
+    if not values:
+        return None
+    host = values.get("host")
+    if not isinstance(host, str) or not host.strip():
+        raise ConfigurationError("proxy", f"{where}: proxy.host must be set with the other keys")
+    port = values.get("port")
+    if port is not None:
+        if isinstance(port, str) and port.strip().isdecimal():
+            port = int(port)
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+            raise ConfigurationError("proxy", f"{where}: proxy.port must be 1-65535")
+    import yarl
+
+    host = host.strip()
+    scheme = "http"
+    if "://" in host:
+        scheme, _, host = host.partition("://")
+    user, password = values.get("username"), values.get("password")
+    for name, item in (("username", user), ("password", password)):
+        if item is not None and not isinstance(item, str):
+            raise ConfigurationError("proxy", f"{where}: proxy.{name} must be a string")
+    url = yarl.URL.build(
+        scheme=scheme,
+        host=host,
+        port=port,
+        user=user if isinstance(user, str) else None,
+        password=password if isinstance(password, str) else None,
+    )
+    return str(url)
+
+
+def _unknown_keys(section: Mapping[str, Any], where: str) -> list[str]:
+    known = set(_FIELDS) | set(_TIMEOUT_FIELDS) | set(_OURS) | {"proxy"}
+    unknown: list[str] = []
+    for key, value in section.items():
+        if key == "__where__" or key in known:
+            if key == "proxy" and isinstance(value, Mapping):
+                unknown += [f"{where}.proxy.{k}" for k in value if k not in _PROXY_KEYS]
+            continue
+        if key in _OFFICIAL_UNUSED:
+            sub = _OFFICIAL_UNUSED[key]
+            if sub is not None and isinstance(value, Mapping):
+                unknown += [f"{where}.{key}.{k}" for k in value if k not in sub]
+            continue
+        unknown.append(f"{where}.{key}")
+    return unknown
 
 
 def _coerce(field: str, value: Any, where: str) -> Any:
@@ -171,6 +281,9 @@ def _read_yaml(path: Path, profile: str | None) -> dict[str, Any]:
     okta = document.get("okta") if isinstance(document, dict) else None
     if not isinstance(okta, dict):
         raise ConfigurationError("okta.yaml", f"{path} has no top-level 'okta:' section")
+    for key in okta:
+        if key not in _TOP_LEVEL:
+            _warn_unknown(path, f"okta.{key}")
     if profile is None:
         section = okta.get("client", {})
         where = "okta.client"
@@ -186,7 +299,18 @@ def _read_yaml(path: Path, profile: str | None) -> dict[str, Any]:
         raise ConfigurationError("okta.yaml", f"{path}: {where} must be a mapping")
     if any(k in section for k in _SECRET_KEYS):
         _warn_if_loose(path, "a secret")
+    for key in _unknown_keys(section, where):
+        _warn_unknown(path, key)
     return {"__where__": f"{path} ({where})", **section}
+
+
+def _warn_unknown(path: Path, key: str) -> None:
+    warnings.warn(
+        f"{path}: {key} is not a setting of okta.yaml (neither the official layout nor "
+        "okta_connections defines it); it is ignored. A typo?",
+        UserWarning,
+        stacklevel=5,
+    )
 
 
 def profiles_in(paths: list[Path]) -> list[str]:
@@ -252,10 +376,22 @@ def load_settings(
             found_profile = True
         where = section.pop("__where__", str(path))
         for key, value in section.items():
-            if key not in _FIELDS:
-                continue  # the official layout has keys we do not use (cache, proxy ...)
-            field = _FIELDS[key][0]
-            values[field] = _coerce(field, value, f"{where} {key}")
+            if key in _FIELDS:
+                field = _FIELDS[key][0]
+                values[field] = _coerce(field, value, f"{where} {key}")
+            elif key in _TIMEOUT_FIELDS:
+                field = _TIMEOUT_FIELDS[key][0]
+                values[field] = _coerce_seconds(field, value, f"{where} {key}")
+            elif key in _OURS:
+                field = _OURS[key][0]
+                values[field] = _coerce(field, value, f"{where} {key}")
+            elif key == "proxy" and isinstance(value, Mapping):
+                field = "proxy"
+                values[field] = _proxy_url(value, f"{where} proxy")
+            elif key == "proxy" and value is not None:
+                raise ConfigurationError("proxy", f"{where}: proxy must be a mapping")
+            else:
+                continue  # official keys we do not use; unknown ones were warned about
             sources[field] = f"{where} {key}"
     if not found_profile:
         known = profiles_in(paths)
@@ -263,10 +399,18 @@ def load_settings(
         raise ConfigurationError(
             "profile", f"no profile named {profile!r} in {' or '.join(map(str, paths))}{hint}"
         )
-    for _key, (field, var) in _FIELDS.items():
+    for _key, (field, var) in (*_FIELDS.items(), *_OURS.items()):
         if env.get(var):
             values[field] = _coerce(field, env[var], f"${var}")
             sources[field] = f"${var}"
+    for _key, (field, var) in _TIMEOUT_FIELDS.items():
+        if env.get(var):
+            values[field] = _coerce_seconds(field, env[var], f"${var}")
+            sources[field] = f"${var}"
+    proxy_env = {k: env[v] for k, v in _PROXY_KEYS.items() if env.get(v)}
+    if proxy_env:
+        values["proxy"] = _proxy_url(proxy_env, "$OKTA_CLIENT_PROXY_*")
+        sources["proxy"] = "$OKTA_CLIENT_PROXY_*"
     valid = {f for f, _ in _FIELDS.values()}
     for field, value in overrides.items():
         if field not in valid:

@@ -69,14 +69,27 @@ class RateLimitInfo:
         return max(0.0, self.observed_at + self.reset_after - now)
 
 
+#: Longest number a rate-limit header may hold: an epoch reset has 10 digits. Anything
+#: longer (a hostile or broken server) is ignored rather than turned into a huge int or
+#: an OverflowError.
+_MAX_DIGITS = 12
+#: A reset further than this from the response's ``Date`` is not believed: Okta's windows
+#: are a minute or less, and a bogus far-future reset would stall the bucket for good.
+_MAX_RESET_AFTER = 3600.0
+
+
+def _plain(part: str) -> bool:
+    return 0 < len(part) <= _MAX_DIGITS and part.isdecimal() and part.isascii()
+
+
 def _ints(values: list[str]) -> list[int]:
-    if len(values) == 1 and values[0].isdecimal() and values[0].isascii():
+    if len(values) == 1 and _plain(values[0]):
         return [int(values[0])]  # the usual case: one plain number
     out = []
     for raw in values:
         for part in raw.split(","):
             part = part.strip()
-            if part.isdecimal() and part.isascii():
+            if _plain(part):
                 out.append(int(part))
     return out
 
@@ -97,7 +110,9 @@ def parse_rate_limit(
 
     Duplicated headers are taken conservatively: the smallest limit and remaining, and the
     latest reset. The reset is made relative with the response's ``Date``; without a
-    parseable ``Date`` the local wall clock stands in.
+    parseable ``Date`` the local wall clock stands in. Values that cannot be Okta's
+    (negative, non-numeric, more than 12 digits, a reset more than an hour away) are
+    ignored, never raised: the headers then count as missing.
     """
     limits = _ints(header_values(headers, "X-Rate-Limit-Limit"))
     remainings = _ints(header_values(headers, "X-Rate-Limit-Remaining"))
@@ -107,6 +122,8 @@ def parse_rate_limit(
     reset_at = float(max(resets))
     server_now = _server_time(headers)
     reset_after = max(0.0, reset_at - server_now)
+    if reset_after > _MAX_RESET_AFTER:
+        return None
     return RateLimitInfo(
         limit=min(limits),
         remaining=min(remainings),
@@ -130,7 +147,7 @@ def _server_time(headers: Mapping[str, str]) -> float:
             return cached[1]
         try:
             epoch = email.utils.parsedate_to_datetime(value).timestamp()
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             continue
         _last_date = (value, epoch)
         return epoch
@@ -143,11 +160,13 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     if not values:
         return None
     value = values[0].strip()
-    if value.isdecimal() and value.isascii():
+    if _plain(value):
         return float(value)
+    if value.isdecimal():
+        return None  # absurdly long: ignored
     try:
         when = email.utils.parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     return max(0.0, when - _server_time(headers))
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from okta_connections import BearerToken, ConfigurationError, OktaClient, SSWSToken
+from okta_connections import BearerToken, ConfigurationError, OktaClient, SSWSToken, Timeouts
 from okta_connections.config import load_settings
 
 HOME_YAML = """
@@ -211,3 +211,130 @@ def test_a_long_key_that_is_not_a_path_neither_crashes_nor_leaks(tmp_path: Path)
     )
     assert settings.private_key == material
     assert "SECRETKEYMATERIAL" not in repr(settings)
+
+
+OFFICIAL_YAML = """
+okta:
+  client:
+    orgUrl: https://acme.okta.com
+    token: tok-config-123
+    connectionTimeout: 7
+    requestTimeout: 0
+    userAgent: my-app
+    cache:
+      enabled: false
+      defaultTtl: 300
+    logging:
+      enabled: true
+      logLevel: INFO
+    rateLimit:
+      maxRetries: 2
+    proxy:
+      host: proxy.corp
+      port: 3128
+      username: svc
+      password: "pr0xy-PASS-word"
+    caBundle: {bundle}
+  testing:
+    testingDisableHttpsCheck: false
+"""
+
+
+def _yaml(tmp_path: Path, text: str) -> tuple[Path, Path]:
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    home.mkdir()
+    cwd.mkdir()
+    (cwd / "okta.yaml").write_text(text)
+    os.chmod(cwd / "okta.yaml", 0o600)
+    return home, cwd
+
+
+def test_official_layout_maps_timeouts_proxy_and_ca_bundle_without_warnings(
+    tmp_path: Path,
+) -> None:
+    import ssl
+
+    bundle = Path(ssl.get_default_verify_paths().cafile or "/etc/ssl/certs/ca-certificates.crt")
+    home, cwd = _yaml(tmp_path, OFFICIAL_YAML.format(bundle=bundle))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no unknown-key warning for official keys
+        settings = load_settings(env={}, cwd=cwd, home=home)
+    assert settings.connect_timeout == 7 and settings.request_timeout == 0
+    timeouts = settings.timeouts()
+    assert (timeouts.connect, timeouts.deadline) == (7, 180.0)  # 0: our default, not "never"
+    assert settings.proxy == "http://svc:pr0xy-PASS-word@proxy.corp:3128"
+    assert "pr0xy-PASS-word" not in repr(settings)
+    assert settings.ca_bundle == str(bundle)
+    assert settings.sources["proxy"].endswith("proxy")
+
+
+def test_request_timeout_becomes_the_deadline(tmp_path: Path) -> None:
+    home, cwd = _yaml(
+        tmp_path,
+        "okta:\n  client:\n    orgUrl: https://a.okta.com\n    token: t\n"
+        "    requestTimeout: 45\n    connectionTimeout: 0\n",
+    )
+    settings = load_settings(env={}, cwd=cwd, home=home)
+    assert settings.timeouts() == Timeouts(connect=10.0, deadline=45.0)
+    env = {"OKTA_CLIENT_REQUESTTIMEOUT": "12.5", "OKTA_CLIENT_CONNECTIONTIMEOUT": "3"}
+    assert load_settings(env=env, cwd=cwd, home=home).timeouts() == Timeouts(
+        connect=3.0, deadline=12.5
+    )
+
+
+@pytest.mark.parametrize("value", ["-1", "soon", "[1]", "true"])
+def test_bad_timeouts_are_refused(tmp_path: Path, value: str) -> None:
+    home, cwd = _yaml(
+        tmp_path, f"okta:\n  client:\n    orgUrl: https://a.okta.com\n    requestTimeout: {value}\n"
+    )
+    with pytest.raises(ConfigurationError) as info:
+        load_settings(env={}, cwd=cwd, home=home)
+    assert info.value.argument == "request_timeout"
+
+
+def test_unknown_keys_get_one_warning_each_naming_them(tmp_path: Path) -> None:
+    home, cwd = _yaml(
+        tmp_path,
+        "okta:\n  client:\n    orgUrl: https://a.okta.com\n    conectionTimeout: 5\n"
+        "    proxy:\n      hots: x\n    rateLimit:\n      maxRetrys: 1\n  clinet: {}\n",
+    )
+    with pytest.warns(UserWarning, match="is not a setting of okta.yaml") as record:
+        load_settings(env={}, cwd=cwd, home=home)
+    named = sorted(str(w.message).split(": ", 1)[1].split(" is not")[0] for w in record)
+    assert named == [
+        "okta.client.conectionTimeout",
+        "okta.client.proxy.hots",
+        "okta.client.rateLimit.maxRetrys",
+        "okta.clinet",
+    ]
+
+
+def test_proxy_from_the_environment_variables(tmp_path: Path) -> None:
+    home, cwd = _yaml(tmp_path, "okta:\n  client:\n    orgUrl: https://a.okta.com\n")
+    env = {
+        "OKTA_CLIENT_PROXY_HOST": "proxy.corp",
+        "OKTA_CLIENT_PROXY_PORT": "8080",
+        "OKTA_CLIENT_PROXY_USERNAME": "u",
+        "OKTA_CLIENT_PROXY_PASSWORD": "p@ss word",
+    }
+    settings = load_settings(env=env, cwd=cwd, home=home)
+    assert settings.proxy == "http://u:p%40ss%20word@proxy.corp:8080"
+
+
+def test_from_config_passes_proxy_and_timeouts_to_the_client(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, cwd = _yaml(
+        tmp_path,
+        "okta:\n  client:\n    orgUrl: https://a.okta.com\n    token: tok-1\n"
+        "    requestTimeout: 30\n    proxy:\n      host: 127.0.0.1\n      port: 3128\n"
+        "      username: u\n      password: hidden-PROXY-pw\n",
+    )
+    monkeypatch.chdir(cwd)
+    monkeypatch.setenv("HOME", str(home))
+    for var in [v for v in os.environ if v.startswith("OKTA_CLIENT_")]:
+        monkeypatch.delenv(var)
+    okta = OktaClient.from_config()
+    assert okta.timeouts.deadline == 30
+    shown = repr(okta.transport)
+    assert "127.0.0.1:3128" in shown and "hidden-PROXY-pw" not in shown

@@ -110,7 +110,7 @@ def test_request_model_checks() -> None:
         ("https://acme.okta.com", "https://acme.okta.com"),
         ("https://acme.okta.com/", "https://acme.okta.com"),
         ("acme.okta.com", "https://acme.okta.com"),
-        ("  ACME.oktapreview.com ", "https://acme.oktapreview.com"),
+        ("ACME.oktapreview.com", "https://acme.oktapreview.com"),
         ("https://login.acme.example:8443", "https://login.acme.example:8443"),
         ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
         ("http://localhost:1", "http://localhost:1"),
@@ -136,6 +136,16 @@ def test_org_url_accepted(url: str, expected: str) -> None:
         ("http://10.0.0.5", "Okta requires https"),
         ("ftp://acme.okta.com", "use https"),
         ("", "empty"),
+        # Whitespace or control characters anywhere: refused, never a different host.
+        ("https://acme.okta.com\n.evil.example", "control character"),
+        ("https://acme.okta.com\r\nHost: evil.example", "control character"),
+        ("https://acme.okta.com\t.evil.example", "whitespace"),
+        ("https://acme.okta.com .evil.example", "whitespace"),
+        ("https://acme\x00.okta.com", "control character"),
+        ("https://acme.okta.com\x7f", "control character"),
+        ("  acme.okta.com", "whitespace"),
+        ("https://acme.okta.com\n", "control character"),
+        ("https://acme.okta.com\u2028.evil.example", "whitespace"),
     ],
 )
 def test_org_url_refused_with_a_fix(url: str, fix: str) -> None:

@@ -159,6 +159,12 @@ class Auth(abc.ABC):
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Called when the client closes. The default does nothing."""
 
+    def secret_values(self) -> tuple[str, ...]:
+        """Long-lived secrets this strategy holds beyond the request's own headers (a client
+        secret, a refresh token), redacted wherever a server's answer echoes them. Header
+        values the strategy sets are redacted without being listed. The default is none."""
+        return ()
+
 
 TokenProvider = Callable[[], Awaitable[str]]
 

@@ -39,7 +39,7 @@ import yarl
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from .. import _json
-from .._redact import redact
+from .._redact import header_secrets, redact
 from .._validation import is_loopback
 from ..errors import (
     AuthError,
@@ -304,6 +304,11 @@ class _OAuthStrategy(Auth, abc.ABC):
         """Long-lived secrets to scrub from server text, besides the request's own."""
         return ()
 
+    def secret_values(self) -> tuple[str, ...]:
+        """The long-lived secrets and the current access token, for redaction."""
+        token = self._token
+        return (*self._secrets(), *((token.access_token,) if token is not None else ()))
+
     def _client_assertion(
         self, key: SigningKey, client_id: str, token_url: str, lifetime: int
     ) -> str:
@@ -447,8 +452,7 @@ class _OAuthStrategy(Auth, abc.ABC):
                 for v in (
                     form.get("client_assertion", ""),
                     form.get("refresh_token", ""),
-                    headers.get("DPoP", ""),
-                    headers.get("Authorization", ""),
+                    *header_secrets(headers.items()),
                     *self._secrets(),
                 )
                 if v

@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 
 import cattrs
 
+from .._json import TooDeepError
 from .._session import HttpResponse, Session
 from ..errors import DecodeError
 from ..models import converter
@@ -22,10 +23,15 @@ class Service:
     @staticmethod
     def _decode(response: HttpResponse, model: type[T], what: str) -> T:
         """Structure a JSON body into ``model``, or raise DecodeError (never Key/TypeError)."""
+        reason = None
         try:
             data: Any = response.json()
-        except (ValueError, UnicodeDecodeError):
-            raise _decode_error(response, what, "the body is not JSON") from None
+        except TooDeepError:
+            reason = "the JSON is nested too deeply"
+        except ValueError:
+            reason = "the body is not JSON"
+        if reason is not None:
+            raise _decode_error(response, what, reason)
         try:
             return converter.structure(data, model)
         except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:

@@ -39,6 +39,41 @@ def parse_link_header(values: list[str] | tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+def _next_page(link: str, origin: yarl.URL, status: int, request_id: str | None) -> yarl.URL:
+    """The ``next`` link if it is the org's app list; DecodeError (nothing sent) otherwise.
+
+    Accepted: an absolute URL on the org's own origin, or a path (``/api/v1/apps?...``).
+    Refused: another host, a protocol-relative ``//host/...``, credentials, a fragment,
+    control characters, another path.
+    """
+
+    def refuse(why: str) -> DecodeError:
+        return DecodeError(
+            f"the next-page link {why}; refusing to follow it (the SDK never sends your "
+            "credential anywhere but the org's app list)",
+            status=status,
+            request_id=request_id,
+        )
+
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in link):
+        raise refuse("contains whitespace or control characters")
+    if link.startswith("//") or "\\" in link:
+        raise refuse("is protocol-relative")
+    try:
+        url = yarl.URL(link)
+        absolute = bool(url.scheme) or url.raw_host is not None
+        same_origin = absolute and url.origin() == origin
+    except (TypeError, ValueError):
+        raise refuse("is not a valid URL") from None
+    if absolute and not same_origin:
+        raise refuse(f"points to {url.host!r}, not the org")
+    if url.raw_user is not None or url.raw_password is not None or url.raw_fragment:
+        raise refuse("has credentials or a fragment")
+    if url.path != LIST_APPS.path:
+        raise refuse("is not the app list")
+    return url
+
+
 class AppsService(Service):
     """``client.apps``: the org's applications."""
 
@@ -95,13 +130,7 @@ class AppsService(Service):
             nxt = links.get("next")
             if not nxt:
                 return
-            url = yarl.URL(nxt)
-            if url.is_absolute() and url.origin() != origin:
-                raise DecodeError(
-                    f"the next-page link points to {url.host}, not the org; refusing to follow",
-                    status=response.status,
-                    request_id=response.request_id,
-                )
+            url = _next_page(nxt, origin, response.status, response.request_id)
             cursor = url.raw_path + "?" + url.raw_query_string
             if cursor in seen or not apps:
                 return

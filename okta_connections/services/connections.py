@@ -36,6 +36,7 @@ VERIFY = Operation(
     "okta.apps.manage",
     frozenset({204}),
     idempotent=False,
+    secret_params=frozenset({"code", "state"}),
 )
 
 #: Every operation of this service, by SDK name.
