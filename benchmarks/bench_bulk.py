@@ -1,11 +1,14 @@
 """Bulk throughput, memory and kill-and-resume, side by side in one run.
 
-    python -m benchmarks.bench_bulk                  # all three
-    python -m benchmarks.bench_bulk throughput       # or one: throughput | memory | resume
+    python -m benchmarks.bench_bulk                  # all four
+    python -m benchmarks.bench_bulk throughput       # or one: throughput | imports | memory | resume
+    python -m benchmarks.bench_bulk throughput imports --base /tmp/parent
+        # A/B: also run ours from a checkout of another commit, in the same rounds
 
-Throughput: 5,000 gets, 50 in flight, no rate limit, each run against a fresh fake org in
-its own process (so the CPU measured is the client's alone), five interleaved runs per
-client, medians reported. The apps have token connections: okta 3.4.6 cannot parse OAUTH2
+Throughput: 5,000 gets, 50 in flight, no rate limit, each run in its own process against a
+fresh fake org in another (so the CPU measured is the client's alone), five interleaved
+runs per client, medians reported. ``ours`` is the bulk runner, ``gather`` individual
+``connections.get`` calls under ``asyncio.gather``. The apps have token connections: okta 3.4.6 cannot parse OAUTH2
 ones. Memory: a bulk activate over 10,000 and 100,000 app ids from a generator, each in a
 fresh process, peak RSS. Resume: a job is SIGKILLed mid-way, then rerun with the same
 journal.
@@ -13,7 +16,6 @@ journal.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -26,32 +28,87 @@ from pathlib import Path
 from typing import Any
 
 from . import clients
-from ._harness import fake_org, measured, table
+from ._harness import fake_org, table
 
 THROUGHPUT_N = 5_000
 IN_FLIGHT = 50
 UNLIMITED = {"rate_limit": 10_000_000, "rate_window": 60.0, "enforce_rate_limit": False}
 
 
-def throughput(which: list[str], rounds: int = 5) -> list[dict[str, Any]]:
-    """Each client ``rounds`` times, interleaved, each run against a fresh fake org; the
-    row of a client holds its medians (a shared 2-core machine is noisy)."""
-    runs: dict[str, list[dict[str, float]]] = {client: [] for client in which}
+#: One client's run in a fresh process, so that its CPU is its own, and so that ``ours``
+#: can be imported from another checkout (the A/B against the parent commit): the code
+#: under test comes from ``tree``, the benchmark's clients from ``bench_root``.
+CLIENT_CHILD = """
+import asyncio, json, resource, sys, time
+tree, bench_root, client, url, token, op, n, inflight = sys.argv[1:]
+sys.path.insert(0, tree)
+import okta_connections
+sys.path.remove(tree)
+sys.path.insert(0, bench_root)
+from benchmarks import clients
+ids = json.loads(sys.stdin.read())
+func = getattr(clients, client)
+def cpu():
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
+wall, c = time.perf_counter(), cpu()
+result = asyncio.run(func(url, token, op, ids, int(inflight)))
+print(json.dumps({"wall": time.perf_counter() - wall, "cpu": cpu() - c,
+                  "succeeded": result["succeeded"], "code": okta_connections.__file__}))
+"""
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run_child(tree: Path, client: str, url: str, token: str, ids: list[str]) -> dict[str, Any]:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CLIENT_CHILD,
+            str(tree),
+            str(ROOT),
+            client,
+            url,
+            token,
+            "get",
+            str(len(ids)),
+            str(IN_FLIGHT),
+        ],
+        input=json.dumps(ids),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def throughput(
+    which: list[str], rounds: int = 5, baseline: Path | None = None
+) -> list[dict[str, Any]]:
+    """Each client ``rounds`` times, interleaved, each run in its own process against a
+    fresh fake org; the row of a client holds its medians (a shared 2-core machine is
+    noisy). With ``baseline`` (a checkout of another commit), ``ours`` and ``gather`` run
+    from it too, as ``ours@base`` and ``gather@base``, in the same rounds."""
+    plan: list[tuple[str, str, Path]] = []
+    for client in which:
+        plan.append((client, client, ROOT))
+        if baseline is not None and client in ("ours", "gather"):
+            plan.append((f"{client}@base", client, baseline))
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in plan}
     for _ in range(rounds):
-        for client in which:
+        for name, client, tree in plan:
             with fake_org(apps=0, token_apps=1000, **UNLIMITED) as fake:
                 ids = [fake.apps[i % len(fake.apps)][0] for i in range(THROUGHPUT_N)]
-                func = getattr(clients, client)
-                with measured() as m:
-                    result = asyncio.run(func(fake.url, fake.token, "get", ids, IN_FLIGHT))
-            runs[client].append({**m, "succeeded": result["succeeded"]})
+                runs[name].append(_run_child(tree, client, fake.url, fake.token, ids))
     rows = []
-    for client, measured_runs in runs.items():
+    for name, measured_runs in runs.items():
         wall = statistics.median(r["wall"] for r in measured_runs)
         cpu = statistics.median(r["cpu"] for r in measured_runs)
         rows.append(
             {
-                "client": client,
+                "client": name,
                 "requests": THROUGHPUT_N,
                 "runs": rounds,
                 "wall s": wall,
@@ -68,6 +125,38 @@ def throughput(which: list[str], rounds: int = 5) -> list[dict[str, Any]]:
         if off:
             row["req/s vs official"] = row["req/s"] / off["req/s"]
     return rows
+
+
+def import_time(rounds: int = 15, baseline: Path | None = None) -> list[dict[str, Any]]:
+    """Median wall time of ``import okta_connections`` in a fresh interpreter, less that of
+    an interpreter that imports nothing, interleaved."""
+    trees = [("ours", ROOT)] + ([("ours@base", baseline)] if baseline is not None else [])
+    samples: dict[str, list[float]] = {name: [] for name, _ in [("python", ROOT), *trees]}
+
+    def once(code: str) -> float:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        return time.perf_counter() - started
+
+    site = "import site; "
+    for _ in range(rounds):
+        samples["python"].append(once(site + "pass"))
+        for name, tree in trees:
+            samples[name].append(
+                once(
+                    f"{site}import sys; sys.path.insert(0, {str(tree)!r}); import okta_connections"
+                )
+            )
+    bare = statistics.median(samples["python"])
+    return [
+        {
+            "import": name,
+            "runs": rounds,
+            "median ms": statistics.median(values) * 1000,
+            "ms over bare python": (statistics.median(values) - bare) * 1000,
+        }
+        for name, values in samples.items()
+    ]
 
 
 MEMORY_CHILD = """
@@ -181,13 +270,21 @@ def resume() -> list[dict[str, Any]]:
 
 
 def main(argv: list[str]) -> None:
-    scenarios = argv or ["throughput", "memory", "resume"]
+    baseline: Path | None = None
+    if "--base" in argv:
+        at = argv.index("--base")
+        baseline = Path(argv[at + 1]).resolve()
+        argv = argv[:at] + argv[at + 2 :]
+    scenarios = argv or ["throughput", "imports", "memory", "resume"]
     which = clients.available()
+    which.insert(1, "gather")
     if "throughput" in scenarios:
         print(f"## Throughput: {THROUGHPUT_N} gets, {IN_FLIGHT} in flight, no rate limit\n")
+        if baseline is not None:
+            print(f"(`@base`: the same client imported from {baseline})\n")
         print(
             table(
-                throughput(which),
+                throughput(which, baseline=baseline),
                 [
                     "client",
                     "requests",
@@ -199,6 +296,15 @@ def main(argv: list[str]) -> None:
                     "req/s vs official",
                     "succeeded",
                 ],
+            )
+        )
+        print()
+    if "imports" in scenarios:
+        print("## Import time: `import okta_connections` in a fresh interpreter\n")
+        print(
+            table(
+                import_time(baseline=baseline),
+                ["import", "runs", "median ms", "ms over bare python"],
             )
         )
         print()

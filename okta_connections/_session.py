@@ -16,7 +16,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -118,24 +118,27 @@ def _decode_json_or_none(body: bytes) -> Any:
         return None
 
 
-Build = Callable[[int, "str | None"], tuple[CIMultiDict[str], "bytes | None", tuple[str, ...]]]
-Replay = Callable[[AuthRequest, AuthResponse], Awaitable[bool]]
-
-
 @attrs.define(slots=True)
 class _Exchange:
-    """One call through the pipeline: what to send and how to retry it."""
+    """One call through the pipeline: what to send and how to retry it.
+
+    API calls (``api=True``) are authorised by the strategy, shown to its ``on_response``
+    hook, carry ``X-Okta-Retry-*`` headers on retries and raise their final error. Token
+    requests carry their own credentials, built per attempt by ``prepare``, and return
+    their final refusal for the strategy to read.
+    """
 
     op: Operation
     url: yarl.URL
     bucket: str
     policy: RetryPolicy
     timeouts: Timeouts
-    build: Build
-    replay: Replay | None
-    max_replays: int
-    authorize: bool  # API calls: the strategy adds credentials; token requests carry their own
-    raise_errors: bool  # token requests return the last refusal for the strategy to read
+    api: bool
+    body: bytes | None = None
+    content_type: str | None = None
+    secrets: tuple[str, ...] = ()
+    prepare: Callable[[], SideRequest] | None = None
+    replay: Callable[[AuthResponse], bool] | None = None
 
 
 class Session:
@@ -237,32 +240,16 @@ class Session:
         secrets: tuple[str, ...] = ()
         if op.secret_params and params:
             secrets = tuple(v for k, v in params.items() if k in op.secret_params)
-        template = self._header_template
-        bodyless_write = body is None and op.method in ("POST", "PUT", "PATCH")
-
-        def build(retry_count: int, first_request_id: str | None) -> Any:
-            headers = template.copy()
-            if body is not None:
-                headers["Content-Type"] = "application/json"
-            elif bodyless_write:
-                headers["Content-Length"] = "0"  # Okta answers 411 to a bodyless POST without it
-            if retry_count > 0:
-                if first_request_id:
-                    headers["X-Okta-Retry-For"] = first_request_id
-                headers["X-Okta-Retry-Count"] = str(retry_count)
-            return headers, body, secrets
-
         exchange = _Exchange(
-            op=op,
-            url=url,
-            bucket=bucket_for(path),
-            policy=self.retry,
-            timeouts=Timeouts.coerce(timeout, self.timeouts),
-            build=build,
-            replay=self.auth.on_response,
-            max_replays=_API_REPLAYS,
-            authorize=True,
-            raise_errors=True,
+            op,
+            url,
+            bucket_for(path),
+            self.retry,
+            self.timeouts if timeout is None else Timeouts.coerce(timeout, self.timeouts),
+            True,
+            body,
+            None if body is None else "application/json",
+            secrets,
         )
         response, request_id, attempts = await self._run(exchange)
         return HttpResponse(
@@ -283,35 +270,15 @@ class Session:
     ) -> AuthResponse:
         """Send a token request through the pipeline (see :class:`AuthContext`)."""
         await self.open()
-        target = yarl.URL(url)
-        template = self._header_template
-
-        def build(retry_count: int, first_request_id: str | None) -> Any:
-            side = prepare() if callable(prepare) else prepare
-            headers = template.copy()
-            body: bytes | None = None
-            if side.form is not None:
-                body = yarl.URL.build(query=dict(side.form)).raw_query_string.encode()
-                headers["Content-Type"] = "application/x-www-form-urlencoded"
-            elif method == "POST":
-                headers["Content-Length"] = "0"
-            headers.update(side.headers)
-            return headers, body, side.secrets
-
-        async def on_response(_: AuthRequest, response: AuthResponse) -> bool:
-            return replay(response) if replay is not None else False
-
         exchange = _Exchange(
-            op=attrs.evolve(TOKEN, method=method) if method != TOKEN.method else TOKEN,
-            url=target,
-            bucket=TOKEN_BUCKET,
-            policy=self.token_retry,
-            timeouts=self.timeouts,
-            build=build,
-            replay=on_response,
-            max_replays=_TOKEN_REPLAYS,
-            authorize=False,
-            raise_errors=False,
+            attrs.evolve(TOKEN, method=method) if method != TOKEN.method else TOKEN,
+            yarl.URL(url),
+            TOKEN_BUCKET,
+            self.token_retry,
+            self.timeouts,
+            False,
+            prepare=prepare if callable(prepare) else lambda: prepare,
+            replay=replay,
         )
         response, _, _ = await self._run(exchange)
         return response
@@ -329,9 +296,33 @@ class Session:
         attempts = 0
         replays = 0
         first_request_id: str | None = None
-        counter = attempt_counter.get() if x.authorize else None
+        counter = attempt_counter.get() if x.api else None
+        template = self._header_template
+        bodyless_write = x.body is None and op.method in ("POST", "PUT", "PATCH")
         while True:
-            headers, body, secrets = x.build(attempts - replays, first_request_id)
+            headers = template.copy()
+            if x.prepare is not None:
+                side = x.prepare()
+                secrets = side.secrets
+                body = None
+                if side.form is not None:
+                    body = yarl.URL.build(query=dict(side.form)).raw_query_string.encode()
+                    headers["Content-Type"] = "application/x-www-form-urlencoded"
+                elif bodyless_write:
+                    headers["Content-Length"] = "0"
+                headers.update(side.headers)
+            else:
+                body = x.body
+                secrets = x.secrets
+                if x.content_type is not None:
+                    headers["Content-Type"] = x.content_type
+                elif bodyless_write:
+                    headers["Content-Length"] = "0"  # Okta answers 411 to a bodyless POST without
+                retry_count = attempts - replays
+                if retry_count > 0:
+                    if first_request_id:
+                        headers["X-Okta-Retry-For"] = first_request_id
+                    headers["X-Okta-Retry-Count"] = str(retry_count)
             request = AuthRequest(
                 method=op.method,
                 url=x.url,
@@ -354,15 +345,16 @@ class Session:
             error: OktaError | None = None
             response: AuthResponse | None = None
             try:
-                if x.authorize:
-                    failure = await self._authorize(request)
-                if failure is None:
-                    response = await self._transmit(request, x, deadline, secrets)
-                    info = parse_rate_limit(response.headers)
+                if x.api:
+                    await self.auth.authorize(request)
+                response = await self._transmit(request, x, deadline, secrets)
+                info = parse_rate_limit(response.headers)
             except TransportError as exc:
                 error = exc
             except OktaError as exc:
                 failure = exc
+            except Exception as exc:  # a user's strategy: never chain, it may hold a secret
+                failure = _strategy_failure(self.auth, "authorize", exc)
             finally:
                 # Always, whatever happened since acquire: a lost slot would stall the bucket.
                 self.limiter.release(x.bucket, sent_at=sent_at, info=info)
@@ -373,15 +365,21 @@ class Session:
                 request_id = response.headers.get("X-Okta-Request-Id")
                 if first_request_id is None:
                     first_request_id = request_id
-                wants_replay = False
-                if x.replay is not None:
-                    wants_replay, failure = await self._ask_replay(x.replay, request, response)
-                    if failure is not None:
-                        failure.attempts = attempts
-                        raise failure
+                try:
+                    if x.api:
+                        wants_replay = await self.auth.on_response(request, response)
+                    else:
+                        wants_replay = x.replay is not None and x.replay(response)
+                except OktaError as exc:
+                    failure = exc
+                except Exception as exc:  # never chained, as above
+                    failure = _strategy_failure(self.auth, "on_response", exc)
+                if failure is not None:
+                    failure.attempts = attempts
+                    raise failure
                 if response.status in op.success:
                     return response, request_id, attempts
-                if wants_replay and replays < x.max_replays:
+                if wants_replay and replays < (_API_REPLAYS if x.api else _TOKEN_REPLAYS):
                     replays += 1
                     logger.debug(
                         "%s: auth asked for a replay", op.name, extra={"operation": op.name}
@@ -409,7 +407,7 @@ class Session:
             if delay is not None and loop.time() + delay >= deadline:
                 delay = None  # waiting would overrun the call's deadline
             if delay is None:
-                if response is not None and not x.raise_errors:
+                if response is not None and not x.api:
                     return response, response.headers.get("X-Okta-Request-Id"), attempts
                 error.attempts = attempts
                 raise error
@@ -422,26 +420,6 @@ class Session:
                 extra={"operation": op.name, "attempt": attempts},
             )
             await x.policy.sleep(delay)
-
-    async def _ask_replay(
-        self, replay: Replay, request: AuthRequest, response: AuthResponse
-    ) -> tuple[bool, OktaError | None]:
-        """Run the strategy's response hook; a non-SDK exception becomes an AuthError."""
-        try:
-            return bool(await replay(request, response)), None
-        except OktaError as exc:
-            return False, exc
-        except Exception as exc:  # a user's strategy: never chain, it may hold a secret
-            return False, _strategy_failure(self.auth, "on_response", exc)
-
-    async def _authorize(self, request: AuthRequest) -> OktaError | None:
-        try:
-            await self.auth.authorize(request)
-        except OktaError as exc:
-            return exc
-        except Exception as exc:
-            return _strategy_failure(self.auth, "authorize", exc)
-        return None
 
     @staticmethod
     def _pacing_timeout(x: _Exchange, budget: float, attempts: int) -> OktaTimeoutError:
@@ -528,7 +506,7 @@ class Session:
                     "bucket": x.bucket,
                 },
             )
-        return AuthResponse(status=response.status, headers=response.headers, body=response.body)
+        return response
 
 
 def _strategy_failure(auth: Auth, hook: str, exc: Exception) -> AuthError:

@@ -58,9 +58,9 @@ __all__ = [
 DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 
 
-@attrs.frozen
+@attrs.define(slots=True)
 class TransportRequest:
-    """One HTTP attempt, as the pipeline hands it to a transport.
+    """One HTTP attempt, as the pipeline hands it to a transport. Treat it as read-only.
 
     Attributes:
         method: HTTP method, upper case.
@@ -87,9 +87,10 @@ class TransportRequest:
         return f"TransportRequest({self.method} {self.url.path})"
 
 
-@attrs.frozen
+@attrs.define(slots=True)
 class TransportResponse:
-    """A response read in full.
+    """A response read in full (also what auth strategies see, as ``AuthResponse``).
+    Treat it as read-only.
 
     Attributes:
         status: HTTP status.
@@ -260,6 +261,7 @@ def _bypassed(host: str, no_proxy: str) -> bool:
 SslSetting = _ssl.SSLContext | str | os.PathLike[str] | None
 #: (proxy URL without credentials, its Proxy-Authorization value, its secrets)
 _Route = tuple[yarl.URL | None, str | None, tuple[str, ...]]
+_DIRECT: _Route = (None, None, ())
 
 
 def make_ssl_context(value: object) -> _ssl.SSLContext | None:
@@ -326,7 +328,15 @@ class AiohttpTransport:
         else:
             self._proxy_auth_header = None
         self._ssl = make_ssl_context(ssl)
-        self._env = env
+        # The proxy variables, read once, when the client is created; without any, every
+        # request goes direct at no cost.
+        environ = os.environ if env is None else env
+        self._env_snapshot = {
+            k: v for k, v in environ.items() if k.lower().endswith("_proxy") and v
+        }
+        self._env_proxies = self._proxy.trust_env and any(
+            k.lower() in ("http_proxy", "https_proxy") for k in self._env_snapshot
+        )
         self._env_cache: dict[tuple[str, str], _Route] = {}
         self._own_session = session is None
         self._session = session
@@ -351,20 +361,19 @@ class AiohttpTransport:
         """(proxy URL without credentials, its Proxy-Authorization, its secrets)."""
         if self._proxy_url is not None:
             return self._proxy_url, self._proxy_auth_header, self._proxy_secrets
-        if not self._proxy.trust_env:
-            return None, None, ()
+        if not self._env_proxies:
+            return _DIRECT
         key = (url.scheme, url.raw_host or "")
         route = self._env_cache.get(key)
         if route is None:
-            env = os.environ if self._env is None else self._env
-            found = _env_proxy(key[0], key[1], env)
+            found = _env_proxy(key[0], key[1], self._env_snapshot)
             if found is None:
-                route = (None, None, ())
+                route = _DIRECT
             else:
                 try:
                     proxy = check_proxy_url(found, f"{key[0].upper()}_PROXY")
                 except ConfigurationError:
-                    route = (None, None, ())
+                    route = _DIRECT
                 else:
                     bare, secrets = _split_proxy_auth(proxy)
                     route = (bare, _proxy_basic(proxy), secrets)

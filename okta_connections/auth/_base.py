@@ -8,9 +8,10 @@ from typing import Protocol
 
 import attrs
 import yarl
-from multidict import CIMultiDict, CIMultiDictProxy
+from multidict import CIMultiDict
 
 from ..errors import ConfigurationError
+from ..transport import TransportResponse
 
 __all__ = [
     "Auth",
@@ -50,19 +51,9 @@ class AuthRequest:
         return f"AuthRequest({self.method} {self.url.path}, operation={self.operation!r})"
 
 
-@attrs.frozen
-class AuthResponse:
-    """A response, as an auth strategy sees it.
-
-    Attributes:
-        status: HTTP status.
-        headers: Response headers.
-        body: The raw body.
-    """
-
-    status: int
-    headers: CIMultiDictProxy[str] | Mapping[str, str]
-    body: bytes = b""
+#: A response, as an auth strategy sees it: the transport's own response object
+#: (``status``, ``headers``, ``body``), so the pipeline never copies it.
+AuthResponse = TransportResponse
 
 
 @attrs.frozen(repr=False)
