@@ -24,6 +24,7 @@ from okta_connections import (
 )
 
 from .conftest import APP_ID, CONNECTION_BODY, SECRET, assert_chain_clean, fast_retry
+from .support.tcp import LoopbackServer
 
 CODE = "one-time-code-SECRET-4f1c9a"
 STATE = "state-SECRET-77aa01"
@@ -32,20 +33,13 @@ DEADLINE = 5.0
 Writer = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
-class RawServer:
+class RawServer(LoopbackServer):
     """Answers every connection with whatever bytes the scenario writes."""
 
     def __init__(self) -> None:
         self.scenario: Writer | None = None
         self.requests = 0
         self.captured: list[bytes] = []
-        self.url = ""
-        self._server: asyncio.Server | None = None
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        port = self._server.sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -62,11 +56,6 @@ class RawServer:
             pass
         finally:
             writer.close()
-
-    async def stop(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        await self._server.wait_closed()
 
 
 @pytest.fixture

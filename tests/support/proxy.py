@@ -17,6 +17,8 @@ import yarl
 
 from okta_connections._validation import is_loopback
 
+from .tcp import LoopbackServer
+
 
 @attrs.define
 class Carried:
@@ -25,23 +27,11 @@ class Carried:
     headers: dict[str, str]
 
 
-class ForwardProxy:
+class ForwardProxy(LoopbackServer):
     def __init__(self, credentials: tuple[str, str] | None = None) -> None:
         self.credentials = credentials
         self.carried: list[Carried] = []
         self.refused: list[str] = []
-        self.url = ""
-        self._server: asyncio.Server | None = None
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        port = self._server.sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
 
     def _authorized(self, headers: dict[str, str]) -> bool:
         if self.credentials is None:
