@@ -183,3 +183,52 @@ def test_a_bare_string_where_a_list_belongs_stays_one_value() -> None:
     assert link.allow == ("GET",)
     link = converter.structure({"href": "https://x", "hints": {"allow": {"GET": 1}}}, Link)
     assert link.allow == ()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"authScheme": "TOKEN", "status": "ENABLED", "profile": {"authScheme": "TOKEN"}},
+        {"status": "DISABLED", "baseUrl": "https://x", "profile": {"authScheme": "OAUTH2"}},
+        {
+            "authScheme": "OAUTH2",
+            "status": "SUSPENDED",
+            "profile": {
+                "authScheme": "OAUTH2",
+                "clientId": "0oa1",
+                "signing": {"rotationMode": "MANUAL"},
+            },
+            "_links": {
+                "self": {"href": "https://a/x", "hints": {"allow": ["GET", 5]}},
+                "authorize": {"href": "https://a/y", "guidance": "open it", "name": "n"},
+            },
+        },
+        {"authScheme": "NEWSCHEME", "status": "ENABLED", "profile": {"authScheme": "TOKEN"}},
+        {"status": "ENABLED", "newField": 1, "profile": {"authScheme": "TOKEN", "extra": 1}},
+    ],
+)
+def test_the_hand_written_connection_decoder_matches_the_generated_one(
+    payload: dict[str, Any],
+) -> None:
+    from okta_connections.models.connections import _fast_connection, _generated_connection
+
+    fast = _fast_connection(payload, payload["profile"])
+    prepared = dict(payload)
+    prepared.setdefault("authScheme", payload["profile"]["authScheme"])
+    prepared.setdefault("_links", {})
+    assert fast is not None
+    assert fast == _generated_connection(prepared, ProvisioningConnection)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"status": 5, "profile": {"authScheme": "TOKEN"}},
+        {"status": "ENABLED", "profile": {"authScheme": "TOKEN", "signing": {}}},
+        {"status": "ENABLED", "baseUrl": 7, "profile": {"authScheme": "TOKEN"}},
+    ],
+)
+def test_unusual_connections_fall_back_to_the_generated_decoder(payload: dict[str, Any]) -> None:
+    from okta_connections.models.connections import _fast_connection
+
+    assert _fast_connection(payload, payload["profile"]) is None
