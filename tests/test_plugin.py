@@ -10,7 +10,8 @@ import pytest
 
 from okta_connections import OktaClient, OktaError, ServerError, SSWSToken, TokenConnection
 from okta_connections.testing import AppFactory, FakeOkta
-from okta_connections.testing.pytest_plugin import DEFAULT_ORG_OPTIONS, _ClientCloser
+from okta_connections.testing._closer import ClientCloser as _ClientCloser
+from okta_connections.testing.pytest_plugin import DEFAULT_ORG_OPTIONS
 
 
 async def test_fake_okta_is_a_running_seeded_org(fake_okta: FakeOkta) -> None:
@@ -56,7 +57,7 @@ async def test_factories_make_every_kind_of_app(
         "oauth-enabled": ("OAUTH2", "ENABLED"),
         "oauth-disabled": ("OAUTH2", "DISABLED"),
         "pending": ("OAUTH2", "DISABLED"),
-        "unconfigured": ("UNKNOWN", "DISABLED"),
+        "unconfigured": ("UNKNOWN", "UNKNOWN"),
         "none": ("UNKNOWN", "UNKNOWN"),
     }
     assert made["pending"].consent_pending

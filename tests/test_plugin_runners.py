@@ -105,7 +105,9 @@ def test_markers_are_registered_and_misuse_is_reported(pytester: pytest.Pytester
 
         @pytest.mark.okta_rate_limit("okta")
         def test_preset(fake_okta):
-            assert fake_okta._limiter.limit == 100 and fake_okta._enforce
+            limits = fake_okta.limits
+            assert (limits.limit, limits.window, limits.enforce) == (100, 60, True)
+            assert (limits.share, limits.concurrency, limits.concurrency_share) == (0.5, 75, 0.5)
 
         @pytest.mark.okta_rate_limit("no-such-preset")
         def test_bad_preset(fake_okta):

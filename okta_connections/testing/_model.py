@@ -120,7 +120,8 @@ class FakeApp:
         sign_on_mode: e.g. ``SAML_2_0``, ``BOOKMARK``, ``OPENID_CONNECT``.
         auth_scheme: Connection scheme: ``TOKEN``, ``OAUTH2`` or ``UNKNOWN`` (unconfigured,
             or an app without provisioning).
-        connection_status: ``ENABLED``, ``DISABLED`` or ``UNKNOWN`` (no provisioning).
+        connection_status: ``ENABLED``, ``DISABLED`` or ``UNKNOWN`` (no provisioning, or
+            not configured yet: an ``UNKNOWN`` scheme yields ``UNKNOWN`` status, §4.10).
         base_url: Returned as ``baseUrl`` for TOKEN connections. For Org2Org it is the
             target org (an app setting, kept across updates); for Zscaler it comes from
             the update request.
@@ -145,7 +146,7 @@ class FakeApp:
         default="UNKNOWN", validator=attrs.validators.in_(AUTH_SCHEMES)
     )
     connection_status: ConnectionStatus = attrs.field(
-        default="DISABLED", validator=attrs.validators.in_(CONNECTION_STATUSES)
+        default="UNKNOWN", validator=attrs.validators.in_(CONNECTION_STATUSES)
     )
     base_url: str | None = None
     token: str | None = attrs.field(default=None, repr=False)
@@ -220,6 +221,12 @@ class RecordedRequest:
         app_id: The app id from the path when the route has one.
         request_id: The ``X-Okta-Request-Id`` the fake answered with.
         received_at: Server clock time when the request arrived (epoch seconds).
+        principal: Who sent it, for principal rate limits: ``ssws-1``... for API
+            tokens, ``bearer-1``... for :meth:`FakeOkta.add_bearer_token` tokens, the
+            client id for tokens the org's OAuth server issued; None when unknown.
+            Never the credential itself.
+        events: System Log events the request caused, e.g.
+            ``system.org.rate_limit.violation`` (see docs/testing.md).
     """
 
     method: str
@@ -232,6 +239,8 @@ class RecordedRequest:
     app_id: str | None
     request_id: str
     received_at: float = 0.0
+    principal: str | None = None
+    events: list[str] = attrs.field(factory=list)
 
     def json(self) -> Any:
         """The body parsed as JSON.

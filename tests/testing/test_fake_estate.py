@@ -73,19 +73,19 @@ def test_initial_connection_states_are_varied() -> None:
             (app.auth_scheme, app.connection_status, app.rotation_mode, app.consent_state)
         )
     assert {
-        ("UNKNOWN", "DISABLED", None, None),
+        ("UNKNOWN", "UNKNOWN", None, None),
         ("TOKEN", "DISABLED", None, None),
         ("TOKEN", "ENABLED", None, None),
         ("OAUTH2", "ENABLED", "AUTO", None),
     } <= states["okta_org2org"]
     assert {
-        ("UNKNOWN", "DISABLED", None, None),
+        ("UNKNOWN", "UNKNOWN", None, None),
         ("TOKEN", "DISABLED", None, None),
         ("TOKEN", "ENABLED", None, None),
     } <= states["zscalerbyz"]
     for name in ("google", "slack"):
         assert {
-            ("UNKNOWN", "DISABLED", None, None),
+            ("UNKNOWN", "UNKNOWN", None, None),
             ("OAUTH2", "ENABLED", None, "verified"),
             ("OAUTH2", "DISABLED", None, "pending"),
         } <= states[name], name
