@@ -79,6 +79,11 @@ def _check(result: pytest.RunResult) -> None:
         ]
     )
     assert "Unclosed" not in result.stdout.str() + result.stderr.str()
+    # The failure points at the user's line, not at our frames (issue #12, part 7).
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines(['>*fake_okta.assert_called("deactivate", times=1)'])
+    assert "okta_connections/testing/_log.py" not in out
+    assert "okta_connections/testing/_fake.py" not in out
 
 
 def test_pytest_asyncio_auto_mode(pytester: pytest.Pytester) -> None:
