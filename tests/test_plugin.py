@@ -204,3 +204,17 @@ def test_client_closer_leaves_a_shared_loop_as_it_found_it(fake_okta: FakeOkta) 
     finally:
         loop.close()
     assert loop.is_closed()
+
+
+async def test_consent_helper_as_docs_show(fake_okta, okta_client, okta_app_factory) -> None:
+    """docs/testing.md, "The consent flow": grant consent with the helper, not the link."""
+    from yarl import URL
+
+    app = okta_app_factory.pending_consent("slack")
+    continue_url = URL(fake_okta.consent(app.id))  # the admin consented in Slack
+    await okta_client.connections.verify(
+        "slack", app.id, code=continue_url.query["code"], state=continue_url.query["state"]
+    )
+    await okta_client.connections.activate(app.id)
+    assert fake_okta.app(app.id).connection_status == "ENABLED"
+    fake_okta.assert_not_called("consent")  # the stand-in page was never needed
