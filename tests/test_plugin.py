@@ -218,3 +218,39 @@ async def test_consent_helper_as_docs_show(fake_okta, okta_client, okta_app_fact
     await okta_client.connections.activate(app.id)
     assert fake_okta.app(app.id).connection_status == "ENABLED"
     fake_okta.assert_not_called("consent")  # the stand-in page was never needed
+
+
+@pytest.mark.okta_org(preset="okta", rate_limit_headers="org")
+def test_okta_org_preset_is_not_overridden_by_the_fixture_defaults(fake_okta) -> None:
+    limits = fake_okta.limits
+    assert (limits.limit, limits.share, limits.concurrency, limits.headers) == (
+        100,
+        0.5,
+        75,
+        "org",
+    )
+
+
+@pytest.mark.okta_org(rate_limit=2)
+async def test_the_fixture_enforces_what_it_advertises(fake_okta, okta_client) -> None:
+    import aiohttp
+
+    url = f"{fake_okta.org_url}/api/v1/apps/{fake_okta.apps[0].id}/connections/default"
+    headers = {"Authorization": f"SSWS {fake_okta.token}"}
+    async with aiohttp.ClientSession() as http:
+        statuses = []
+        for _ in range(3):
+            async with http.get(url, headers=headers) as resp:
+                statuses.append((resp.status, resp.headers["X-Rate-Limit-Limit"]))
+    assert statuses == [(200, "2"), (200, "2"), (429, "2")]
+
+
+@pytest.mark.okta_rate_limit(principal_share=0.5, headers="org")
+def test_rate_limit_marker_changes_only_the_share(fake_okta) -> None:
+    limits = fake_okta.limits
+    assert (limits.limit, limits.share, limits.headers, limits.enforce) == (
+        1_000_000,
+        0.5,
+        "org",
+        True,
+    )

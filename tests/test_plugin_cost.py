@@ -32,6 +32,7 @@ HEAVY = (
     "okta_connections.auth",
     "okta_connections.testing._fake",
     "okta_connections.testing._state",
+    "okta_connections.testing._server",
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final, NoReturn
 
-from ._model import RecordedRequest
+from ._model import RecordedRequest, redact_query
 
 __all__ = ["RequestLog", "describe_request"]
 
@@ -15,7 +15,7 @@ _SHOWN: Final = 25
 
 def describe_request(r: RecordedRequest) -> str:
     """One line per request: ``POST /api/v1/... -> 204  (activate, app 0oa...)``."""
-    query = "&".join(f"{k}={v}" for k, v in r.query.items())
+    query = "&".join(f"{k}={v}" for k, v in redact_query(r.query).items())
     where = r.path + (f"?{query}" if query else "")
     status = "no response" if r.status == 0 else str(r.status)
     tags = [t for t in (r.operation, f"app {r.app_id}" if r.app_id else None) if t]

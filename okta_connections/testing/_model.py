@@ -31,6 +31,7 @@ __all__ = [
     "UnknownAppError",
     "copy_headers",
     "make_rsa_jwk",
+    "redact_query",
 ]
 
 AuthScheme = Literal["TOKEN", "OAUTH2", "UNKNOWN"]
@@ -204,6 +205,19 @@ def _headers_repr(headers: CIMultiDict[str]) -> str:
     return repr(shown)
 
 
+#: Query parameters that carry secrets (the consent flow's code and state).
+_SECRET_QUERY: Final = frozenset({"code", "state"})
+
+
+def redact_query(query: Mapping[str, str]) -> dict[str, str]:
+    """The query with the consent flow's ``code`` and ``state`` values hidden."""
+    return {k: ("<redacted>" if k in _SECRET_QUERY else v) for k, v in query.items()}
+
+
+def _query_repr(query: dict[str, str]) -> str:
+    return repr(redact_query(query))
+
+
 @attrs.define(eq=False)
 class RecordedRequest:
     """One request the fake received, with the status it answered.
@@ -211,7 +225,8 @@ class RecordedRequest:
     Attributes:
         method: HTTP method.
         path: URL path (decoded).
-        query: Query parameters (the last value wins for a repeated name).
+        query: Query parameters (the last value wins for a repeated name). ``repr``
+            redacts the consent flow's ``code`` and ``state``.
         headers: A copy of the request headers, case-insensitive. ``repr`` redacts
             credentials (Authorization, DPoP, Cookie).
         body: The raw request body.
@@ -231,7 +246,7 @@ class RecordedRequest:
 
     method: str
     path: str
-    query: dict[str, str]
+    query: dict[str, str] = attrs.field(repr=_query_repr)
     headers: CIMultiDict[str] = attrs.field(repr=_headers_repr)
     body: bytes
     status: int

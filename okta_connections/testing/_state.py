@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import copy
 import random
+import secrets
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import attrs
+from yarl import URL
 
 from ._faults import FaultPlan
 from ._log import RequestLog
@@ -95,7 +97,7 @@ def parse_refusals(value: Mapping[str, object] | None) -> dict[str, Refusal]:
     return refusals
 
 
-@attrs.define(eq=False, slots=False)
+@attrs.define(eq=False, slots=False, repr=False)
 class OrgState:
     """Everything a :class:`FakeOkta` org is made of; the server only reads and changes it.
 
@@ -136,6 +138,13 @@ class OrgState:
     latency_rng: random.Random = attrs.field(factory=random.Random)
     requests: RequestLog = attrs.field(factory=RequestLog)
 
+    def __repr__(self) -> str:
+        # Credentials and consent codes are keys of these maps: counts only.
+        return (
+            f"<OrgState apps={len(self.order)} tokens={len(self.ssws) + len(self.bearer)} "
+            f"service_apps={len(self.oauth.apps)} requests={len(self.requests)}>"
+        )
+
     def insert(self, app: FakeApp) -> None:
         self.apps[app.id] = app
         self.position[app.id] = len(self.order)
@@ -144,6 +153,29 @@ class OrgState:
     def reindex(self) -> None:
         self.apps = {a.id: a for a in self.order}
         self.position = {a.id: i for i, a in enumerate(self.order)}
+
+    def delay(self) -> float:
+        """How long the next request waits: ``latency``, spread by ``latency_jitter``."""
+        jitter = self.latency_jitter
+        if not jitter:
+            return self.latency
+        return self.latency * self.latency_rng.uniform(1 - jitter, 1 + jitter)
+
+    def issue_consent(self, app: FakeApp, base: str) -> str:
+        """Grant consent for ``app``: a single-use code and its state; the continue URL.
+
+        Raises:
+            ValueError: The app has no third-party OAuth connection to consent to.
+        """
+        if not (app.needs_consent and app.auth_scheme == "OAUTH2"):
+            raise ValueError(
+                f"app {app.id} ({app.name}) has no OAuth connection that needs consent"
+            )
+        code = secrets.token_urlsafe(24)
+        state = secrets.token_urlsafe(16)
+        app._consent_codes[code] = state
+        query = URL.build(query={"code": code, "state": state}).raw_query_string
+        return f"{base}/api/v1/apps/{app.name}/{app.id}/oauth2/callback?{query}"
 
     def new_principal(self, kind: str) -> str:
         self.principals += 1

@@ -222,6 +222,12 @@ def fake_okta(
         if marked[0]:
             raise pytest.UsageError("okta_org takes keyword arguments only")
         options.update(marked[1])
+        if "preset" in marked[1]:
+            # The preset's limit and window, unless the marker gives its own: the
+            # fixture's generous defaults must not override the preset.
+            for name in ("rate_limit", "rate_window"):
+                if name not in marked[1]:
+                    options.pop(name, None)
     latency = options.pop("latency", 0.0)
     jitter = options.pop("latency_jitter", 0.0)
     fake = FakeOkta(**options)
