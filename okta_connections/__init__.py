@@ -8,68 +8,72 @@ Quick start::
         conn = await okta.connections.get("0oafxqCAJWWGELFTYASJ")
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .auth import (
-    Auth,
-    AuthContext,
-    AuthRequest,
-    AuthResponse,
-    BearerToken,
-    PrivateKeyJWT,
-    RefreshTokenAuth,
-    SideRequest,
-    SSWSToken,
-)
-from .client import OktaClient
-from .config import Timeouts
-from .errors import (
-    ApiError,
-    AuthError,
-    BadRequestError,
-    ClientClosedError,
-    ConfigurationError,
-    ConflictError,
-    DecodeError,
-    ForbiddenError,
-    InvalidArgumentError,
-    NotFoundError,
-    OAuthError,
-    OktaConnectionError,
-    OktaError,
-    OktaTimeoutError,
-    RateLimitError,
-    ReauthorizationRequired,
-    ResponseTooLargeError,
-    ServerError,
-    TransportError,
-    UnauthorizedError,
-)
-from .models import (
-    AuthScheme,
-    ConnectionLinks,
-    ConnectionProfile,
-    ConnectionStatus,
-    JsonWebKey,
-    JsonWebKeySet,
-    Link,
-    OAuthApp,
-    OAuthConnection,
-    ProvisioningConnection,
-    RotationMode,
-    SigningSettings,
-    TokenConnection,
-)
-from .ratelimit import RateLimitInfo
-from .retry import RetryPolicy
-from .services import ConnectionsService
-from .transport import (
-    AiohttpTransport,
-    MockTransport,
-    ProxySettings,
-    Transport,
-    TransportRequest,
-    TransportResponse,
-)
+
+if TYPE_CHECKING:
+    from .auth import (
+        Auth,
+        AuthContext,
+        AuthRequest,
+        AuthResponse,
+        BearerToken,
+        PrivateKeyJWT,
+        RefreshTokenAuth,
+        SideRequest,
+        SSWSToken,
+    )
+    from .client import OktaClient
+    from .config import Timeouts
+    from .errors import (
+        ApiError,
+        AuthError,
+        BadRequestError,
+        ClientClosedError,
+        ConfigurationError,
+        ConflictError,
+        DecodeError,
+        ForbiddenError,
+        InvalidArgumentError,
+        NotFoundError,
+        OAuthError,
+        OktaConnectionError,
+        OktaError,
+        OktaTimeoutError,
+        RateLimitError,
+        ReauthorizationRequired,
+        ResponseTooLargeError,
+        ServerError,
+        TransportError,
+        UnauthorizedError,
+    )
+    from .models import (
+        AuthScheme,
+        ConnectionLinks,
+        ConnectionProfile,
+        ConnectionStatus,
+        JsonWebKey,
+        JsonWebKeySet,
+        Link,
+        OAuthApp,
+        OAuthConnection,
+        ProvisioningConnection,
+        RotationMode,
+        SigningSettings,
+        TokenConnection,
+    )
+    from .ratelimit import RateLimitInfo
+    from .retry import RetryPolicy
+    from .services import ConnectionsService
+    from .transport import (
+        AiohttpTransport,
+        MockTransport,
+        ProxySettings,
+        Transport,
+        TransportRequest,
+        TransportResponse,
+    )
 
 __all__ = [
     "AiohttpTransport",
@@ -127,3 +131,78 @@ __all__ = [
     "UnauthorizedError",
     "__version__",
 ]
+
+# Public names are imported on first use (PEP 562): ``import okta_connections`` stays
+# cheap, which matters because the pytest plugin (``okta_connections.testing.
+# pytest_plugin``) is loaded into every test session of every user. A name added above
+# must be added here too (tests/test_plugin_cost.py checks that every name resolves).
+_WHERE: dict[str, str] = {
+    "Auth": ".auth",
+    "AuthContext": ".auth",
+    "AuthRequest": ".auth",
+    "AuthResponse": ".auth",
+    "BearerToken": ".auth",
+    "PrivateKeyJWT": ".auth",
+    "RefreshTokenAuth": ".auth",
+    "SSWSToken": ".auth",
+    "SideRequest": ".auth",
+    "OktaClient": ".client",
+    "Timeouts": ".config",
+    "ApiError": ".errors",
+    "AuthError": ".errors",
+    "BadRequestError": ".errors",
+    "ClientClosedError": ".errors",
+    "ConfigurationError": ".errors",
+    "ConflictError": ".errors",
+    "DecodeError": ".errors",
+    "ForbiddenError": ".errors",
+    "InvalidArgumentError": ".errors",
+    "NotFoundError": ".errors",
+    "OAuthError": ".errors",
+    "OktaConnectionError": ".errors",
+    "OktaError": ".errors",
+    "OktaTimeoutError": ".errors",
+    "RateLimitError": ".errors",
+    "ReauthorizationRequired": ".errors",
+    "ResponseTooLargeError": ".errors",
+    "ServerError": ".errors",
+    "TransportError": ".errors",
+    "UnauthorizedError": ".errors",
+    "AuthScheme": ".models",
+    "ConnectionLinks": ".models",
+    "ConnectionProfile": ".models",
+    "ConnectionStatus": ".models",
+    "JsonWebKey": ".models",
+    "JsonWebKeySet": ".models",
+    "Link": ".models",
+    "OAuthApp": ".models",
+    "OAuthConnection": ".models",
+    "ProvisioningConnection": ".models",
+    "RotationMode": ".models",
+    "SigningSettings": ".models",
+    "TokenConnection": ".models",
+    "RateLimitInfo": ".ratelimit",
+    "RetryPolicy": ".retry",
+    "ConnectionsService": ".services",
+    "AiohttpTransport": ".transport",
+    "MockTransport": ".transport",
+    "ProxySettings": ".transport",
+    "Transport": ".transport",
+    "TransportRequest": ".transport",
+    "TransportResponse": ".transport",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -537,8 +537,15 @@ async def test_fake_okta_conforms_to_the_spec(validators: Any) -> None:
         for op in OPERATIONS:
             for _ in range(6):
                 await run(gen.case(op))
+        # Principal shares (§8.4, §10) in both header modes: 429s at the token's ceiling.
+        for mode in ("principal", "org"):
+            fake.set_rate_limit(10, 3600, principal_share=0.5, headers=mode)
+            for op in OPERATIONS:
+                for _ in range(3):
+                    await run(gen.case(op))
+        assert fake.requests(event="system.client.rate_limit.violation")
         # Concurrency 429s (Limit = Remaining = 0, §8.2): requests overlap while they wait.
-        fake.set_rate_limit(1_000_000, 60, enforce=False)
+        fake.set_rate_limit(1_000_000, 60, principal_share=1.0, headers="principal")
         fake.set_concurrency_limit(2)
         fake.latency = 0.02
         for op in OPERATIONS:

@@ -53,7 +53,8 @@ async def test_all_six_operations_with_state() -> None:
             jwks = await okta.connections.get_jwks(APP)
             pending = await okta.connections.get(slack.app.id)
             await okta.connections.verify("slack", slack.app.id, code="c0de", state="st4te")
-    assert str(before.profile.auth_scheme) == "UNKNOWN" and str(before.status) == "DISABLED"
+    # An UNKNOWN scheme yields UNKNOWN status (reference §4.10), as in FakeOkta.
+    assert str(before.profile.auth_scheme) == "UNKNOWN" and str(before.status) == "UNKNOWN"
     assert str(updated.status) == "ENABLED" and str(updated.profile.auth_scheme) == "TOKEN"
     assert str(after_deactivate.status) == "DISABLED" and str(enabled.status) == "ENABLED"
     assert str(hub.profile.auth_scheme) == "OAUTH2"

@@ -10,7 +10,8 @@ import pytest
 
 from okta_connections import OktaClient, OktaError, ServerError, SSWSToken, TokenConnection
 from okta_connections.testing import AppFactory, FakeOkta
-from okta_connections.testing.pytest_plugin import DEFAULT_ORG_OPTIONS, _ClientCloser
+from okta_connections.testing._closer import ClientCloser as _ClientCloser
+from okta_connections.testing.pytest_plugin import DEFAULT_ORG_OPTIONS
 
 
 async def test_fake_okta_is_a_running_seeded_org(fake_okta: FakeOkta) -> None:
@@ -56,7 +57,7 @@ async def test_factories_make_every_kind_of_app(
         "oauth-enabled": ("OAUTH2", "ENABLED"),
         "oauth-disabled": ("OAUTH2", "DISABLED"),
         "pending": ("OAUTH2", "DISABLED"),
-        "unconfigured": ("UNKNOWN", "DISABLED"),
+        "unconfigured": ("UNKNOWN", "UNKNOWN"),
         "none": ("UNKNOWN", "UNKNOWN"),
     }
     assert made["pending"].consent_pending
@@ -203,3 +204,53 @@ def test_client_closer_leaves_a_shared_loop_as_it_found_it(fake_okta: FakeOkta) 
     finally:
         loop.close()
     assert loop.is_closed()
+
+
+async def test_consent_helper_as_docs_show(fake_okta, okta_client, okta_app_factory) -> None:
+    """docs/testing.md, "The consent flow": grant consent with the helper, not the link."""
+    from yarl import URL
+
+    app = okta_app_factory.pending_consent("slack")
+    continue_url = URL(fake_okta.consent(app.id))  # the admin consented in Slack
+    await okta_client.connections.verify(
+        "slack", app.id, code=continue_url.query["code"], state=continue_url.query["state"]
+    )
+    await okta_client.connections.activate(app.id)
+    assert fake_okta.app(app.id).connection_status == "ENABLED"
+    fake_okta.assert_not_called("consent")  # the stand-in page was never needed
+
+
+@pytest.mark.okta_org(preset="okta", rate_limit_headers="org")
+def test_okta_org_preset_is_not_overridden_by_the_fixture_defaults(fake_okta) -> None:
+    limits = fake_okta.limits
+    assert (limits.limit, limits.share, limits.concurrency, limits.headers) == (
+        100,
+        0.5,
+        75,
+        "org",
+    )
+
+
+@pytest.mark.okta_org(rate_limit=2)
+async def test_the_fixture_enforces_what_it_advertises(fake_okta, okta_client) -> None:
+    import aiohttp
+
+    url = f"{fake_okta.org_url}/api/v1/apps/{fake_okta.apps[0].id}/connections/default"
+    headers = {"Authorization": f"SSWS {fake_okta.token}"}
+    async with aiohttp.ClientSession() as http:
+        statuses = []
+        for _ in range(3):
+            async with http.get(url, headers=headers) as resp:
+                statuses.append((resp.status, resp.headers["X-Rate-Limit-Limit"]))
+    assert statuses == [(200, "2"), (200, "2"), (429, "2")]
+
+
+@pytest.mark.okta_rate_limit(principal_share=0.5, headers="org")
+def test_rate_limit_marker_changes_only_the_share(fake_okta) -> None:
+    limits = fake_okta.limits
+    assert (limits.limit, limits.share, limits.headers, limits.enforce) == (
+        1_000_000,
+        0.5,
+        "org",
+        True,
+    )

@@ -79,6 +79,11 @@ def _check(result: pytest.RunResult) -> None:
         ]
     )
     assert "Unclosed" not in result.stdout.str() + result.stderr.str()
+    # The failure points at the user's line, not at our frames (issue #12, part 7).
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines(['>*fake_okta.assert_called("deactivate", times=1)'])
+    assert "okta_connections/testing/_log.py" not in out
+    assert "okta_connections/testing/_fake.py" not in out
 
 
 def test_pytest_asyncio_auto_mode(pytester: pytest.Pytester) -> None:
@@ -105,7 +110,9 @@ def test_markers_are_registered_and_misuse_is_reported(pytester: pytest.Pytester
 
         @pytest.mark.okta_rate_limit("okta")
         def test_preset(fake_okta):
-            assert fake_okta._limiter.limit == 100 and fake_okta._enforce
+            limits = fake_okta.limits
+            assert (limits.limit, limits.window, limits.enforce) == (100, 60, True)
+            assert (limits.share, limits.concurrency, limits.concurrency_share) == (0.5, 75, 0.5)
 
         @pytest.mark.okta_rate_limit("no-such-preset")
         def test_bad_preset(fake_okta):

@@ -217,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="apps in the fake org, at least 100 (default 3000)",
     )
     p.add_argument("--rate-limit", type=int, default=150, help="requests per window (default 150)")
-    p.add_argument("--window", type=float, default=1.0, help="window in seconds (default 1)")
+    p.add_argument("--window", type=int, default=1, help="window in whole seconds (default 1)")
     return parser
 
 

@@ -8,7 +8,26 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["add_arguments"]
+__all__ = ["add_arguments", "parse_share"]
+
+#: The fake's default limit (FakeOkta's too): enforced, and generous.
+_DEFAULT_LIMIT = 1_000_000
+
+
+def parse_share(value: str) -> tuple[str | None, float]:
+    """``0.5`` (every principal) or ``PRINCIPAL=0.5`` (one API token or client id)."""
+    who, sep, share = value.rpartition("=")
+    try:
+        fraction = float(share)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            "expected a fraction (0.5) or PRINCIPAL=FRACTION (a token or client id)"
+        ) from None
+    if not 0 < fraction <= 1:
+        raise argparse.ArgumentTypeError("a share is a fraction in (0, 1]")
+    if sep and not who:
+        raise argparse.ArgumentTypeError("PRINCIPAL=FRACTION needs a principal before '='")
+    return (who if sep else None), fraction
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,20 +40,52 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the estate (default 0)")
     parser.add_argument("--token", default=None, help="SSWS token to accept (default: random)")
     parser.add_argument(
-        "--rate-limit", type=int, default=100, help="requests per window per bucket (default 100)"
+        "--preset",
+        choices=["okta"],
+        default=None,
+        help="okta: Okta's documented defaults (100 a minute for /api/v1/apps*, a 0.5 "
+        "share per token or service app, 75 in flight with a 0.5 share); the flags below "
+        "override it",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=None,
+        help=f"requests per window per bucket, enforced (default {_DEFAULT_LIMIT:,})",
     )
     parser.add_argument(
         "--window",
         "--rate-window",
         dest="rate_window",
-        type=float,
-        default=60.0,
-        help="rate-limit window in seconds (default 60)",
+        type=int,
+        default=None,
+        help="rate-limit window in whole seconds (default 60)",
     )
     parser.add_argument(
         "--enforce-rate-limit",
         action="store_true",
-        help="answer 429 past the limit (default: headers only)",
+        help="kept for old scripts: the limit is always enforced now",
+    )
+    parser.add_argument(
+        "--principal-share",
+        type=parse_share,
+        action="append",
+        default=[],
+        metavar="[PRINCIPAL=]FRACTION",
+        help="share of each bucket one API token or OAuth service app may use (default "
+        "1.0); PRINCIPAL=FRACTION sets one token's or client id's; repeatable",
+    )
+    parser.add_argument(
+        "--concurrency-limit",
+        type=int,
+        default=None,
+        help="requests in flight at once for the org (default: no limit)",
+    )
+    parser.add_argument(
+        "--rate-limit-headers",
+        choices=["principal", "org"],
+        default="principal",
+        help="X-Rate-Limit-* show the principal's ceiling (default) or the org's bucket",
     )
     parser.add_argument(
         "--record",

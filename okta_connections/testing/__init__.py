@@ -11,12 +11,16 @@ fault markers; see docs/testing.md. :func:`mock_okta` registers Okta-shaped resp
 an ``aioresponses`` mock instead.
 """
 
-from ._aioresponses import MockedApp, mock_okta, mock_okta_not_found
-from ._factory import AppFactory
-from ._fake import FakeOkta, FakeOktaSnapshot
-from ._log import RequestLog
-from ._model import FakeApp, RecordedRequest, UnknownAppError
-from ._thread import ServingThread
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._aioresponses import MockedApp, mock_okta, mock_okta_not_found
+    from ._factory import AppFactory
+    from ._fake import FakeOkta, FakeOktaSnapshot
+    from ._log import RequestLog
+    from ._model import FakeApp, RecordedRequest, UnknownAppError
+    from ._state import OrgState
+    from ._thread import ServingThread
 
 __all__ = [
     "AppFactory",
@@ -24,6 +28,7 @@ __all__ = [
     "FakeOkta",
     "FakeOktaSnapshot",
     "MockedApp",
+    "OrgState",
     "RecordedRequest",
     "RequestLog",
     "ServingThread",
@@ -31,3 +36,35 @@ __all__ = [
     "mock_okta",
     "mock_okta_not_found",
 ]
+
+# Imported on first use: the pytest plugin lives in this package and is loaded into every
+# test session, so importing the package must not import aiohttp.web and the fake org.
+_WHERE = {
+    "MockedApp": "_aioresponses",
+    "mock_okta": "_aioresponses",
+    "mock_okta_not_found": "_aioresponses",
+    "AppFactory": "_factory",
+    "FakeOkta": "_fake",
+    "FakeOktaSnapshot": "_fake",
+    "RequestLog": "_log",
+    "FakeApp": "_model",
+    "RecordedRequest": "_model",
+    "UnknownAppError": "_model",
+    "OrgState": "_state",
+    "ServingThread": "_thread",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

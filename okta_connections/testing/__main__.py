@@ -35,25 +35,53 @@ async def serve(args: argparse.Namespace) -> int:
         # Not available on Windows' event loop; there, Ctrl-C raises KeyboardInterrupt.
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    fake = build(args)
+    async with fake:
+        limits = fake.limits
+        print(f"FakeOkta: {len(fake.apps)} apps (seed {args.seed}); Ctrl-C to stop", flush=True)
+        print(
+            f"FakeOkta: {limits.limit:,} requests per {limits.window} s per bucket, enforced; "
+            f"principal share {limits.share:g}; concurrency "
+            f"{limits.concurrency if limits.concurrency is not None else 'unlimited'}; "
+            f"headers show the {limits.headers}'s ceiling",
+            flush=True,
+        )
+        print(f"OKTA_CLIENT_ORGURL={fake.org_url}", flush=True)
+        print(f"OKTA_CLIENT_TOKEN={fake.token}", flush=True)
+        await stop.wait()
+    print("FakeOkta: stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+def build(args: argparse.Namespace) -> FakeOkta:
+    """The org the parsed arguments describe (not started).
+
+    Raises:
+        ValueError: A bad limit, window or share.
+    """
+    default_share = 0.5 if args.preset == "okta" else 1.0
+    for who, share in args.principal_share:
+        if who is None:
+            default_share = share
     fake = FakeOkta(
         apps=args.apps,
         seed=args.seed,
         token=args.token,
         host=args.host,
         port=args.port,
+        preset=args.preset,
         rate_limit=args.rate_limit,
         rate_window=args.rate_window,
-        enforce_rate_limit=args.enforce_rate_limit,
+        principal_share=default_share,
+        concurrency_limit=args.concurrency_limit,
+        rate_limit_headers=args.rate_limit_headers,
         record_requests=args.record,
         fail_rate=args.fail_rate,
     )
-    async with fake:
-        print(f"FakeOkta: {len(fake.apps)} apps (seed {args.seed}); Ctrl-C to stop", flush=True)
-        print(f"OKTA_CLIENT_ORGURL={fake.org_url}", flush=True)
-        print(f"OKTA_CLIENT_TOKEN={fake.token}", flush=True)
-        await stop.wait()
-    print("FakeOkta: stopped", file=sys.stderr, flush=True)
-    return 0
+    for who, share in args.principal_share:
+        if who is not None:
+            fake.set_principal_share(who, share)
+    return fake
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,6 +93,11 @@ def run(args: argparse.Namespace) -> int:
     """Serve with parsed arguments (see :func:`add_arguments`); returns the exit code."""
     if not 0.0 <= args.fail_rate <= 1.0:
         print("FakeOkta: --fail-rate must be between 0 and 1", file=sys.stderr)
+        return 2
+    try:
+        build(args)  # check the arguments before serving
+    except ValueError as exc:
+        print(f"FakeOkta: {exc}", file=sys.stderr)
         return 2
     try:
         return asyncio.run(serve(args))

@@ -169,7 +169,10 @@ class MockedApp:
                 raise no_provisioning(app)
             if enable and (app.auth_scheme == "UNKNOWN" or app.consent_pending):
                 raise validation_error("connection", "the connection cannot be activated yet")
-            app.connection_status = "ENABLED" if enable else "DISABLED"
+            if enable:
+                app.connection_status = "ENABLED"
+            elif app.connection_status == "ENABLED":
+                app.connection_status = "DISABLED"  # as FakeOkta: UNKNOWN stays UNKNOWN
             return 204, None
 
         return handler

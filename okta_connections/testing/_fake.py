@@ -1,41 +1,36 @@
-"""FakeOkta: a fake Okta org serving the Application Connections API over aiohttp.web."""
+"""FakeOkta: a fake Okta org serving the Application Connections API over aiohttp.web.
+
+:class:`FakeOkta` is the public face of two parts: the org's state (:class:`OrgState`,
+``_state``: apps, credentials and principals, windows, faults, refusals, the request
+log) and the aiohttp server that serves it (:class:`OrgServer`, ``_server``). The
+methods here arrange the state; the server only reads and changes it per request.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import copy
 import functools
-import json
 import logging
-import math
 import random
-import secrets
-import string
 import threading
 import time
-from collections.abc import Callable, Iterable
-from email.utils import formatdate
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Concatenate, Final, Literal, ParamSpec, TypeVar
 
-import attrs
-from aiohttp import hdrs, web
-from aiohttp.typedefs import Handler
-from yarl import URL
+from aiohttp import web
 
 from ._faults import FaultPlan, ScriptedFault
 from ._log import RequestLog
 from ._model import (
-    CONSENT_APPS,
     FakeApp,
     RecordedRequest,
     RotationMode,
     UnknownAppError,
-    copy_headers,
 )
-from ._oauth import TOKEN_PATH, FakeAuthorizationServer, OAuthChallenge, ServiceApp
-from ._ratelimit import RateLimiter, RateState, bucket_of
+from ._oauth import FakeAuthorizationServer, ServiceApp
+from ._ratelimit import HeaderMode, Limits, check_share
 from ._seed import (
     SIGN_ON_MODES,
     apply_oauth,
@@ -45,20 +40,15 @@ from ._seed import (
     new_secret,
     seed_apps,
 )
-from ._wire import (
-    OktaError,
-    app_body,
-    app_filter,
-    app_not_found,
-    connection_body,
-    json_response,
-    no_provisioning,
-    parse_activate,
-    parse_limit,
-    parse_object,
-    parse_signing,
-    required_str,
-    validation_error,
+from ._server import OrgServer
+from ._state import (
+    BearerGrant,
+    FakeOktaSnapshot,
+    OrgState,
+    capture,
+    make_refusal,
+    parse_refusals,
+    restore,
 )
 
 __all__ = ["FakeOkta", "FakeOktaSnapshot"]
@@ -68,65 +58,19 @@ _R = TypeVar("_R")
 
 _log = logging.getLogger(__name__)
 
-_ALNUM: Final = string.ascii_letters + string.digits
-_READ_SCOPES: Final = frozenset({"okta.apps.read", "okta.apps.manage"})
-_MANAGE_SCOPE: Final = "okta.apps.manage"
+#: The default limit of FakeOkta and fake-server: enforced, and generous enough that no
+#: test or demo of today's users meets it (see docs/testing.md, "Rate limits").
+DEFAULT_RATE_LIMIT: Final = 1_000_000
+DEFAULT_RATE_WINDOW: Final = 60
 
-_CONN: Final = "/api/v1/apps/{appId}/connections/default"
-#: (route name, method) -> RecordedRequest.operation
-_OPERATIONS: Final = {
-    ("connection", "GET"): "get",
-    ("connection", "POST"): "update",
-    ("activate", "POST"): "activate",
-    ("deactivate", "POST"): "deactivate",
-    ("jwks", "GET"): "get_jwks",
-    ("verify", "POST"): "verify",
-    ("apps", "GET"): "list_apps",
-    ("token", "POST"): "token",
+#: Okta's documented defaults (reference §8.3-§8.5): the ``okta`` preset.
+OKTA_PRESET: Final[dict[str, Any]] = {
+    "rate_limit": 100,
+    "rate_window": 60,
+    "principal_share": 0.5,
+    "concurrency_limit": 75,
+    "principal_concurrency_share": 0.5,
 }
-#: The consent page stands in for the third party's site: it takes no Okta credential.
-#: The token endpoint authenticates clients its own way (see ``_oauth``).
-_UNAUTHENTICATED_ROUTES: Final = frozenset({"consent", "token"})
-
-# Default error bodies for fail_next(), by status.
-_INJECTED: Final = {
-    400: ("E0000001", "Api validation failed: injected failure"),
-    401: ("E0000011", "Invalid token provided"),
-    403: ("E0000006", "You do not have permission to perform the requested action"),
-    404: ("E0000007", "Not found: Resource not found: injected failure"),
-    429: ("E0000047", "API call exceeded rate limit due to too many requests."),
-}
-
-
-@attrs.define
-class _BearerGrant:
-    scopes: frozenset[str]
-    expires_at: float | None
-
-
-@attrs.define
-class _Fault:
-    status: int
-    remaining: int
-    operation: str | None
-    code: str
-    summary: str
-
-
-class _Dropped(Exception):
-    """A fault that cut the connection: no response is written."""
-
-
-@attrs.frozen(repr=False)
-class FakeOktaSnapshot:
-    """The state of a :class:`FakeOkta` at one moment; see :meth:`FakeOkta.snapshot`."""
-
-    apps: int
-    requests: int
-    _state: dict[str, Any]
-
-    def __repr__(self) -> str:
-        return f"<FakeOktaSnapshot apps={self.apps} requests={self.requests}>"
 
 
 def _on_server_loop(
@@ -207,9 +151,15 @@ class FakeOkta:
         host: str = "127.0.0.1",
         port: int = 0,
         clock: Callable[[], float] = time.time,
-        rate_limit: int = 100,
-        rate_window: float = 60.0,
-        enforce_rate_limit: bool = False,
+        rate_limit: int | None = None,
+        rate_window: float | None = None,
+        enforce_rate_limit: bool = True,
+        principal_share: float | None = None,
+        concurrency_limit: int | None = None,
+        principal_concurrency_share: float | None = None,
+        rate_limit_headers: HeaderMode = "principal",
+        preset: Literal["okta"] | None = None,
+        refusals: Mapping[str, Any] | None = None,
         record_requests: bool = True,
         fail_rate: float = 0.0,
         drop_rate: float = 0.0,
@@ -228,11 +178,30 @@ class FakeOkta:
             clock: Time source (epoch seconds) for ``Date``, rate-limit windows and
                 ``X-Rate-Limit-Reset``, bearer token expiry and timestamps; inject one to
                 skew or freeze the server's clock.
-            rate_limit: Requests per window in each bucket (``X-Rate-Limit-Limit``).
-                Okta's ``/api/v1/apps*`` bucket is 100/min on most plans.
-            rate_window: Window length in seconds.
-            enforce_rate_limit: Answer 429 (``E0000047``) past the limit; otherwise only
-                the headers count down.
+            rate_limit: Requests per window in each bucket, for the whole org. Default
+                1,000,000 (a minute), or the preset's. Okta's ``/api/v1/apps*`` bucket is
+                100/min on most plans (``preset="okta"``).
+            rate_window: Window length, whole seconds (default 60). Windows open on the
+                whole second of their first request; ``X-Rate-Limit-Reset`` is their end.
+            enforce_rate_limit: Answer 429 (``E0000047``) past a ceiling (the default).
+                False only counts the headers down, so that they lie: avoid it.
+            principal_share: Share of each bucket one principal (an API token or an
+                OAuth service app) may use: 1.0 by default, 0.5 in the ``okta`` preset
+                (reference §8.4). Change one principal's with :meth:`set_principal_share`.
+            concurrency_limit: Requests in flight at once for the org (None: no limit;
+                75 in the ``okta`` preset); see :meth:`set_concurrency_limit`.
+            principal_concurrency_share: Share of ``concurrency_limit`` one principal may
+                use (1.0; 0.5 in the ``okta`` preset).
+            rate_limit_headers: ``"principal"`` (default): ``X-Rate-Limit-Limit`` is the
+                principal's ceiling and ``-Remaining`` what it has left (or the org, when
+                less); ``"org"``: both show the org's bucket. Okta's docs do not settle it.
+            preset: ``"okta"``: Okta's documented defaults at once (100 a minute, a 0.5
+                share, 75 in flight with a 0.5 share); explicit arguments win.
+            refusals: Answers to requests Okta's docs give none for, by name:
+                ``activate_unconfigured``, ``activate_pending_consent``,
+                ``lifecycle_without_provisioning``, ``verify_bad_code`` -> a status (204:
+                accept and change nothing) or ``(status, errorCode, errorSummary)``.
+                Each defaults to 400 ``E0000001`` (see docs/testing.md).
             record_requests: Keep every request in :attr:`requests`. Turn off for long
                 benchmark runs, where the log would only grow.
             fail_rate: Fraction of API requests answered with a random 500/502/503/504
@@ -242,52 +211,88 @@ class FakeOkta:
             malformed_rate: Fraction of JSON successes whose body is cut short.
 
         Raises:
-            ValueError: A negative ``apps``, a bad rate limit or window.
+            ValueError: A negative ``apps``, a bad rate limit, window, share, preset or
+                refusal.
         """
         if isinstance(apps, bool) or not isinstance(apps, int) or apps < 0:
             raise ValueError(f"apps must be an integer >= 0, not {apps!r}")
-        self._seed = seed
-        self._rng = random.Random(seed)
-        # Request and error ids need not be reproducible; keep them off the seeded stream
-        # so the estate and add_app() ids do not depend on how many requests were served.
-        self._ids = random.Random()
+        if preset not in (None, "okta"):
+            raise ValueError(f"preset must be 'okta' or None, not {preset!r}")
+        base: dict[str, Any] = dict(OKTA_PRESET) if preset == "okta" else {}
+
+        def pick(name: str, given: Any, default: Any) -> Any:
+            return given if given is not None else base.get(name, default)
+
         self._host = host
         self._port = port
         self._clock = clock
-        self._limiter = RateLimiter(rate_limit, rate_window)
-        self._enforce = enforce_rate_limit
-        self._record = record_requests
-        self.token: str = token if token is not None else new_secret(random.Random())
-        self._ssws: set[str] = {self.token}
-        self._bearer: dict[str, _BearerGrant] = {}
-        self._used_codes: set[str] = set()
-        self._faults: list[_Fault] = []
-        self.faults = FaultPlan(
+        limits = Limits(
+            limit=pick("rate_limit", rate_limit, DEFAULT_RATE_LIMIT),
+            window=pick("rate_window", rate_window, DEFAULT_RATE_WINDOW),
+            enforce=enforce_rate_limit,
+            share=pick("principal_share", principal_share, 1.0),
+            concurrency=pick("concurrency_limit", concurrency_limit, None),
+            concurrency_share=pick("principal_concurrency_share", principal_concurrency_share, 1.0),
+            headers=rate_limit_headers,
+        )
+        faults = FaultPlan(
             error_rate=fail_rate,
             drop_rate=drop_rate,
             slow_rate=slow_rate,
             malformed_rate=malformed_rate,
             rng=random.Random(seed + 1),
         )
-        self.latency: float = 0.0
-        self._latency_jitter = 0.0
-        self._latency_rng = random.Random(seed + 2)
-        self._concurrency_limit: int | None = None
-        self._in_flight = 0
-        self._requests = RequestLog()
+        oauth = FakeAuthorizationServer(clock)
+        oauth.faults = faults
+        rng = random.Random(seed)
+        self._org = OrgState(
+            seed=seed,
+            rng=rng,
+            limits=limits,
+            faults=faults,
+            oauth=oauth,
+            refusals=parse_refusals(refusals),
+            latency_rng=random.Random(seed + 2),
+        )
+        for app in seed_apps(apps, rng, seed):
+            self._org.insert(app)
+        self.token: str = token if token is not None else new_secret(random.Random())
+        self._org.ssws[self.token] = self._org.new_principal("ssws")
         self._serving_loop: asyncio.AbstractEventLoop | None = None
         self._serving_thread: int | None = None
-        self._apps: dict[str, FakeApp] = {}
-        self._order: list[FakeApp] = []
-        self._position: dict[str, int] = {}
-        for app in seed_apps(apps, self._rng, seed):
-            self._insert(app)
-        self._org_url: str | None = None
+        self._server = OrgServer(self._org, clock, record=record_requests)
         self._runner: web.AppRunner | None = None
         self._closed = False
-        #: The org authorization server (``/oauth2/v1/token``); see :mod:`._oauth`.
-        self.oauth = FakeAuthorizationServer(clock)
-        self.web_app: web.Application = self._build_app()
+        self.web_app: web.Application = self._server.web_app
+
+    @property
+    def state(self) -> OrgState:
+        """The org's state, apart from the server (see :class:`OrgState`)."""
+        return self._org
+
+    @property
+    def oauth(self) -> FakeAuthorizationServer:
+        """The org authorization server (``/oauth2/v1/token``); see :mod:`._oauth`."""
+        return self._org.oauth
+
+    @property
+    def faults(self) -> FaultPlan:
+        """The fault plan of every route: scripted faults and random fault rates."""
+        return self._org.faults
+
+    @property
+    def limits(self) -> Limits:
+        """Rate and concurrency limits, principal shares and the open windows."""
+        return self._org.limits
+
+    @property
+    def latency(self) -> float:
+        """Seconds each API request waits before it is handled (real time, not ``clock``)."""
+        return self._org.latency
+
+    @latency.setter
+    def latency(self, value: float) -> None:
+        self._org.latency = value
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -329,7 +334,7 @@ class FakeOkta:
         self._serving_thread = threading.get_ident()
         port = runner.addresses[0][1]
         host = f"[{self._host}]" if ":" in self._host else self._host
-        self._org_url = f"http://{host}:{port}"
+        self._server.org_url = f"http://{host}:{port}"
 
     async def close(self) -> None:
         """Stop serving and close open connections. Safe to call more than once."""
@@ -349,17 +354,17 @@ class FakeOkta:
         Raises:
             RuntimeError: Not started and not set.
         """
-        if self._org_url is None:
+        if self._server.org_url is None:
             raise RuntimeError("FakeOkta is not serving yet: use 'async with' or start()")
-        return self._org_url
+        return self._server.org_url
 
     @org_url.setter
     def org_url(self, value: str) -> None:
-        self._org_url = value.rstrip("/")
+        self._server.org_url = value.rstrip("/")
 
     def __repr__(self) -> str:
-        where = self._org_url or "not started"
-        return f"<FakeOkta {where} apps={len(self._order)} seed={self._seed!r}>"
+        where = self._server.org_url or "not started"
+        return f"<FakeOkta {where} apps={len(self._org.order)} seed={self._org.seed!r}>"
 
     # ------------------------------------------------------------------ the estate
 
@@ -369,7 +374,7 @@ class FakeOkta:
 
         A new list each time; the apps in it are the live, mutable state.
         """
-        return list(self._order)
+        return list(self._org.order)
 
     def app(self, app_id: str) -> FakeApp:
         """The app with this id.
@@ -378,7 +383,7 @@ class FakeOkta:
             UnknownAppError: (a ``KeyError``) no such app.
         """
         try:
-            return self._apps[app_id]
+            return self._org.apps[app_id]
         except KeyError:
             raise UnknownAppError(app_id) from None
 
@@ -409,7 +414,8 @@ class FakeOkta:
                 OAuth ones; any other name has no provisioning (status ``UNKNOWN``).
             label: Display name (defaults to the name).
             connection: None for an unconfigured connection, ``"token"`` or ``"oauth"``.
-            status: The connection's status.
+            status: The connection's status (an unconfigured connection, and an app
+                without provisioning, are ``UNKNOWN`` whatever this says).
             app_id: The id; a fresh ``0oa…`` id when None.
             app_status: The app's own status.
             sign_on_mode: Defaults to the catalog app's usual mode.
@@ -430,8 +436,8 @@ class FakeOkta:
                 appear in a URL path, or the state is contradictory.
         """
         if app_id is None:
-            app_id = new_app_id(self._rng, self._apps)
-        elif app_id in self._apps:
+            app_id = new_app_id(self._org.rng, self._org.apps)
+        elif app_id in self._org.apps:
             raise ValueError(f"app id {app_id!r} is already in use")
         elif not app_id or "/" in app_id:
             raise ValueError(f"app id {app_id!r} cannot be used in a URL path")
@@ -463,11 +469,11 @@ class FakeOkta:
                 raise ValueError(f"{name!r} apps do not support token connections")
             if name == "zscalerbyz" and base_url is None:
                 base_url = (
-                    f"https://scim.zscalerbeta.net/{self._rng.randrange(10**6, 10**7)}/890/scim"
+                    f"https://scim.zscalerbeta.net/{self._org.rng.randrange(10**6, 10**7)}/890/scim"
                 )
             apply_token(
                 app,
-                token=token if token is not None else new_secret(self._rng),
+                token=token if token is not None else new_secret(self._org.rng),
                 base_url=base_url,
                 activate=status == "ENABLED",
                 now=now,
@@ -482,22 +488,22 @@ class FakeOkta:
                 app,
                 activate=status == "ENABLED",
                 now=now,
-                seed=self._seed,
-                client_id=(client_id or new_app_id(self._rng, ()))
+                seed=self._org.seed,
+                client_id=(client_id or new_app_id(self._org.rng, ()))
                 if name == "okta_org2org"
                 else None,
                 rotation_mode=rotation_mode,
                 admin_username=(admin_username or "admin@contoso.onmicrosoft.com")
                 if office
                 else None,
-                admin_password=(admin_password or new_secret(self._rng, 24, prefix=""))
+                admin_password=(admin_password or new_secret(self._org.rng, 24, prefix=""))
                 if office
                 else None,
                 consented=consented,
             )
         else:
             raise ValueError(f"connection must be None, 'token' or 'oauth', not {connection!r}")
-        self._insert(app)
+        self._org.insert(app)
         return app
 
     @_on_server_loop
@@ -508,15 +514,10 @@ class FakeOkta:
             UnknownAppError: No such app.
         """
         app = self.app(app_id)
-        del self._apps[app_id]
-        self._order.remove(app)
-        self._position = {a.id: i for i, a in enumerate(self._order)}
+        del self._org.apps[app_id]
+        self._org.order.remove(app)
+        self._org.position = {a.id: i for i, a in enumerate(self._org.order)}
         return app
-
-    def _insert(self, app: FakeApp) -> None:
-        self._apps[app.id] = app
-        self._position[app.id] = len(self._order)
-        self._order.append(app)
 
     @_on_server_loop
     def rotate_keys(self, app_id: str) -> str:
@@ -535,7 +536,7 @@ class FakeOkta:
         app = self.app(app_id)
         if not app.has_jwks:
             raise ValueError(f"app {app_id} has no JWKS (not an Org2Org OAuth connection)")
-        key = new_jwk(app, self._seed)
+        key = new_jwk(app, self._org.seed)
         app.jwks = [key, *app.jwks[:1]]
         return key["kid"]
 
@@ -546,7 +547,8 @@ class FakeOkta:
         """Accept another SSWS API token."""
         if not token:
             raise ValueError("token must be a non-empty string")
-        self._ssws.add(token)
+        if token not in self._org.ssws:
+            self._org.ssws[token] = self._org.new_principal("ssws")
 
     @_on_server_loop
     def add_bearer_token(
@@ -569,7 +571,9 @@ class FakeOkta:
         if isinstance(scopes, str):
             # A lone string would otherwise be iterated character by character.
             scopes = scopes.split()
-        self._bearer[token] = _BearerGrant(frozenset(scopes), expires_at)
+        old = self._org.bearer.get(token)
+        principal = old.principal if old is not None else self._org.new_principal("bearer")
+        self._org.bearer[token] = BearerGrant(frozenset(scopes), expires_at, principal)
 
     @_on_server_loop
     def revoke_token(self, token: str) -> None:
@@ -578,9 +582,9 @@ class FakeOkta:
         Raises:
             KeyError: The token was never accepted.
         """
-        if token in self._ssws:
-            self._ssws.discard(token)
-        elif self._bearer.pop(token, None) is None:
+        if token in self._org.ssws:
+            del self._org.ssws[token]
+        elif self._org.bearer.pop(token, None) is None:
             raise KeyError("that token is not registered with this FakeOkta")
 
     @_on_server_loop
@@ -643,9 +647,9 @@ class FakeOkta:
         """
         revoked = self.oauth.revoke_tokens(client_id)
         if api_tokens:
-            revoked += len(self._ssws) + len(self._bearer)
-            self._ssws.clear()
-            self._bearer.clear()
+            revoked += len(self._org.ssws) + len(self._org.bearer)
+            self._org.ssws.clear()
+            self._org.bearer.clear()
         return revoked
 
     def count_token_requests(self) -> int:
@@ -670,62 +674,115 @@ class FakeOkta:
             ValueError: The app has no third-party OAuth connection to consent to.
             RuntimeError: The org has no URL yet (not started, ``org_url`` not set).
         """
-        return self._issue_consent(self.app(app_id), self.org_url)
-
-    def _issue_consent(self, app: FakeApp, base: str) -> str:
-        if not (app.needs_consent and app.auth_scheme == "OAUTH2"):
-            raise ValueError(
-                f"app {app.id} ({app.name}) has no OAuth connection that needs consent"
-            )
-        code = secrets.token_urlsafe(24)
-        state = secrets.token_urlsafe(16)
-        app._consent_codes[code] = state
-        query = URL.build(query={"code": code, "state": state}).raw_query_string
-        return f"{base}/api/v1/apps/{app.name}/{app.id}/oauth2/callback?{query}"
+        return self._org.issue_consent(self.app(app_id), self.org_url)
 
     # ------------------------------------------------------------------ rate limits, faults
 
     @_on_server_loop
-    def set_rate_limit(self, limit: int, window: float, enforce: bool = True) -> None:
+    def set_rate_limit(
+        self,
+        limit: int,
+        window: float,
+        enforce: bool = True,
+        *,
+        principal_share: float | None = None,
+        concurrency_share: float | None = None,
+        headers: HeaderMode | None = None,
+    ) -> None:
         """Change the per-bucket limit and window; open windows start afresh.
 
         Args:
-            limit: Requests per window in each bucket.
-            window: Window length in seconds.
-            enforce: Answer 429 ``E0000047`` past the limit.
+            limit: Requests per window in each bucket, for the whole org.
+            window: Window length, whole seconds.
+            enforce: Answer 429 ``E0000047`` past a ceiling.
+            principal_share: The default share of each principal (unchanged when None).
+            concurrency_share: The default concurrency share (unchanged when None).
+            headers: ``"principal"`` or ``"org"`` (unchanged when None); see the class.
         """
-        self._limiter.configure(limit, window)
-        self._enforce = enforce
+        limits = self._org.limits
+        limits.configure(limit, window)
+        limits.enforce = enforce
+        if principal_share is not None:
+            limits.share = check_share("principal_share", principal_share)
+        if concurrency_share is not None:
+            limits.concurrency_share = check_share("concurrency_share", concurrency_share)
+        if headers is not None:
+            limits.set_headers(headers)
+
+    @_on_server_loop
+    def set_principal_share(
+        self,
+        principal: str,
+        share: float | None = None,
+        *,
+        concurrency_share: float | None = None,
+    ) -> None:
+        """Set one principal's share of each bucket and of the concurrency limit.
+
+        Okta's Principal Rate Limits (reference §8.4, §10): each API token and each OAuth
+        service app gets ``share`` of every bucket (None: the org default,
+        ``principal_share``). Shares need not add up to 1: the org's bucket still caps
+        them all, first come, first served.
+
+        Args:
+            principal: An SSWS token, an :meth:`add_bearer_token` token, or an OAuth
+                client id (registered already or later).
+            share: Fraction in (0, 1].
+            concurrency_share: Fraction in (0, 1] of the concurrency limit.
+        """
+        self._org.limits.set_share(self._org.principal_key(principal), share, concurrency_share)
+
+    def principal_of(self, credential: str) -> str:
+        """The principal id that requests with this token or client id are logged under."""
+        return self._org.principal_key(credential)
 
     @property
     def latency_jitter(self) -> float:
         """How much each request's wait varies around ``latency`` (0 to 1; see the class)."""
-        return self._latency_jitter
+        return self._org.latency_jitter
 
     @latency_jitter.setter
     def latency_jitter(self, value: float) -> None:
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
             raise ValueError(f"latency_jitter must be a number from 0 to 1, not {value!r}")
-        self._latency_jitter = float(value)
-
-    def _delay(self) -> float:
-        jitter = self._latency_jitter
-        if not jitter:
-            return self.latency
-        return self.latency * self._latency_rng.uniform(1 - jitter, 1 + jitter)
+        self._org.latency_jitter = float(value)
 
     @_on_server_loop
-    def set_concurrency_limit(self, limit: int | None) -> None:
+    def set_concurrency_limit(
+        self, limit: int | None, *, principal_share: float | None = None
+    ) -> None:
         """Refuse requests beyond ``limit`` in flight at once, as Okta's concurrency limit does.
 
         A refused request gets 429 ``E0000047`` with ``X-Rate-Limit-Limit`` and
-        ``X-Rate-Limit-Remaining`` both 0 and ``X-Rate-Limit-Reset`` an estimate (now + 1 s),
-        the signal the reference (§8.2) describes. Requests overlap only while they wait
-        out :attr:`latency`, so set that too. None turns the limit off.
+        ``X-Rate-Limit-Remaining`` both 0 and ``X-Rate-Limit-Reset`` an estimate (the next
+        whole second), the signal the reference (§8.2) describes; it spends no rate
+        budget. Each principal may hold ``principal_share`` of the slots (the default
+        stays unchanged when None). Requests overlap only while they wait out
+        :attr:`latency`, so set that too. None turns the limit off.
         """
-        if limit is not None and (isinstance(limit, bool) or limit < 1):
-            raise ValueError(f"concurrency limit must be >= 1 or None, not {limit!r}")
-        self._concurrency_limit = limit
+        self._org.limits.set_concurrency(limit)
+        if principal_share is not None:
+            self._org.limits.concurrency_share = check_share("principal_share", principal_share)
+
+    @_on_server_loop
+    def set_refusal(
+        self,
+        name: str,
+        status: int,
+        *,
+        error_code: str | None = None,
+        error_summary: str | None = None,
+    ) -> None:
+        """Choose the answer to a request Okta's docs give none for (see ``refusals``).
+
+        Args:
+            name: ``activate_unconfigured``, ``activate_pending_consent``,
+                ``lifecycle_without_provisioning`` or ``verify_bad_code``.
+            status: 204 (accept, change nothing) or a 4xx.
+            error_code: Defaults by status (``E0000006`` for 403, ``E0000007`` for 404...).
+            error_summary: Defaults to Okta's summary for the code.
+        """
+        self._org.refusals[name] = make_refusal(name, status, error_code, error_summary)
 
     @_on_server_loop
     def fail_next(
@@ -737,22 +794,27 @@ class FakeOkta:
         error_code: str | None = None,
         error_summary: str | None = None,
     ) -> None:
-        """Answer the next ``times`` authenticated requests with an error, to test retries.
+        """Answer the next ``times`` matching requests with an error, to test retries.
+
+        The same mechanism as :meth:`fail`, for any app.
 
         Args:
             status: HTTP status, 400-599.
             times: How many requests fail.
-            operation: Only requests of this operation (e.g. ``"get"``) fail; any when None.
+            operation: Only requests of this operation (e.g. ``"get"``, ``"token"``) fail;
+                any when None.
             error_code: Defaults by status (``E0000047`` for 429, ``E0000009`` for 5xx...).
             error_summary: Defaults to Okta's summary for the code.
         """
-        if not 400 <= status <= 599:
-            raise ValueError(f"status must be 400-599, not {status}")
-        if times < 1:
-            raise ValueError("times must be >= 1")
-        code, summary = _INJECTED.get(status, ("E0000009", "Internal Server Error"))
-        self._faults.append(
-            _Fault(status, times, operation, error_code or code, error_summary or summary)
+        self._org.faults.script(
+            ScriptedFault(
+                None,
+                operation,
+                status,
+                times,
+                error_code=error_code,
+                error_summary=error_summary,
+            )
         )
 
     @_on_server_loop
@@ -763,12 +825,10 @@ class FakeOkta:
 
         Example: ``fake.fail(app.id, "activate", status=503, times=2)`` makes the next two
         activations of that app fail; the third succeeds. None matches any app or operation.
+        Every route takes scripted faults: the six operations, ``list_apps``, ``token``
+        (an OAuth error body) and ``consent``.
         """
-        if not 400 <= status <= 599:
-            raise ValueError(f"status must be 400-599, not {status}")
-        if times < 1:
-            raise ValueError("times must be >= 1")
-        self.faults.scripted.append(ScriptedFault(app_id, operation, status, times))
+        self._org.faults.script(ScriptedFault(app_id, operation, status, times))
 
     @_on_server_loop
     def set_faults(
@@ -792,7 +852,7 @@ class FakeOkta:
             malformed_rate: A 200 whose JSON body is cut short.
             seed: Seed of the fault dice, for reproducible runs.
         """
-        self.faults = FaultPlan(
+        plan = FaultPlan(
             error_rate=fail_rate,
             drop_rate=drop_rate,
             slow_rate=slow_rate,
@@ -802,17 +862,18 @@ class FakeOkta:
             counts=self.faults.counts,
             rng=random.Random(seed) if seed is not None else self.faults.rng,
         )
+        self._org.faults = self._org.oauth.faults = plan
 
     # ------------------------------------------------------------------ request log
 
     @property
     def requests(self) -> RequestLog:
         """Every request received, in arrival order: see :class:`RequestLog`."""
-        return self._requests
+        return self._org.requests
 
     @requests.setter
     def requests(self, value: Iterable[RecordedRequest]) -> None:
-        self._requests = RequestLog(value)
+        self._org.requests = RequestLog(value)
 
     def assert_called(
         self,
@@ -842,7 +903,8 @@ class FakeOkta:
         Raises:
             AssertionError: The expectation does not hold.
         """
-        return self._requests.assert_called(
+        __tracebackhide__ = True  # a failure points at the user's test, not here
+        return self._org.requests.assert_called(
             operation, app_id=app_id, status=status, method=method, times=times
         )
 
@@ -859,40 +921,22 @@ class FakeOkta:
         Raises:
             AssertionError: Listing what was received; matching requests are starred.
         """
-        self._requests.assert_not_called(operation, app_id=app_id, status=status, method=method)
+        __tracebackhide__ = True
+        self._org.requests.assert_not_called(operation, app_id=app_id, status=status, method=method)
 
     # ------------------------------------------------------------------ snapshots
-
-    #: FakeOkta attributes that make up its state (the estate, credentials, limits,
-    #: faults, the seeded random streams and the request log).
-    _STATE: Final = (
-        "_order",
-        "_ssws",
-        "_bearer",
-        "_used_codes",
-        "_faults",
-        "faults",
-        "_limiter",
-        "_enforce",
-        "latency",
-        "_latency_jitter",
-        "_concurrency_limit",
-        "_rng",
-    )
 
     @_on_server_loop
     def snapshot(self) -> FakeOktaSnapshot:
         """Capture the org's state, to :meth:`restore` later (e.g. between tests).
 
-        The snapshot covers the apps and their connections, accepted tokens, the OAuth
-        server (service apps, issued tokens), rate limits, scripted and random faults,
-        latency and the request log. It is a deep copy: later changes do not alter it,
-        and it can be restored any number of times.
+        The snapshot is a deep copy of the whole :class:`OrgState`: the apps and their
+        connections, accepted tokens and principals, the OAuth server (service apps,
+        issued tokens), rate limits and open windows, scripted and random faults,
+        refusals, latency and the request log. Later changes do not alter it, and it can
+        be restored any number of times.
         """
-        state = {name: copy.deepcopy(getattr(self, name)) for name in self._STATE}
-        state["_requests"] = RequestLog(self._requests)  # the records themselves are final
-        state["oauth"] = self._oauth_state()
-        return FakeOktaSnapshot(len(self._order), len(self._requests), state)
+        return capture(self._org, self._clock)
 
     @_on_server_loop
     def restore(self, snapshot: FakeOktaSnapshot) -> None:
@@ -906,33 +950,7 @@ class FakeOkta:
         """
         if not isinstance(snapshot, FakeOktaSnapshot):
             raise TypeError(f"expected a FakeOktaSnapshot, not {type(snapshot).__name__}")
-        state = copy.deepcopy({k: v for k, v in snapshot._state.items() if k != "_requests"})
-        current = self._apps
-        order: list[FakeApp] = []
-        for saved in state.pop("_order"):
-            live = current.get(saved.id)
-            if live is None:
-                order.append(saved)
-                continue
-            for field in attrs.fields(FakeApp):
-                setattr(live, field.name, getattr(saved, field.name))
-            order.append(live)
-        self._order = order
-        self._apps = {a.id: a for a in order}
-        self._position = {a.id: i for i, a in enumerate(order)}
-        vars(self.oauth).update(state.pop("oauth"))
-        for name, value in state.items():
-            setattr(self, name, value)
-        self._requests = RequestLog(snapshot._state["_requests"])
-
-    def _oauth_state(self) -> dict[str, Any]:
-        oauth = vars(self.oauth)
-        # Keys (cryptography objects) and the clock are shared, not copied.
-        memo: dict[int, Any] = {id(oauth["_clock"]): oauth["_clock"]}
-        for app in self.oauth.apps.values():
-            for key in app.keys.values():
-                memo[id(key)] = key
-        return copy.deepcopy({k: v for k, v in oauth.items() if k != "_clock"}, memo)
+        restore(self._org, snapshot, self._clock)
 
     def count(
         self,
@@ -948,429 +966,4 @@ class FakeOkta:
             status: The response status.
             app_id: The app id in the path.
         """
-        return len(self._requests(operation, app_id=app_id, status=status))
-
-    # ------------------------------------------------------------------ the web app
-
-    def _build_app(self) -> web.Application:
-        app = web.Application(middlewares=[self._middleware])
-        r = app.router
-        r.add_resource("/api/v1/apps", name="apps").add_route("GET", self._list_apps)
-        conn = r.add_resource(_CONN, name="connection")
-        conn.add_route("GET", self._get)
-        conn.add_route("POST", self._update)
-        r.add_resource(_CONN + "/jwks", name="jwks").add_route("GET", self._get_jwks)
-        r.add_resource(_CONN + "/lifecycle/activate", name="activate").add_route(
-            "POST", self._activate
-        )
-        r.add_resource(_CONN + "/lifecycle/deactivate", name="deactivate").add_route(
-            "POST", self._deactivate
-        )
-        r.add_resource("/api/v1/apps/{appName}/{appId}/oauth2/callback", name="verify").add_route(
-            "POST", self._verify
-        )
-        r.add_resource("/fake-consent/{appId}", name="consent").add_route("GET", self._consent_page)
-        r.add_resource(TOKEN_PATH, name="token").add_route("POST", self._token)
-        return app
-
-    def _new_request_id(self) -> str:
-        return "req" + "".join(self._ids.choices(_ALNUM, k=23))
-
-    def _error(
-        self, status: int, code: str, summary: str, causes: Iterable[str] = ()
-    ) -> web.Response:
-        body = {
-            "errorCode": code,
-            "errorSummary": summary,
-            "errorLink": code,
-            "errorId": "oae" + "".join(self._ids.choices(_ALNUM, k=22)),
-            "errorCauses": [{"errorSummary": c} for c in causes],
-        }
-        return json_response(body, status)
-
-    @web.middleware
-    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        now = self._clock()
-        request_id = self._new_request_id()
-        route = request.match_info.route
-        resource = route.resource
-        route_name = resource.name if resource is not None else None
-        operation = _OPERATIONS.get((route_name or "", request.method))
-        record: RecordedRequest | None = None
-        if self._record:
-            record = RecordedRequest(
-                method=request.method,
-                path=request.path,
-                query=dict(request.query),
-                headers=copy_headers(request.headers),
-                body=b"",
-                status=0,
-                operation=operation,
-                app_id=request.match_info.get("appId"),
-                request_id=request_id,
-                received_at=now,
-            )
-            self._requests.append(record)
-        rate = self._limiter.hit(bucket_of(request.path), now)
-        self._in_flight += 1
-        limit = self._concurrency_limit
-        too_many = limit is not None and self._in_flight > limit
-        if too_many:
-            # Concurrency 429s report Limit = Remaining = 0 and an estimated reset.
-            rate = RateState(limit=0, remaining=0, reset=math.ceil(now + 1), exceeded=True)
-        try:
-            response = await self._dispatch(
-                request, handler, route_name, operation, rate, record, too_many
-            )
-        except OktaError as err:
-            response = self._error(err.status, err.code, err.summary, err.causes)
-        except OAuthChallenge as challenge:
-            # OAuth refusals (DPoP) have OAuth's body, not Okta's error shape.
-            response = challenge.response()
-        except _Dropped:
-            # The transport is closed: nothing reaches the client. Logged as status 0.
-            if record is not None:
-                record.status = 0
-            return web.Response(status=500)
-        except web.HTTPException as exc:
-            # aiohttp's own exceptions (e.g. body too large) still get Okta's error shape.
-            response = self._error(exc.status, "E0000001", f"Api validation failed: {exc.reason}")
-        except Exception:
-            _log.exception("FakeOkta: unhandled error in %s %s", request.method, request.path)
-            response = self._error(500, "E0000009", "Internal Server Error")
-        finally:
-            self._in_flight -= 1
-        if response.status == 429 and rate.remaining:
-            # Any 429 (a scripted one too) says the window is spent, as Okta's do (§8.2).
-            rate = rate._replace(remaining=0)
-        headers = response.headers
-        headers["X-Okta-Request-Id"] = request_id
-        headers[hdrs.DATE] = formatdate(now, usegmt=True)
-        headers["X-Rate-Limit-Limit"] = str(rate.limit)
-        headers["X-Rate-Limit-Remaining"] = str(rate.remaining)
-        headers["X-Rate-Limit-Reset"] = str(rate.reset)
-        if record is not None:
-            record.status = response.status
-        return response
-
-    async def _dispatch(
-        self,
-        request: web.Request,
-        handler: Handler,
-        route_name: str | None,
-        operation: str | None,
-        rate: RateState,
-        record: RecordedRequest | None,
-        too_many: bool,
-    ) -> web.StreamResponse:
-        # Read the body first so that the log has it even for refused requests.
-        body = await request.read()
-        if record is not None:
-            record.body = body
-        if too_many or (rate.exceeded and self._enforce):
-            raise OktaError(
-                429, "E0000047", "API call exceeded rate limit due to too many requests."
-            )
-        if (
-            request.method in ("POST", "PUT", "PATCH")
-            and request.content_length is None
-            and hdrs.TRANSFER_ENCODING not in request.headers
-        ):
-            # Okta answers 411 to a POST/PUT with neither a body nor Content-Length (core
-            # API docs). Its error catalogue has no code for it, so this uses E0000001,
-            # Okta's generic request-validation code. Checked before auth: it is a
-            # protocol-level refusal that does not depend on who is asking.
-            raise OktaError(
-                411,
-                "E0000001",
-                "Api validation failed: Content-Length",
-                ["Content-Length: a POST without a body must send Content-Length: 0"],
-            )
-        if route_name not in _UNAUTHENTICATED_ROUTES:
-            self._authenticate(request)
-            if self.latency > 0:
-                await asyncio.sleep(self._delay())
-            self._inject_fault(operation)
-            if operation is not None:
-                return await self._faulty(request, handler, operation)
-        match_error = request.match_info.http_exception
-        if match_error is not None:
-            if isinstance(match_error, web.HTTPMethodNotAllowed):
-                response = self._error(
-                    405,
-                    "E0000022",
-                    "The endpoint does not support the provided HTTP method",
-                )
-                response.headers[hdrs.ALLOW] = ", ".join(sorted(match_error.allowed_methods))
-                return response
-            raise OktaError(
-                404, "E0000007", f"Not found: Resource not found: {request.path} (Route)"
-            )
-        return await handler(request)
-
-    def _authenticate(self, request: web.Request) -> None:
-        header = request.headers.get(hdrs.AUTHORIZATION, "")
-        scheme, _, credential = header.partition(" ")
-        credential = credential.strip()
-        scheme = scheme.lower()
-        if scheme == "ssws" and credential in self._ssws:
-            return
-        if scheme in ("bearer", "dpop"):
-            # htu is the URL without its query: the org URL plus the raw path.
-            htu = self._base(request) + request.rel_url.raw_path
-            issued = self.oauth.authenticate(request, htu)
-            grant = _BearerGrant(issued, None) if issued is not None else None
-            if grant is None and scheme == "bearer":
-                grant = self._bearer.get(credential)
-            if grant is not None and (grant.expires_at is None or self._clock() < grant.expires_at):
-                if request.method in ("GET", "HEAD"):
-                    allowed = not grant.scopes.isdisjoint(_READ_SCOPES)
-                else:
-                    allowed = _MANAGE_SCOPE in grant.scopes
-                if not allowed:
-                    raise OktaError(
-                        403,
-                        "E0000006",
-                        "You do not have permission to perform the requested action",
-                    )
-                return
-        raise OktaError(401, "E0000011", "Invalid token provided")
-
-    def _inject_fault(self, operation: str | None) -> None:
-        for fault in self._faults:
-            if fault.operation is None or fault.operation == operation:
-                fault.remaining -= 1
-                if fault.remaining <= 0:
-                    self._faults.remove(fault)
-                raise OktaError(fault.status, fault.code, fault.summary)
-
-    async def _faulty(
-        self, request: web.Request, handler: Handler, operation: str
-    ) -> web.StreamResponse:
-        """Run an API handler through the fault plan."""
-        plan = self.faults
-        status = plan.scripted_status(request.match_info.get("appId"), operation)
-        if status is None:
-            status = plan.random_5xx()
-        if status is not None:
-            code, summary = _INJECTED.get(status, ("E0000009", "Internal Server Error"))
-            raise OktaError(status, code, summary)
-        if plan.roll("slow", plan.slow_rate):
-            await asyncio.sleep(plan.slow_seconds)
-        response = await handler(request)
-        if plan.roll("dropped", plan.drop_rate):
-            # Processed, then cut off: the client sees a dropped connection.
-            if request.transport is not None:
-                request.transport.close()
-            raise _Dropped
-        if (
-            response.status == 200
-            and isinstance(response, web.Response)
-            and isinstance(response.body, bytes)
-            and response.body
-            and plan.roll("malformed", plan.malformed_rate)
-        ):
-            body = response.body
-            response.body = body[: max(1, len(body) // 2)]
-        return response
-
-    def _base(self, request: web.Request) -> str:
-        # Links use the org URL; an embedded, never-started app uses the request's origin.
-        return self._org_url or str(request.url.origin())
-
-    def _lookup(self, request: web.Request) -> FakeApp:
-        app_id = request.match_info["appId"]
-        app = self._apps.get(app_id)
-        if app is None:
-            raise app_not_found(app_id)
-        return app
-
-    # ------------------------------------------------------------------ handlers
-
-    async def _token(self, request: web.Request) -> web.Response:
-        if self.latency > 0:
-            await asyncio.sleep(self._delay())
-        return await self.oauth.handle_token(request, self._base(request) + TOKEN_PATH)
-
-    async def _get(self, request: web.Request) -> web.Response:
-        app = self._lookup(request)
-        return json_response(connection_body(app, self._base(request)))
-
-    async def _update(self, request: web.Request) -> web.Response:
-        app = self._lookup(request)
-        activate = parse_activate(request.query.get("activate"))
-        data = parse_object(await request.read())
-        # No awaits below: the state change is atomic on the event loop.
-        if not app.supports_provisioning:
-            raise no_provisioning(app)
-        profile = data.get("profile")
-        if profile is None:
-            raise validation_error("profile", "The field cannot be left blank")
-        if not isinstance(profile, dict):
-            raise validation_error("profile", "must be an object")
-        scheme = profile.get("authScheme")
-        if scheme is None or scheme == "":
-            raise validation_error("profile.authScheme", "The field cannot be left blank")
-        now = self._clock()
-        if scheme == "TOKEN":
-            if not app.supports_token:
-                raise validation_error(
-                    "profile.authScheme",
-                    f"TOKEN connections are supported for okta_org2org and zscalerbyz, "
-                    f"not {app.name}",
-                )
-            token = profile.get("token")
-            if not isinstance(token, str) or not token.strip():
-                raise validation_error("profile.token", "The field cannot be left blank")
-            base_url = data.get("baseUrl")
-            if base_url is not None and not isinstance(base_url, str):
-                raise validation_error("baseUrl", "must be a string")
-            apply_token(app, token=token, base_url=base_url, activate=activate, now=now)
-        elif scheme == "OAUTH2":
-            if not app.supports_oauth:
-                raise validation_error(
-                    "profile.authScheme",
-                    f"OAUTH2 connections are supported for google, office365, okta_org2org, "
-                    f"slack and zoomus, not {app.name}",
-                )
-            client_id: str | None = None
-            rotation: RotationMode | None = None
-            username: str | None = None
-            password: str | None = None
-            if app.name == "okta_org2org":
-                client_id = required_str(profile, "clientId", "profile")
-                rotation = parse_signing(profile.get("signing"))
-            if app.name == "office365":
-                settings = profile.get("settings")
-                if not isinstance(settings, dict):
-                    raise validation_error(
-                        "profile.settings",
-                        "Office 365 needs settings with adminUsername and adminPassword",
-                    )
-                username = required_str(settings, "adminUsername", "profile.settings")
-                password = required_str(settings, "adminPassword", "profile.settings")
-            apply_oauth(
-                app,
-                activate=activate,
-                now=now,
-                seed=self._seed,
-                client_id=client_id,
-                rotation_mode=rotation,
-                admin_username=username,
-                admin_password=password,
-            )
-        else:
-            raise validation_error(
-                "profile.authScheme", f"must be TOKEN or OAUTH2, not {json.dumps(scheme)}"
-            )
-        return json_response(connection_body(app, self._base(request)))
-
-    async def _activate(self, request: web.Request) -> web.Response:
-        app = self._lookup(request)
-        if not app.supports_provisioning:
-            raise no_provisioning(app)
-        if app.auth_scheme == "UNKNOWN":
-            raise validation_error(
-                "connection",
-                "the provisioning connection is not configured; set it up before activating",
-            )
-        if app.consent_pending:
-            raise validation_error(
-                "connection",
-                "OAuth 2.0 consent is pending: grant consent at the authorize link and "
-                "verify the connection before activating",
-            )
-        if app.connection_status != "ENABLED":
-            app.connection_status = "ENABLED"
-            app.last_updated = self._clock()
-        return web.Response(status=204)
-
-    async def _deactivate(self, request: web.Request) -> web.Response:
-        app = self._lookup(request)
-        if not app.supports_provisioning:
-            raise no_provisioning(app)
-        if app.connection_status != "DISABLED":
-            app.connection_status = "DISABLED"
-            app.last_updated = self._clock()
-        return web.Response(status=204)
-
-    async def _get_jwks(self, request: web.Request) -> web.Response:
-        app = self._lookup(request)
-        if not app.has_jwks:
-            raise OktaError(
-                404,
-                "E0000007",
-                f"Not found: Resource not found: {app.id} (ProvisioningConnectionJwks)",
-            )
-        return json_response({"jwks": {"keys": [dict(k) for k in app.jwks]}})
-
-    async def _verify(self, request: web.Request) -> web.Response:
-        name = request.match_info["appName"]
-        if name not in CONSENT_APPS:
-            raise OktaError(
-                404, "E0000007", f"Not found: Resource not found: {name} (OAuthProvisioningApp)"
-            )
-        app = self._lookup(request)
-        if app.name != name:
-            # The app exists, but not under this name: Okta finds no such resource.
-            raise app_not_found(app.id)
-        code = request.query.get("code", "")
-        state = request.query.get("state", "")
-        if not code:
-            raise validation_error("code", "The field cannot be left blank")
-        if not state:
-            raise validation_error("state", "The field cannot be left blank")
-        if code in self._used_codes:
-            raise validation_error("code", "the authorization code has already been used")
-        expected = app._consent_codes.get(code)
-        if expected is None:
-            raise validation_error("code", "the authorization code is invalid or expired")
-        if not secrets.compare_digest(state, expected):
-            raise validation_error("state", "the state does not match the authorization request")
-        # The flow is complete: every outstanding grant of this connection is spent.
-        self._used_codes.update(app._consent_codes)
-        app._consent_codes.clear()
-        app.consent_state = "verified"
-        app.last_updated = self._clock()
-        return web.Response(status=204)
-
-    async def _consent_page(self, request: web.Request) -> web.Response:
-        app = self._lookup(request)
-        try:
-            href = self._issue_consent(app, self._base(request))
-        except ValueError as exc:
-            raise OktaError(
-                404, "E0000007", f"Not found: Resource not found: {app.id} (OAuthConsent)"
-            ) from exc
-        return json_response({"continue_oauth_flow_url": {"href": href, "method": "POST"}})
-
-    async def _list_apps(self, request: web.Request) -> web.Response:
-        query = request.query
-        limit = parse_limit(query.get("limit"))
-        matches = app_filter(query.get("filter"), query.get("q"))
-        after = query.get("after")
-        start = 0
-        if after:
-            pos = self._position.get(after)
-            # An unknown cursor (e.g. a deleted app) ends the listing rather than
-            # restarting it, which would loop a client forever.
-            start = len(self._order) if pos is None else pos + 1
-        page: list[FakeApp] = []
-        more = False
-        order = self._order
-        for i in range(start, len(order)):
-            if matches(order[i]):
-                if len(page) == limit:
-                    more = True
-                    break
-                page.append(order[i])
-        base = self._base(request)
-        params = {k: v for k, v in query.items() if k in ("q", "filter")}
-        params["limit"] = str(limit)
-        self_url = URL(base + "/api/v1/apps").with_query(params)
-        links = [f'<{self_url}>; rel="self"']
-        if more:
-            links.append(f'<{self_url.update_query(after=page[-1].id)}>; rel="next"')
-        response = json_response([app_body(a, base) for a in page])
-        response.headers[hdrs.LINK] = ", ".join(links)
-        return response
+        return len(self._org.requests(operation, app_id=app_id, status=status))

@@ -1,5 +1,6 @@
-"""Fault injection for FakeOkta: random 5xx, dropped connections, slow and malformed answers,
-and scripted failures per app and operation."""
+"""Fault injection for FakeOkta, one mechanism for every route: scripted failures per app
+and operation (``fail``, ``fail_next``, the OAuth server's ``fail_next``), and random 5xx,
+dropped connections, slow and malformed answers."""
 
 from __future__ import annotations
 
@@ -15,12 +16,21 @@ RANDOM_5XX = (500, 502, 503, 504)
 
 @attrs.define
 class ScriptedFault:
-    """``app_id`` fails ``operation`` with ``status`` for the next ``remaining`` requests."""
+    """``app_id`` fails ``operation`` with ``status`` for the next ``remaining`` requests.
+
+    ``error_code`` and ``error_summary`` shape an Okta error body (defaults by status);
+    ``oauth_error`` the ``{error, error_description}`` body of the token endpoint.
+    ``headers`` are added to the response (e.g. ``Retry-After``).
+    """
 
     app_id: str | None
     operation: str | None
     status: int
     remaining: int
+    error_code: str | None = None
+    error_summary: str | None = None
+    oauth_error: str | None = None
+    headers: dict[str, str] = attrs.field(factory=dict)
 
     def matches(self, app_id: str | None, operation: str | None) -> bool:
         return (self.app_id is None or self.app_id == app_id) and (
@@ -57,15 +67,23 @@ class FaultPlan:
     counts: Counter[str] = attrs.field(factory=Counter)
     rng: random.Random = attrs.field(factory=random.Random, repr=False)
 
-    def scripted_status(self, app_id: str | None, operation: str | None) -> int | None:
-        """The status of a scripted fault for this request, consuming one use."""
+    def script(self, fault: ScriptedFault) -> None:
+        """Add a scripted fault; faults match in the order they were added."""
+        if not 400 <= fault.status <= 599:
+            raise ValueError(f"status must be 400-599, not {fault.status}")
+        if fault.remaining < 1:
+            raise ValueError("times must be >= 1")
+        self.scripted.append(fault)
+
+    def take(self, app_id: str | None, operation: str | None) -> ScriptedFault | None:
+        """The first scripted fault matching this request, consuming one use."""
         for fault in self.scripted:
             if fault.matches(app_id, operation):
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     self.scripted.remove(fault)
                 self.counts["scripted"] += 1
-                return fault.status
+                return fault
         return None
 
     def random_5xx(self) -> int | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final, NoReturn
 
-from ._model import RecordedRequest
+from ._model import RecordedRequest, redact_query
 
 __all__ = ["RequestLog", "describe_request"]
 
@@ -15,7 +15,7 @@ _SHOWN: Final = 25
 
 def describe_request(r: RecordedRequest) -> str:
     """One line per request: ``POST /api/v1/... -> 204  (activate, app 0oa...)``."""
-    query = "&".join(f"{k}={v}" for k, v in r.query.items())
+    query = "&".join(f"{k}={v}" for k, v in redact_query(r.query).items())
     where = r.path + (f"?{query}" if query else "")
     status = "no response" if r.status == 0 else str(r.status)
     tags = [t for t in (r.operation, f"app {r.app_id}" if r.app_id else None) if t]
@@ -56,6 +56,8 @@ class RequestLog(list[RecordedRequest]):
         app_id: str | None = None,
         status: int | None = None,
         method: str | None = None,
+        event: str | None = None,
+        principal: str | None = None,
     ) -> list[RecordedRequest]:
         """The recorded requests that match every filter given.
 
@@ -66,6 +68,9 @@ class RequestLog(list[RecordedRequest]):
             status: The status the fake answered with (0: no response, the connection
                 was dropped).
             method: The HTTP method.
+            event: A System Log event the request caused, e.g.
+                ``system.org.rate_limit.violation``.
+            principal: Who sent it (see :attr:`RecordedRequest.principal`).
         """
         upper = method.upper() if method is not None else None
         return [
@@ -75,6 +80,8 @@ class RequestLog(list[RecordedRequest]):
             and (app_id is None or r.app_id == app_id)
             and (status is None or r.status == status)
             and (upper is None or r.method == upper)
+            and (event is None or event in r.events)
+            and (principal is None or r.principal == principal)
         ]
 
     def assert_called(
@@ -94,6 +101,7 @@ class RequestLog(list[RecordedRequest]):
         Raises:
             AssertionError: With the expectation and every request that was received.
         """
+        __tracebackhide__ = True  # pytest shows the user's assert, not this frame
         found = self(operation, app_id=app_id, status=status, method=method)
         if (times is None and found) or (times is not None and len(found) == times):
             return found
@@ -116,6 +124,7 @@ class RequestLog(list[RecordedRequest]):
         Raises:
             AssertionError: Listing the matching requests and every request received.
         """
+        __tracebackhide__ = True
         found = self(operation, app_id=app_id, status=status, method=method)
         if found:
             self._fail(
@@ -125,6 +134,7 @@ class RequestLog(list[RecordedRequest]):
             )
 
     def _fail(self, headline: str, highlight: Iterable[RecordedRequest] = ()) -> NoReturn:
+        __tracebackhide__ = True
         log = list(self)
         marked = {id(r) for r in highlight}
         received = _times(len(log)).replace("time", "request")

@@ -31,6 +31,7 @@ __all__ = [
     "UnknownAppError",
     "copy_headers",
     "make_rsa_jwk",
+    "redact_query",
 ]
 
 AuthScheme = Literal["TOKEN", "OAUTH2", "UNKNOWN"]
@@ -120,7 +121,8 @@ class FakeApp:
         sign_on_mode: e.g. ``SAML_2_0``, ``BOOKMARK``, ``OPENID_CONNECT``.
         auth_scheme: Connection scheme: ``TOKEN``, ``OAUTH2`` or ``UNKNOWN`` (unconfigured,
             or an app without provisioning).
-        connection_status: ``ENABLED``, ``DISABLED`` or ``UNKNOWN`` (no provisioning).
+        connection_status: ``ENABLED``, ``DISABLED`` or ``UNKNOWN`` (no provisioning, or
+            not configured yet: an ``UNKNOWN`` scheme yields ``UNKNOWN`` status, §4.10).
         base_url: Returned as ``baseUrl`` for TOKEN connections. For Org2Org it is the
             target org (an app setting, kept across updates); for Zscaler it comes from
             the update request.
@@ -145,7 +147,7 @@ class FakeApp:
         default="UNKNOWN", validator=attrs.validators.in_(AUTH_SCHEMES)
     )
     connection_status: ConnectionStatus = attrs.field(
-        default="DISABLED", validator=attrs.validators.in_(CONNECTION_STATUSES)
+        default="UNKNOWN", validator=attrs.validators.in_(CONNECTION_STATUSES)
     )
     base_url: str | None = None
     token: str | None = attrs.field(default=None, repr=False)
@@ -203,6 +205,19 @@ def _headers_repr(headers: CIMultiDict[str]) -> str:
     return repr(shown)
 
 
+#: Query parameters that carry secrets (the consent flow's code and state).
+_SECRET_QUERY: Final = frozenset({"code", "state"})
+
+
+def redact_query(query: Mapping[str, str]) -> dict[str, str]:
+    """The query with the consent flow's ``code`` and ``state`` values hidden."""
+    return {k: ("<redacted>" if k in _SECRET_QUERY else v) for k, v in query.items()}
+
+
+def _query_repr(query: dict[str, str]) -> str:
+    return repr(redact_query(query))
+
+
 @attrs.define(eq=False)
 class RecordedRequest:
     """One request the fake received, with the status it answered.
@@ -210,7 +225,8 @@ class RecordedRequest:
     Attributes:
         method: HTTP method.
         path: URL path (decoded).
-        query: Query parameters (the last value wins for a repeated name).
+        query: Query parameters (the last value wins for a repeated name). ``repr``
+            redacts the consent flow's ``code`` and ``state``.
         headers: A copy of the request headers, case-insensitive. ``repr`` redacts
             credentials (Authorization, DPoP, Cookie).
         body: The raw request body.
@@ -220,11 +236,17 @@ class RecordedRequest:
         app_id: The app id from the path when the route has one.
         request_id: The ``X-Okta-Request-Id`` the fake answered with.
         received_at: Server clock time when the request arrived (epoch seconds).
+        principal: Who sent it, for principal rate limits: ``ssws-1``... for API
+            tokens, ``bearer-1``... for :meth:`FakeOkta.add_bearer_token` tokens, the
+            client id for tokens the org's OAuth server issued; None when unknown.
+            Never the credential itself.
+        events: System Log events the request caused, e.g.
+            ``system.org.rate_limit.violation`` (see docs/testing.md).
     """
 
     method: str
     path: str
-    query: dict[str, str]
+    query: dict[str, str] = attrs.field(repr=_query_repr)
     headers: CIMultiDict[str] = attrs.field(repr=_headers_repr)
     body: bytes
     status: int
@@ -232,6 +254,8 @@ class RecordedRequest:
     app_id: str | None
     request_id: str
     received_at: float = 0.0
+    principal: str | None = None
+    events: list[str] = attrs.field(factory=list)
 
     def json(self) -> Any:
         """The body parsed as JSON.

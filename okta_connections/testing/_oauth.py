@@ -35,6 +35,8 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from ._faults import FaultPlan, ScriptedFault
+
 __all__ = ["FakeAuthorizationServer", "OAuthChallenge", "ServiceApp"]
 
 TOKEN_PATH: Final = "/oauth2/v1/token"
@@ -110,14 +112,6 @@ class _Issued:
     jkt: str | None
 
 
-@attrs.define
-class _TokenFault:
-    status: int
-    remaining: int
-    error: str
-    headers: dict[str, str]
-
-
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
@@ -188,7 +182,9 @@ class FakeAuthorizationServer:
         self.nonce_challenges = 0
         self.rejections: list[str] = []
         self.nonce = secrets.token_urlsafe(16)
-        self._faults: list[_TokenFault] = []
+        #: Scripted faults; FakeOkta shares its own plan here, so that one mechanism
+        #: serves every route.
+        self.faults = FaultPlan()
 
     # ------------------------------------------------------------------ setup
 
@@ -260,6 +256,9 @@ class FakeAuthorizationServer:
     ) -> None:
         """Answer the next ``times`` token requests with an error, to test retries.
 
+        A scripted fault of the org's one fault plan (operation ``token``), the same
+        mechanism as :meth:`FakeOkta.fail`.
+
         Args:
             status: HTTP status, 400-599.
             times: How many token requests fail.
@@ -267,10 +266,6 @@ class FakeAuthorizationServer:
                 ``temporarily_unavailable`` for 5xx and ``invalid_request`` otherwise.
             retry_after: Seconds for a ``Retry-After`` header.
         """
-        if not 400 <= status <= 599:
-            raise ValueError(f"status must be 400-599, not {status}")
-        if times < 1:
-            raise ValueError("times must be >= 1")
         if error is None:
             error = (
                 "slow_down"
@@ -280,7 +275,9 @@ class FakeAuthorizationServer:
                 else "invalid_request"
             )
         headers = {} if retry_after is None else {"Retry-After": f"{retry_after:g}"}
-        self._faults.append(_TokenFault(status, times, error, headers))
+        self.faults.script(
+            ScriptedFault(None, "token", status, times, oauth_error=error, headers=headers)
+        )
 
     def rotate_nonce(self) -> str:
         """Start wanting a new DPoP nonce at the token endpoint; returns it."""
@@ -331,7 +328,8 @@ class FakeAuthorizationServer:
                 audience=token_url,
                 # Times are checked against the fake's clock below, not the real one.
                 options={
-                    "require": ["iss", "sub", "aud", "exp", "jti"],
+                    # jti is optional (reference §6.2); when present it is single-use.
+                    "require": ["iss", "sub", "aud", "exp"],
                     "verify_exp": False,
                     "verify_iat": False,
                     "verify_nbf": False,
@@ -358,13 +356,14 @@ class FakeAuthorizationServer:
             raise self._refuse(
                 401, "invalid_client", "The client_assertion was issued in the future."
             )
-        jti = str(claims["jti"])
-        if jti in self._assertion_jtis:
-            raise self._refuse(
-                401, "invalid_client", "The client_assertion token has already been used."
-            )
-        self._forget_old(self._assertion_jtis, now)
-        self._assertion_jtis[jti] = float(exp) + _CLOCK_SKEW
+        if "jti" in claims:
+            jti = str(claims["jti"])
+            if jti in self._assertion_jtis:
+                raise self._refuse(
+                    401, "invalid_client", "The client_assertion token has already been used."
+                )
+            self._forget_old(self._assertion_jtis, now)
+            self._assertion_jtis[jti] = float(exp) + _CLOCK_SKEW
         return app
 
     def _verify_proof(
@@ -441,14 +440,6 @@ class FakeAuthorizationServer:
         """Serve ``POST /oauth2/v1/token``."""
         self.token_requests += 1
         form = await request.post()
-        if self._faults:
-            fault = self._faults[0]
-            fault.remaining -= 1
-            if fault.remaining <= 0:
-                self._faults.pop(0)
-            return OAuthChallenge(
-                fault.status, fault.error, "injected failure", fault.headers
-            ).response()
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
         try:
             grant = fields.get("grant_type")
@@ -562,6 +553,11 @@ class FakeAuthorizationServer:
         return body
 
     # ------------------------------------------------------------------ resource requests
+
+    def issued_to(self, access_token: str) -> str | None:
+        """The client id an access token was issued to (its principal), if it is one."""
+        issued = self._access.get(access_token)
+        return None if issued is None else issued.client_id
 
     def authenticate(self, request: web.Request, url: str) -> frozenset[str] | None:
         """The scopes of an access token this server issued, or None if it is not one.

@@ -258,7 +258,7 @@ def _seed_connection(app: FakeApp, rng: random.Random, seed: object, now: float)
     else:
         state = _pick(rng, _CONSENT_STATES)
     if state == "none":
-        return  # FakeApp's defaults: UNKNOWN scheme, DISABLED
+        return  # FakeApp's defaults: UNKNOWN scheme, UNKNOWN status (reference §4.10)
     enabled = state.endswith("_enabled")
     if state.startswith("token"):
         base_url = app.base_url

@@ -73,17 +73,21 @@ def connection_body(app: FakeApp, base: str) -> dict[str, Any]:
     """The ``ProvisioningConnectionResponse`` Okta returns for the app's state."""
     conn = f"{base}/api/v1/apps/{app.id}/connections/default"
     links: dict[str, Any] = {"self": _link(conn, "GET", "POST")}
-    if app.connection_status == "DISABLED":
-        links["activate"] = _link(conn + "/lifecycle/activate", "POST")
-    elif app.connection_status == "ENABLED":
-        links["deactivate"] = _link(conn + "/lifecycle/deactivate", "POST")
     scheme = app.auth_scheme
+    # An UNKNOWN scheme yields UNKNOWN status (reference §4.10), whatever a test set.
+    status = "UNKNOWN" if scheme == "UNKNOWN" else app.connection_status
+    # Lifecycle links only where the operation would change the status: a connection
+    # that is unconfigured or waits for consent cannot be activated.
+    if status == "DISABLED" and not app.consent_pending:
+        links["activate"] = _link(conn + "/lifecycle/activate", "POST")
+    elif status == "ENABLED":
+        links["deactivate"] = _link(conn + "/lifecycle/deactivate", "POST")
     body: dict[str, Any] = {}
     if scheme == "TOKEN" or (scheme == "OAUTH2" and app.name == "okta_org2org"):
         # Okta returns the top-level authScheme for token and Org2Org OAuth connections
         # (reference §7.4), not for third-party OAuth ones (§3.1, the O365 example).
         body["authScheme"] = scheme
-    body["status"] = app.connection_status
+    body["status"] = status
     if scheme == "TOKEN" and app.base_url:
         body["baseUrl"] = app.base_url
     profile: dict[str, Any] = {"authScheme": scheme}

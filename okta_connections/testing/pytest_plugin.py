@@ -7,8 +7,8 @@ Installed with the package (``pytest11`` entry point ``okta_connections``); disa
     A running :class:`FakeOkta` per test with a seeded estate (60 apps, seed 0), served
     from a background thread so that it works the same under pytest-asyncio (auto or
     strict mode), anyio's pytest plugin (asyncio backend) and plain ``asyncio.run`` in a
-    sync test. Its rate limit is generous (1,000,000 per minute, not enforced) unless a
-    marker asks otherwise.
+    sync test. Its rate limit is generous (1,000,000 per minute, enforced, as every
+    limit the fake advertises is) unless a marker asks otherwise.
 ``okta_client``
     An :class:`~okta_connections.OktaClient` bound to it (SSWS token, quick retries),
     closed when the test ends.
@@ -21,28 +21,30 @@ Installed with the package (``pytest11`` entry point ``okta_connections``); disa
 Markers: ``okta_org(**FakeOkta options)``, ``okta_rate_limit(preset | limit=...)`` and
 ``okta_faults(preset | fail_rate=...)``; see :data:`RATE_LIMIT_PRESETS` and
 :data:`FAULT_PRESETS`.
+
+The plugin is loaded into every pytest session of every user who installs the package,
+so this module imports nothing heavy: the fake org, aiohttp and the client are imported
+when a fixture is first used.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import Callable, Iterator
-from typing import Any, Final
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 
-from ..auth import SSWSToken
-from ..client import OktaClient
-from ..retry import RetryPolicy
-from ._factory import AppFactory
-from ._fake import FakeOkta
-from ._thread import ServingThread
+if TYPE_CHECKING:
+    from ..client import OktaClient
+    from ._factory import AppFactory
+    from ._fake import FakeOkta
+    from ._thread import ServingThread
 
 __all__ = [
     "DEFAULT_ORG_OPTIONS",
     "FAULT_PRESETS",
     "RATE_LIMIT_PRESETS",
+    "RATE_LIMIT_PRESET_EXTRAS",
     "fake_okta",
     "okta_app_factory",
     "okta_client",
@@ -56,15 +58,18 @@ DEFAULT_ORG_OPTIONS: Final[dict[str, Any]] = {
     "apps": 60,
     "seed": 0,
     "rate_limit": 1_000_000,
-    "rate_window": 60.0,
-    "enforce_rate_limit": False,
+    "rate_window": 60,
+    "enforce_rate_limit": True,
 }
 
-#: ``@pytest.mark.okta_rate_limit("<name>")``: (limit, window seconds, enforce).
+#: ``@pytest.mark.okta_rate_limit("<name>")``: (limit, window seconds, enforce); the
+#: principal shares and concurrency of a preset are in :data:`RATE_LIMIT_PRESET_EXTRAS`.
 RATE_LIMIT_PRESETS: Final[dict[str, tuple[int, float, bool]]] = {
-    # The fixture's default: headers count down, nothing is refused.
-    "unlimited": (1_000_000, 60.0, False),
-    # Okta's /api/v1/apps* bucket on One App, Enterprise and Workforce plans (ref. §8.3).
+    # The fixture's default: generous, and enforced like every limit the fake shows.
+    "unlimited": (1_000_000, 60.0, True),
+    # Okta's documented defaults: the /api/v1/apps* bucket on One App, Enterprise and
+    # Workforce plans (ref. §8.3), each token's 50% share of it (§8.4) and 75 requests
+    # in flight (§8.5), of which each token may hold half.
     "okta": (100, 60.0, True),
     # One token's default share (50%) of that bucket (ref. §8.4).
     "okta-token-share": (50, 60.0, True),
@@ -73,6 +78,15 @@ RATE_LIMIT_PRESETS: Final[dict[str, tuple[int, float, bool]]] = {
     # 429s within a second, and windows that reset quickly: for retry and pacing tests.
     "tight": (5, 1.0, True),
 }
+
+#: What a preset sets besides its limit: keyword arguments of ``okta_rate_limit``.
+RATE_LIMIT_PRESET_EXTRAS: Final[dict[str, dict[str, Any]]] = {
+    "okta": {"principal_share": 0.5, "concurrency": 75, "concurrency_share": 0.5},
+}
+
+_RATE_LIMIT_OPTIONS: Final = frozenset(
+    {"limit", "window", "enforce", "principal_share", "concurrency_share", "headers"}
+)
 
 #: ``@pytest.mark.okta_faults("<name>")``: keyword arguments of :meth:`FakeOkta.set_faults`.
 FAULT_PRESETS: Final[dict[str, dict[str, float]]] = {
@@ -98,16 +112,14 @@ FAULT_PRESETS: Final[dict[str, dict[str, float]]] = {
 _MARKERS: Final = (
     "okta_org(**options): FakeOkta keyword arguments for the fake_okta fixture "
     "(apps=, seed=, token=, clock=, rate_limit=, latency=, latency_jitter=...).",
-    "okta_rate_limit(preset=None, *, limit=None, window=60.0, enforce=True, concurrency=None): "
-    "rate-limit preset for fake_okta; presets: " + ", ".join(RATE_LIMIT_PRESETS) + ".",
+    "okta_rate_limit(preset=None, *, limit=None, window=60, enforce=True, concurrency=None, "
+    "principal_share=None, concurrency_share=None, headers=None): rate-limit preset for "
+    "fake_okta (headers: 'principal' or 'org'); presets: " + ", ".join(RATE_LIMIT_PRESETS) + ".",
     "okta_faults(preset=None, *, fail_rate=0, drop_rate=0, slow_rate=0, slow_seconds=2.0, "
     "malformed_rate=0, seed=0): random-fault preset for fake_okta; presets: "
     + ", ".join(FAULT_PRESETS)
     + ".",
 )
-
-#: Retries as the default policy, minus the waiting: tests stay fast.
-_QUICK_RETRY: Final = RetryPolicy(backoff_base=0.0, backoff_max=0.0)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -123,7 +135,6 @@ def _marker_args(node: pytest.Item, name: str) -> tuple[tuple[Any, ...], dict[st
 def _apply_rate_limit(fake: FakeOkta, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     if len(args) > 1:
         raise pytest.UsageError("okta_rate_limit takes at most one positional preset name")
-    concurrency = kwargs.pop("concurrency", None)
     if args:
         try:
             limit, window, enforce = RATE_LIMIT_PRESETS[args[0]]
@@ -132,18 +143,35 @@ def _apply_rate_limit(fake: FakeOkta, args: tuple[Any, ...], kwargs: dict[str, A
                 f"unknown okta_rate_limit preset {args[0]!r}; "
                 f"choose from {', '.join(RATE_LIMIT_PRESETS)}"
             ) from None
-        kwargs = {"limit": limit, "window": window, "enforce": enforce, **kwargs}
-    unknown = set(kwargs) - {"limit", "window", "enforce"}
+        kwargs = {
+            "limit": limit,
+            "window": window,
+            "enforce": enforce,
+            **RATE_LIMIT_PRESET_EXTRAS.get(args[0], {}),
+            **kwargs,
+        }
+    concurrency = kwargs.pop("concurrency", None)
+    unknown = set(kwargs) - _RATE_LIMIT_OPTIONS
     if unknown:
         raise pytest.UsageError(f"okta_rate_limit: unknown arguments {sorted(unknown)}")
-    if "limit" in kwargs:
-        fake.set_rate_limit(
-            kwargs["limit"], kwargs.get("window", 60.0), enforce=kwargs.get("enforce", True)
-        )
-    elif kwargs:
+    if "limit" not in kwargs and set(kwargs) & {"window", "enforce"}:
         raise pytest.UsageError("okta_rate_limit needs a preset name or limit=")
-    if concurrency is not None:
-        fake.set_concurrency_limit(concurrency)
+    limits = fake.limits
+    try:
+        if kwargs:
+            # Without limit=, only the shares or the header mode change.
+            fake.set_rate_limit(
+                kwargs.get("limit", limits.limit),
+                kwargs.get("window", 60 if "limit" in kwargs else limits.window),
+                enforce=kwargs.get("enforce", True if "limit" in kwargs else limits.enforce),
+                principal_share=kwargs.get("principal_share"),
+                concurrency_share=kwargs.get("concurrency_share"),
+                headers=kwargs.get("headers"),
+            )
+        if concurrency is not None:
+            fake.set_concurrency_limit(concurrency)
+    except ValueError as exc:
+        raise pytest.UsageError(f"okta_rate_limit: {exc}") from None
 
 
 def _apply_faults(fake: FakeOkta, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -166,6 +194,8 @@ def _apply_faults(fake: FakeOkta, args: tuple[Any, ...], kwargs: dict[str, Any])
 
 @pytest.fixture(scope="session")
 def _okta_serving_thread() -> Iterator[ServingThread]:
+    from ._thread import ServingThread
+
     thread = ServingThread()
     yield thread
     thread.stop()
@@ -184,12 +214,20 @@ def fake_okta(
     _okta_serving_thread: ServingThread,
 ) -> Iterator[FakeOkta]:
     """A running FakeOkta for this test (see the module docstring for the markers)."""
+    from ._fake import FakeOkta
+
     options = dict(okta_org_options)
     marked = _marker_args(request.node, "okta_org")
     if marked is not None:
         if marked[0]:
             raise pytest.UsageError("okta_org takes keyword arguments only")
         options.update(marked[1])
+        if "preset" in marked[1]:
+            # The preset's limit and window, unless the marker gives its own: the
+            # fixture's generous defaults must not override the preset.
+            for name in ("rate_limit", "rate_window"):
+                if name not in marked[1]:
+                    options.pop(name, None)
     latency = options.pop("latency", 0.0)
     jitter = options.pop("latency_jitter", 0.0)
     fake = FakeOkta(**options)
@@ -208,88 +246,18 @@ def fake_okta(
         _okta_serving_thread.close(fake)
 
 
-class _ClientCloser:
-    """Closes a fixture's OktaClient on the loop the test used it on.
-
-    The client opens its aiohttp session lazily, on the test's loop. At that moment a
-    guard task is started on the same loop; whoever ends the loop first closes the
-    client there: the loop's runner cancelling leftover tasks (pytest-asyncio >= 1,
-    anyio, ``asyncio.run``), the loop being closed (older pytest-asyncio closes it
-    without cancelling tasks), or this fixture's teardown while the loop is still open.
-    """
-
-    def __init__(self, client: OktaClient) -> None:
-        self.client = client
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.guard: asyncio.Task[None] | None = None
-        self._unwrap: Callable[[], None] | None = None
-        session = client._session
-        if session is None:  # pragma: no cover - set by OktaClient.__init__
-            raise RuntimeError("OktaClient has no session")
-        opener = session.open
-
-        async def open_and_guard() -> None:
-            await opener()
-            if self.guard is None:
-                loop = self.loop = asyncio.get_running_loop()
-                self.guard = loop.create_task(self._close_when_cancelled())
-                close_loop = loop.close
-
-                def finish_then_close() -> None:
-                    self._finish()
-                    close_loop()
-
-                had_own = "close" in vars(loop)
-                setattr(loop, "close", finish_then_close)  # noqa: B010 (mypy: method assign)
-
-                def unwrap() -> None:
-                    # A loop shared by many tests must not collect one wrapper (and one
-                    # client) per test: undo ours when the fixture ends, if still on top.
-                    if vars(loop).get("close") is finish_then_close:
-                        if had_own:
-                            setattr(loop, "close", close_loop)  # noqa: B010
-                        else:
-                            delattr(loop, "close")
-
-                self._unwrap = unwrap
-
-        setattr(session, "open", open_and_guard)  # noqa: B010 (mypy: method assign)
-
-    async def _close_when_cancelled(self) -> None:
-        try:
-            await asyncio.get_running_loop().create_future()
-        finally:
-            await self.client.close()
-
-    def _finish(self) -> None:
-        guard, loop = self.guard, self.loop
-        if guard is None or loop is None:
-            return
-        if guard.done() or loop.is_closed() or loop.is_running():
-            return
-        guard.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            loop.run_until_complete(guard)
-
-    def close(self) -> None:
-        if self.guard is None:
-            # Never used: nothing is bound to a loop; close it on a throwaway one.
-            throwaway = asyncio.new_event_loop()
-            try:
-                throwaway.run_until_complete(self.client.close())
-            finally:
-                throwaway.close()
-            return
-        self._finish()
-        if self._unwrap is not None:
-            self._unwrap()
-
-
 @pytest.fixture
 def okta_client(fake_okta: FakeOkta) -> Iterator[OktaClient]:
     """An OktaClient for ``fake_okta`` (its SSWS token; retries without waiting)."""
-    client = OktaClient(fake_okta.org_url, auth=SSWSToken(fake_okta.token), retry=_QUICK_RETRY)
-    closer = _ClientCloser(client)
+    from ..auth import SSWSToken
+    from ..client import OktaClient
+    from ..retry import RetryPolicy
+    from ._closer import ClientCloser
+
+    # Retries as the default policy, minus the waiting: tests stay fast.
+    quick = RetryPolicy(backoff_base=0.0, backoff_max=0.0)
+    client = OktaClient(fake_okta.org_url, auth=SSWSToken(fake_okta.token), retry=quick)
+    closer = ClientCloser(client)
     try:
         yield client
     finally:
@@ -299,4 +267,6 @@ def okta_client(fake_okta: FakeOkta) -> Iterator[OktaClient]:
 @pytest.fixture
 def okta_app_factory(fake_okta: FakeOkta) -> AppFactory:
     """Creates apps in ``fake_okta``: ``okta_app_factory.token("zscalerbyz")`` and so on."""
+    from ._factory import AppFactory
+
     return AppFactory(fake_okta)

@@ -103,12 +103,19 @@ async def test_bearer_scopes(api: Api, fake: FakeOkta) -> None:
             app.id, {"profile": {"authScheme": "TOKEN", "token": "x"}}, auth="Bearer read-only"
         ),
         await api.get(app.id, auth="Bearer other"),
-        await api.jwks(app.id, auth="Bearer other"),
     ):
         assert reply.status == 403
         body = reply.json()
         assert body["errorCode"] == "E0000006"
         assert body["errorSummary"] == "You do not have permission to perform the requested action"
+    # JWKS lists 401, not 403, for a credential without the scope (reference §3.5).
+    hub = fake.add_app("okta_org2org", connection="oauth")
+    for token in ("other", "manage-less"):
+        fake.add_bearer_token("manage-less", ["okta.users.manage"])
+        reply = await api.jwks(hub.id, auth=f"Bearer {token}")
+        assert reply.status == 401
+        assert reply.error_code == "E0000011"
+    assert (await api.jwks(hub.id, auth="Bearer read-only")).status == 200
     assert app.connection_status == "DISABLED"
     assert app.token != "x"
     assert (await api.activate(app.id, auth="Bearer manage")).status == 204

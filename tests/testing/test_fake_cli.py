@@ -98,3 +98,44 @@ async def test_standalone_reports_a_taken_port() -> None:
     assert proc.returncode == 1
     assert b"cannot serve" in err
     assert b"Traceback" not in err
+
+
+async def test_fake_server_enforces_the_limit_it_advertises() -> None:
+    """Issue #12: the headers never lie, in fake-server too, without any flag."""
+    proc, printed = await _start("--port", "0", "--apps", "2", "--rate-limit", "2")
+    try:
+        url = printed["OKTA_CLIENT_ORGURL"]
+        headers = {"Authorization": f"SSWS {printed['OKTA_CLIENT_TOKEN']}"}
+        app_id = FakeOkta(apps=2).apps[0].id
+        seen = []
+        async with aiohttp.ClientSession() as http:
+            for _ in range(3):
+                async with http.get(
+                    f"{url}/api/v1/apps/{app_id}/connections/default", headers=headers
+                ) as resp:
+                    body = await resp.json()
+                    seen.append((resp.status, resp.headers["X-Rate-Limit-Remaining"]))
+        assert seen == [(200, "1"), (200, "0"), (429, "0")]
+        assert body["errorCode"] == "E0000047"
+    finally:
+        await _stop(proc, signal.SIGTERM)
+
+
+@pytest.mark.parametrize(
+    "argv", [["--window", "0"], ["--rate-limit", "-1"], ["--concurrency-limit", "0"]]
+)
+async def test_fake_server_refuses_bad_limits_without_a_traceback(argv: list[str]) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "okta_connections.testing",
+        "--port",
+        "0",
+        *argv,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _out, err = await asyncio.wait_for(proc.communicate(), timeout=15)
+    assert proc.returncode == 2
+    assert b"FakeOkta:" in err
+    assert b"Traceback" not in err

@@ -82,9 +82,15 @@ async def test_get_unconfigured_and_no_provisioning(api: Api, fake: FakeOkta) ->
     unconfigured = fake.add_app("okta_org2org")
     body = (await api.get(unconfigured.id)).json()
     assert body["profile"] == {"authScheme": "UNKNOWN"}
-    assert body["status"] == "DISABLED"
+    # An UNKNOWN scheme yields UNKNOWN status (reference §4.10), and activate would be
+    # refused, so there is no activate link.
+    assert body["status"] == "UNKNOWN"
+    assert unconfigured.connection_status == "UNKNOWN"
     assert "authScheme" not in body
-    assert link_names(body) == {"self", "activate"}
+    assert link_names(body) == {"self"}
+    # Even a test that sets the status by hand does not get a status that lies.
+    unconfigured.connection_status = "DISABLED"
+    assert (await api.get(unconfigured.id)).json()["status"] == "UNKNOWN"
 
     bookmark = fake.add_app("bookmark")
     body = (await api.get(bookmark.id)).json()
@@ -304,7 +310,8 @@ async def test_update_third_party_oauth_starts_pending_even_with_activate(
         "allow": ["GET"],
         "guidance": ["Open this URI in a browser to grant scope consent"],
     }
-    assert link_names(body) == {"self", "activate", "authorize"}
+    # Activate is refused until consent is verified: no activate link.
+    assert link_names(body) == {"self", "authorize"}
     assert app.consent_state == "pending"
 
 

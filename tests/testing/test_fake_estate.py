@@ -73,19 +73,19 @@ def test_initial_connection_states_are_varied() -> None:
             (app.auth_scheme, app.connection_status, app.rotation_mode, app.consent_state)
         )
     assert {
-        ("UNKNOWN", "DISABLED", None, None),
+        ("UNKNOWN", "UNKNOWN", None, None),
         ("TOKEN", "DISABLED", None, None),
         ("TOKEN", "ENABLED", None, None),
         ("OAUTH2", "ENABLED", "AUTO", None),
     } <= states["okta_org2org"]
     assert {
-        ("UNKNOWN", "DISABLED", None, None),
+        ("UNKNOWN", "UNKNOWN", None, None),
         ("TOKEN", "DISABLED", None, None),
         ("TOKEN", "ENABLED", None, None),
     } <= states["zscalerbyz"]
     for name in ("google", "slack"):
         assert {
-            ("UNKNOWN", "DISABLED", None, None),
+            ("UNKNOWN", "UNKNOWN", None, None),
             ("OAUTH2", "ENABLED", None, "verified"),
             ("OAUTH2", "DISABLED", None, "pending"),
         } <= states[name], name
@@ -308,3 +308,21 @@ async def test_thousand_requests_under_concurrency(http: aiohttp.ClientSession) 
         assert len(statuses) == 800
         assert elapsed < 8, elapsed  # typically well under a second
         assert fake.count(operation="get") == 800
+
+
+async def test_no_secret_in_state_or_request_reprs(fake: FakeOkta, api: object) -> None:
+    from fake_support import Api
+
+    assert isinstance(api, Api)
+    fake.add_bearer_token("bearer-SECRET-value")
+    slack = fake.add_app("slack", connection="oauth", consented=False)
+    url = fake.consent(slack.id)
+    code = url.split("code=")[1].split("&")[0]
+    await api.call("POST", url)
+    text = repr(fake.state) + repr(list(fake.requests)) + repr(fake.snapshot())
+    for secret in (fake.token, "bearer-SECRET-value", code):
+        assert secret not in text
+    with pytest.raises(AssertionError) as info:
+        fake.assert_called("activate")
+    assert code not in str(info.value)
+    assert "code=<redacted>" in str(info.value)

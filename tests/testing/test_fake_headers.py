@@ -82,25 +82,29 @@ async def test_every_response_has_okta_headers(api: Api, fake: FakeOkta, clock: 
 async def test_rate_limit_headers_count_down_and_reset(
     api: Api, fake: FakeOkta, clock: FakeClock
 ) -> None:
+    fake.set_rate_limit(100, 60)
     clock.now = 1_800_000_000.5
     app = fake.apps[0]
     seen = [rate(await api.get(app.id)) for _ in range(5)]
-    reset = math.ceil(1_800_000_000.5 + 60)
+    # The window opened on the whole second of its first request (reference §8.1), and
+    # X-Rate-Limit-Reset is its exact end, not a rounded-up one.
+    reset = 1_800_000_060
     assert seen == [(100, 99 - i, reset) for i in range(5)]
 
-    clock.now = 1_800_000_060.25  # still inside the window
+    clock.now = 1_800_000_059.99  # still inside the window
     assert rate(await api.get(app.id)) == (100, 94, reset)
 
-    clock.now = 1_800_000_060.5  # 60 s after the window opened: a new one opens
-    assert rate(await api.get(app.id)) == (100, 99, math.ceil(1_800_000_060.5 + 60))
+    clock.now = 1_800_000_060.0  # the announced reset: a new window opens
+    assert rate(await api.get(app.id)) == (100, 99, 1_800_000_120)
 
     # Windows are not aligned to the minute: the next one opens at the first request
-    # after this one ended, however long the gap.
+    # after this one ended, however long the gap, on that request's whole second.
     clock.advance(125.3)
-    assert rate(await api.get(app.id)) == (100, 99, math.ceil(clock.now + 60))
+    assert rate(await api.get(app.id)) == (100, 99, math.floor(clock.now) + 60)
 
 
 async def test_buckets_are_separate(api: Api, fake: FakeOkta) -> None:
+    fake.set_rate_limit(100, 60)
     slack = first(fake, "slack")
     for _ in range(3):
         await api.get(slack.id)
@@ -176,7 +180,7 @@ async def test_date_and_reset_follow_a_skewed_clock(api: Api) -> None:
         after = time.time() + skew
         date = parsedate_to_datetime(reply.headers["Date"]).timestamp()
         assert math.floor(before) <= date <= after
-        assert math.ceil(before + 60) <= rate(reply)[2] <= math.ceil(after + 60)
+        assert math.floor(before) + 60 <= rate(reply)[2] <= math.floor(after) + 60
         assert abs(date - time.time()) > 7000  # not the local wall clock
 
 
@@ -185,6 +189,8 @@ def test_bad_rate_limit_arguments() -> None:
         FakeOkta(apps=0, rate_limit=-1)
     with pytest.raises(ValueError, match="window"):
         FakeOkta(apps=0, rate_window=0)
+    with pytest.raises(ValueError, match="whole number of seconds"):
+        FakeOkta(apps=0, rate_window=1.5)
 
 
 async def test_fail_next_injects_errors(api: Api, fake: FakeOkta) -> None:
@@ -220,6 +226,7 @@ async def test_latency_delays_api_requests(api: Api, fake: FakeOkta) -> None:
 async def test_concurrency_limit_429_has_zero_limit_and_remaining(
     api: Api, fake: FakeOkta, clock: FakeClock
 ) -> None:
+    fake.set_rate_limit(100, 60)
     fake.latency = 0.2
     fake.set_concurrency_limit(2)
     app = fake.apps[0]

@@ -89,6 +89,23 @@ def test_failure_message_is_capped() -> None:
     assert str(info.value).splitlines()[-1] == "    ... and 15 more"
 
 
+def test_snapshot_covers_every_state_field(fake: FakeOkta) -> None:
+    """The snapshot is a copy of the whole OrgState: no field list to forget one in."""
+    import attrs
+
+    from okta_connections.testing._state import OrgState
+
+    snap = fake.snapshot()
+    saved = snap._state
+    assert isinstance(saved, OrgState)
+    for field in attrs.fields(OrgState):
+        live, copied = getattr(fake.state, field.name), getattr(saved, field.name)
+        if isinstance(live, int | float | str | bool):
+            assert live == copied, field.name
+        else:
+            assert copied is not live, field.name  # a copy, not the live object
+
+
 async def test_snapshot_and_restore(fake: FakeOkta, api: Api) -> None:
     app = fake.add_app("okta_org2org", connection="token", status="DISABLED")
     await api.get(app.id)
@@ -108,6 +125,10 @@ async def test_snapshot_and_restore(fake: FakeOkta, api: Api) -> None:
     fake.latency = 0.5
     fake.revoke_tokens(api_tokens=True)
     fake.add_bearer_token("later", ["okta.apps.read"])
+    fake.set_principal_share(fake.token, 0.25)
+    fake.set_refusal("verify_bad_code", 403)
+    fake.set_concurrency_limit(3)
+    fake.oauth.fail_next(503)
     assert app.connection_status == "ENABLED"
 
     fake.restore(snap)
@@ -118,10 +139,13 @@ async def test_snapshot_and_restore(fake: FakeOkta, api: Api) -> None:
     with pytest.raises(KeyError):
         fake.app(added.id)
     assert len(fake.requests) == 1 and fake.latency == 0.0
+    assert fake.limits.concurrency is None and fake.limits.shares == {}
+    assert fake.state.refusals["verify_bad_code"].status == 400
+    assert fake.faults.scripted == [] and fake.oauth.faults is fake.faults
     reply = await api.get(app.id)  # token valid again, no faults, no 429
     assert reply.status == 200 and reply.json()["status"] == "DISABLED"
     assert (await api.get(app.id, auth="Bearer later")).status == 401
-    assert reply.headers["X-Rate-Limit-Limit"] == "100"
+    assert reply.headers["X-Rate-Limit-Limit"] == "1000000"  # FakeOkta's default
     # A snapshot can be restored again: it is not consumed or changed by later state.
     await api.activate(app.id)
     fake.restore(snap)
@@ -154,13 +178,13 @@ async def test_scenario_calls_from_another_thread_run_on_the_serving_loop() -> N
     serving = ServingThread()
     fake = serving.start(FakeOkta(apps=3))
     seen: list[bool] = []
-    original = fake._insert
+    original = fake.state.insert
 
     def spy(app: object) -> None:
         seen.append(threading.current_thread().name == "fake-okta")
         original(app)  # type: ignore[arg-type]
 
-    fake._insert = spy  # type: ignore[method-assign]
+    fake.state.insert = spy  # type: ignore[method-assign]
     try:
         fake.add_app("zscalerbyz")  # from the test's thread: handed to the serving loop
         assert seen == [True]

@@ -169,7 +169,6 @@ async def test_get_conforms_for_every_app_type_and_state(
         assert_connection_shape(body)
         statuses.add((body["profile"]["authScheme"], body["status"], "authorize" in body["_links"]))
     assert statuses >= {
-        ("UNKNOWN", "DISABLED", False),
         ("UNKNOWN", "UNKNOWN", False),
         ("TOKEN", "DISABLED", False),
         ("TOKEN", "ENABLED", False),
@@ -317,11 +316,12 @@ async def test_o365_response_matches_the_spec_example_except_documented_quirks(
     assert pending["profile"] == spec_example["profile"]
     # The example shows ENABLED with an authorize link and "guidance" beside "hints"; the
     # schema (HrefHintsGuidanceObject) and the guide put guidance inside hints, and a link
-    # set follows the status, so pending consent is DISABLED with activate + authorize.
+    # set follows what each operation would do, so pending consent is DISABLED with
+    # authorize and no activate (activate is refused until consent is verified).
     authorize = pending["_links"]["authorize"]
     assert set(authorize) == {"href", "hints"}
     assert set(authorize["hints"]) == {"allow", "guidance"}
-    assert set(pending["_links"]) == {"self", "activate", "authorize"}
+    assert set(pending["_links"]) == {"self", "authorize"}
 
 
 def test_spec_examples_validate_against_the_widened_schemas() -> None:
