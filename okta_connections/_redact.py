@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 __all__ = ["redact"]
 
@@ -64,3 +66,30 @@ def header_secrets(headers: Iterable[tuple[str, str]]) -> list[str]:
         if last != value and len(last) >= 8:
             out.append(last)
     return out
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def unchained(func: _F) -> _F:
+    """Re-raise what ``func`` raises without its ``__cause__``/``__context__`` chain.
+
+    For validators of secret-bearing input: a third-party exception caught inside them
+    (yarl's for a URL with a password, PyYAML's quoting a token, a key parser's) would
+    otherwise stay in the chain of the error they raise, even with ``from None``. The
+    re-raise happens outside any ``except`` block, so no new context is attached.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        failure: Exception | None = None
+        try:
+            return func(*args, **kwargs)
+        except Exception as exc:
+            failure = exc
+        failure.__cause__ = None
+        failure.__context__ = None
+        failure.__suppress_context__ = False
+        raise failure
+
+    return wrapper  # type: ignore[return-value]

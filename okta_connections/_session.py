@@ -14,6 +14,7 @@ import asyncio
 import contextvars
 import json
 import logging
+import re
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -21,10 +22,10 @@ from typing import Any
 
 import attrs
 import yarl
-from multidict import CIMultiDict
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from . import _json
-from ._redact import header_secrets
+from ._redact import header_secrets, redact
 from ._version import __version__
 from .auth import Auth, AuthContext, AuthRequest, AuthResponse, SideRequest
 from .config import Timeouts
@@ -39,7 +40,12 @@ from .errors import (
 )
 from .ratelimit import RateLimiter, RateLimitInfo, bucket_for, parse_rate_limit
 from .retry import RetryPolicy
-from .transport import DEFAULT_MAX_RESPONSE_BYTES, Transport, TransportRequest
+from .transport import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    Transport,
+    TransportRequest,
+    TransportResponse,
+)
 
 __all__ = ["HttpResponse", "Operation", "Session", "default_user_agent"]
 
@@ -192,22 +198,39 @@ class Session:
         """Bind the auth strategy to this pipeline (idempotent)."""
         if self._closed:
             raise ClientClosedError("this OktaClient is closed; create a new one")
-        self._opened = True
         if not self._bound:
             async with self._bind_lock:
                 if not self._bound:
-                    await self.auth.bind(AuthContext(org_url=self.org_url, send=self.send_token))
+                    failure: OktaError | None = None
+                    try:
+                        await self.auth.bind(
+                            AuthContext(org_url=self.org_url, send=self.send_token)
+                        )
+                    except OktaError:
+                        raise
+                    except Exception as exc:  # never chained: it may hold a secret
+                        failure = _strategy_failure(self.auth, "bind", exc)
+                    if failure is not None:
+                        raise failure
                     self._bound = True
+        self._opened = True
 
     async def close(self) -> None:
         """Close the auth strategy and the transport (idempotent)."""
         if self._closed:
             return
         self._closed = True
+        failure: OktaError | None = None
         try:
             await self.auth.aclose()
+        except OktaError:
+            raise
+        except Exception as exc:  # never chained: it may hold a secret
+            failure = _strategy_failure(self.auth, "aclose", exc)
         finally:
             await self.transport.aclose()
+        if failure is not None:
+            raise failure
 
     # ------------------------------------------------------------------ entry points
 
@@ -296,6 +319,7 @@ class Session:
         attempts = 0
         replays = 0
         first_request_id: str | None = None
+        last: tuple[AuthResponse | None, OktaError] | None = None
         counter = attempt_counter.get() if x.api else None
         template = self._header_template
         bodyless_write = x.body is None and op.method in ("POST", "PUT", "PATCH")
@@ -339,6 +363,8 @@ class Session:
             except TimeoutError:
                 sent_at = None
             if sent_at is None:
+                if last is not None:
+                    return self._give_up(x, last, attempts - 1)
                 raise self._pacing_timeout(x, budget, attempts)
             info: RateLimitInfo | None = None
             failure: OktaError | None = None
@@ -346,15 +372,19 @@ class Session:
             response: AuthResponse | None = None
             try:
                 if x.api:
-                    await self.auth.authorize(request)
-                response = await self._transmit(request, x, deadline, secrets)
-                info = parse_rate_limit(response.headers)
+                    try:
+                        await self.auth.authorize(request)
+                    except OktaError:
+                        raise
+                    except Exception as exc:  # a user's strategy: never chain, it may hold a secret
+                        failure = _strategy_failure(self.auth, "authorize", exc)
+                if failure is None:
+                    response = await self._transmit(request, x, deadline, secrets)
+                    info = parse_rate_limit(response.headers)
             except TransportError as exc:
                 error = exc
             except OktaError as exc:
                 failure = exc
-            except Exception as exc:  # a user's strategy: never chain, it may hold a secret
-                failure = _strategy_failure(self.auth, "authorize", exc)
             finally:
                 # Always, whatever happened since acquire: a lost slot would stall the bucket.
                 self.limiter.release(x.bucket, sent_at=sent_at, info=info)
@@ -363,6 +393,8 @@ class Session:
                 raise failure
             if response is not None:
                 request_id = response.headers.get("X-Okta-Request-Id")
+                if request_id is not None and not _plain_request_id(request_id):
+                    request_id = None  # not Okta's: never repeated, echoed or sent back
                 if first_request_id is None:
                     first_request_id = request_id
                 try:
@@ -391,13 +423,18 @@ class Session:
                     request_id=request_id,
                     operation=op.name,
                     headers=response.headers,
-                    secrets=(
-                        *secrets,
-                        *header_secrets(request.headers.items()),
-                        *self.auth.secret_values(),
-                    ),
+                    secrets=self._failure_secrets(request, secrets),
                 )
             assert error is not None
+            if (
+                last is not None
+                and isinstance(error, OktaTimeoutError)
+                and error.phase == "deadline"
+                and not error.request_sent
+            ):
+                # The deadline ran out before this attempt was sent: the previous attempt's
+                # answer (a 503, a 429) says more than "deadline".
+                return self._give_up(x, last, attempts - 1)
             delay = x.policy.delay(
                 attempt=attempts - replays,
                 idempotent=op.idempotent,
@@ -407,10 +444,8 @@ class Session:
             if delay is not None and loop.time() + delay >= deadline:
                 delay = None  # waiting would overrun the call's deadline
             if delay is None:
-                if response is not None and not x.api:
-                    return response, response.headers.get("X-Okta-Request-Id"), attempts
-                error.attempts = attempts
-                raise error
+                return self._give_up(x, (response, error), attempts)
+            last = (response, error)
             logger.debug(
                 "%s: attempt %d failed (%s); retrying in %.2fs",
                 op.name,
@@ -420,6 +455,27 @@ class Session:
                 extra={"operation": op.name, "attempt": attempts},
             )
             await x.policy.sleep(delay)
+
+    @staticmethod
+    def _give_up(
+        x: _Exchange, outcome: tuple[AuthResponse | None, OktaError], attempts: int
+    ) -> tuple[AuthResponse, str | None, int]:
+        """The final answer: token requests return their last refusal, the rest raise."""
+        response, error = outcome
+        if response is not None and not x.api:
+            request_id = response.headers.get("X-Okta-Request-Id")
+            return response, request_id if _plain_request_id(request_id or "") else None, attempts
+        error.attempts = attempts
+        raise error
+
+    def _failure_secrets(self, request: AuthRequest, secrets: tuple[str, ...]) -> tuple[str, ...]:
+        """Everything to redact from a failed attempt's text (computed on failures only)."""
+        held: tuple[str, ...] = ()
+        try:
+            held = tuple(v for v in self.auth.secret_values() if isinstance(v, str) and v)
+        except Exception:  # a user's strategy; its own secrets are then unknown
+            logger.warning("%s.secret_values() raised; ignored", type(self.auth).__name__)
+        return (*secrets, *header_secrets(request.headers.items()), *held)
 
     @staticmethod
     def _pacing_timeout(x: _Exchange, budget: float, attempts: int) -> OktaTimeoutError:
@@ -486,9 +542,23 @@ class Session:
                 request_sent=True,
             )
             failure.cause_type = f"{type(exc).__module__}.{type(exc).__name__}"
+        if failure is None and not _valid_response(response):
+            failure = OktaConnectionError(
+                f"the transport {type(self.transport).__name__} returned an invalid response "
+                "(status must be an int 100-599, headers a mapping of strings, body bytes)",
+                method=request.method,
+                path=request.url.path,
+                request_sent=True,
+            )
         if failure is not None:
+            # Whatever the server echoed into a malformed response (aiohttp quotes the bad
+            # bytes), the request's credentials are taken out of the text.
+            hidden = self._failure_secrets(request, secrets)
             if failure.args and isinstance(failure.args[0], str):
-                failure.args = (f"{x.op.name}: {failure.args[0]}", *failure.args[1:])
+                text = redact(failure.args[0], hidden, limit=1000)
+                failure.args = (f"{x.op.name}: {text}", *failure.args[1:])
+            if failure.cause_message:
+                failure.cause_message = redact(failure.cause_message, hidden)
             raise failure
         if logger.isEnabledFor(logging.DEBUG):
             request_id = response.headers.get("X-Okta-Request-Id", "-")
@@ -507,6 +577,27 @@ class Session:
                 },
             )
         return response
+
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9_.:@+=-]{1,128}")
+
+
+def _plain_request_id(value: str) -> bool:
+    """Whether an ``X-Okta-Request-Id`` looks like Okta's (so it is safe to repeat)."""
+    return _REQUEST_ID.fullmatch(value) is not None
+
+
+def _valid_response(response: object) -> bool:
+    if not isinstance(response, TransportResponse):
+        return False
+    status, headers = response.status, response.headers
+    if type(status) is not int or not 100 <= status <= 599 or type(response.body) is not bytes:
+        return False
+    if isinstance(headers, CIMultiDictProxy | CIMultiDict):
+        return True  # what the real transports give: strings by construction
+    return isinstance(headers, Mapping) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+    )
 
 
 def _strategy_failure(auth: Auth, hook: str, exc: Exception) -> AuthError:

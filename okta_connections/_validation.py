@@ -9,6 +9,7 @@ import ipaddress
 
 import yarl
 
+from ._redact import unchained
 from .errors import ConfigurationError, InvalidArgumentError
 from .models import OAuthApp
 
@@ -30,6 +31,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+@unchained
 def normalize_org_url(org_url: str) -> str:
     """Validate an Okta org URL and return its origin, e.g. ``https://acme.okta.com``.
 

@@ -228,7 +228,8 @@ class OktaClient:
             key_id=key_id,
         )
         options = dict(client_options)
-        options["timeouts"] = settings.timeouts(options.get("timeouts"))
+        if options.get("timeouts") is None:  # an explicit timeouts= wins over the files
+            options["timeouts"] = settings.timeouts()
         if settings.proxy is not None and "transport" not in options:
             options.setdefault("proxy", settings.proxy)
         if settings.ca_bundle is not None and "transport" not in options:

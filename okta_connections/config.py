@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 
+from ._redact import unchained
 from .errors import ConfigurationError
 
 __all__ = ["AUTH_MODES", "Settings", "Timeouts", "config_paths", "load_settings"]
@@ -206,17 +207,27 @@ def _proxy_url(block: Mapping[str, Any], where: str) -> str | None:
     scheme = "http"
     if "://" in host:
         scheme, _, host = host.partition("://")
+    if scheme not in ("http", "https") or not host or any(c in host for c in "@/:?#[] \t\r\n"):
+        # Never echo the value: "user:password@proxy" is a common way to write it.
+        raise ConfigurationError(
+            "proxy",
+            f"{where}: proxy.host must be a bare host name such as proxy.corp (the port goes "
+            "in proxy.port, credentials in proxy.username and proxy.password)",
+        )
     user, password = values.get("username"), values.get("password")
     for name, item in (("username", user), ("password", password)):
         if item is not None and not isinstance(item, str):
             raise ConfigurationError("proxy", f"{where}: proxy.{name} must be a string")
-    url = yarl.URL.build(
-        scheme=scheme,
-        host=host,
-        port=port,
-        user=user if isinstance(user, str) else None,
-        password=password if isinstance(password, str) else None,
-    )
+    try:
+        url = yarl.URL.build(
+            scheme=scheme,
+            host=host,
+            port=port,
+            user=user if isinstance(user, str) else None,
+            password=password if isinstance(password, str) else None,
+        )
+    except (TypeError, ValueError):
+        raise ConfigurationError("proxy", f"{where}: proxy.host is not a host name") from None
     return str(url)
 
 
@@ -337,6 +348,7 @@ def config_paths(cwd: Path | None = None, home: Path | None = None) -> list[Path
     return [home / ".okta" / "okta.yaml", cwd / "okta.yaml"]
 
 
+@unchained
 def load_settings(
     profile: str | None = None,
     *,

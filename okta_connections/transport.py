@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import ipaddress
 import os
 import ssl as _ssl
 from collections.abc import Awaitable, Callable, Mapping
@@ -28,7 +29,7 @@ import attrs
 import yarl
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from ._redact import redact
+from ._redact import redact, unchained
 from ._validation import is_loopback
 from .errors import (
     ConfigurationError,
@@ -161,6 +162,8 @@ class MockTransport:
         headers = result.headers
         if not isinstance(headers, CIMultiDictProxy):
             headers = CIMultiDictProxy(CIMultiDict(headers))
+        if not all(isinstance(v, str) for v in headers.values()):
+            raise TypeError("MockTransport's handler returned a header value that is not a str")
         return TransportResponse(result.status, headers, result.body)
 
     async def aclose(self) -> None:
@@ -212,6 +215,7 @@ def _mask_proxy(url: str) -> str:
     return f"{parsed.scheme}://***:***@{parsed.raw_authority.rpartition('@')[2]}"
 
 
+@unchained
 def check_proxy_url(value: object, argument: str = "proxy") -> yarl.URL:
     """An ``http://`` (or ``https://``) proxy URL with a host; never echoes the value."""
     if not isinstance(value, str) or not value.strip():
@@ -229,28 +233,61 @@ def check_proxy_url(value: object, argument: str = "proxy") -> yarl.URL:
     return url
 
 
-def _env_proxy(scheme: str, host: str, env: Mapping[str, str]) -> str | None:
-    """The environment's proxy for ``scheme://host``, or None (loopback never proxied)."""
+def _env_proxy(
+    scheme: str, host: str, env: Mapping[str, str], port: int | None = None
+) -> str | None:
+    """The environment's proxy for ``scheme://host``, or None (loopback never proxied).
+
+    Lower-case variables win over upper-case ones, as in curl and requests.
+    """
     if is_loopback(host):
         return None
-    lowered = {k.lower(): v for k, v in env.items() if k.lower().endswith("_proxy") and v}
-    no_proxy = lowered.get("no_proxy", "")
-    if no_proxy and _bypassed(host, no_proxy):
+    found: dict[str, str] = {}
+    for key in sorted(env, key=lambda k: k.islower()):  # lower case last: it wins
+        if key.lower().endswith("_proxy") and env[key]:
+            found[key.lower()] = env[key]
+    no_proxy = found.get("no_proxy", "")
+    if no_proxy and _bypassed(host, no_proxy, port):
         return None
-    return lowered.get(f"{scheme}_proxy") or None
+    return found.get(f"{scheme}_proxy") or None
 
 
-def _bypassed(host: str, no_proxy: str) -> bool:
+def _bypassed(host: str, no_proxy: str, port: int | None = None) -> bool:
+    """Whether ``NO_PROXY`` exempts a host: names and their subdomains (``okta.com``,
+    ``.okta.com``, ``*.okta.com``), ``*``, IP addresses and CIDR ranges (``10.0.0.0/8``),
+    bracketed IPv6; an entry's ``:port``, when given, must match."""
     host = host.lower().strip("[]")
-    for entry in no_proxy.replace(" ", ",").split(","):
-        entry = entry.strip().lower()
+    try:
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    for raw in no_proxy.replace(" ", ",").split(","):
+        entry = raw.strip().lower()
         if not entry:
             continue
         if entry == "*":
             return True
-        entry = entry.split(":")[0] if entry.count(":") == 1 else entry
-        entry = entry.lstrip("*").lstrip(".") if entry.startswith(("*", ".")) else entry
-        if host == entry or host.endswith("." + entry):
+        entry_port: int | None = None
+        if entry.startswith("["):
+            inside, _, rest = entry[1:].partition("]")
+            entry = inside
+            if rest.startswith(":") and rest[1:].isdecimal():
+                entry_port = int(rest[1:])
+        elif entry.count(":") == 1:
+            name, _, tail = entry.partition(":")
+            if tail.isdecimal():
+                entry, entry_port = name, int(tail)
+        if entry_port is not None and port is not None and entry_port != port:
+            continue
+        if address is not None:
+            try:
+                if address in ipaddress.ip_network(entry, strict=False):
+                    return True
+            except ValueError:
+                pass
+            continue
+        entry = entry.lstrip("*").lstrip(".")
+        if entry and (host == entry or host.endswith("." + entry)):
             return True
     return False
 
@@ -264,6 +301,7 @@ _Route = tuple[yarl.URL | None, str | None, tuple[str, ...]]
 _DIRECT: _Route = (None, None, ())
 
 
+@unchained
 def make_ssl_context(value: object) -> _ssl.SSLContext | None:
     """An ``ssl.SSLContext`` as given, or one trusting a CA bundle file; None for defaults.
 
@@ -313,6 +351,10 @@ class AiohttpTransport:
         if session is not None:
             import aiohttp
 
+            if ssl is not None:
+                raise ConfigurationError(
+                    "ssl", "cannot be combined with session=: set it on your session's connector"
+                )
             if not isinstance(session, aiohttp.ClientSession):
                 raise ConfigurationError(
                     "session", f"must be an aiohttp.ClientSession, not {type(session).__name__}"
@@ -337,7 +379,7 @@ class AiohttpTransport:
         self._env_proxies = self._proxy.trust_env and any(
             k.lower() in ("http_proxy", "https_proxy") for k in self._env_snapshot
         )
-        self._env_cache: dict[tuple[str, str], _Route] = {}
+        self._env_cache: dict[tuple[str, str, int | None], _Route] = {}
         self._own_session = session is None
         self._session = session
         self._timeouts: dict[tuple[float, float], aiohttp.ClientTimeout] = {}
@@ -363,17 +405,24 @@ class AiohttpTransport:
             return self._proxy_url, self._proxy_auth_header, self._proxy_secrets
         if not self._env_proxies:
             return _DIRECT
-        key = (url.scheme, url.raw_host or "")
+        key = (url.scheme, url.raw_host or "", url.port)
         route = self._env_cache.get(key)
         if route is None:
-            found = _env_proxy(key[0], key[1], self._env_snapshot)
+            found = _env_proxy(key[0], key[1], self._env_snapshot, key[2])
+            if found is not None and "://" not in found:
+                found = "http://" + found  # "proxy.corp:3128", as curl and requests read it
             if found is None:
                 route = _DIRECT
             else:
                 try:
                     proxy = check_proxy_url(found, f"{key[0].upper()}_PROXY")
                 except ConfigurationError:
-                    route = _DIRECT
+                    # Never silently go direct past a mandated proxy: refuse the call.
+                    raise ConfigurationError(
+                        f"{key[0].upper()}_PROXY",
+                        "(environment variable) is not a usable proxy URL, e.g. "
+                        "http://proxy.corp:3128; nothing was sent",
+                    ) from None
                 else:
                     bare, secrets = _split_proxy_auth(proxy)
                     route = (bare, _proxy_basic(proxy), secrets)
@@ -460,6 +509,8 @@ class AiohttpTransport:
 async def _read_capped(resp: aiohttp.ClientResponse, request: TransportRequest) -> bytes | None:
     """The whole body, or None once it passes the cap (the connection is then dropped)."""
     cap = request.max_body
+    if resp.status in (204, 304) or request.method == "HEAD":
+        return b""  # no body, whatever Content-Length says
     length = resp.content_length
     encoded = "Content-Encoding" in resp.headers
     if length is not None and length > cap and not encoded:

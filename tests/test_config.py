@@ -338,3 +338,43 @@ def test_from_config_passes_proxy_and_timeouts_to_the_client(
     assert okta.timeouts.deadline == 30
     shown = repr(okta.transport)
     assert "127.0.0.1:3128" in shown and "hidden-PROXY-pw" not in shown
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "http://svc:Pa55-SECRET-word@proxy.corp",
+        "svc:Pa55-SECRET-word@proxy.corp",
+        "proxy.corp:3128",
+        "proxy corp",
+        "[::1",
+        "proxy.corp/x",
+    ],
+)
+def test_a_proxy_host_that_is_not_a_host_is_refused_without_echo(tmp_path: Path, host: str) -> None:
+    home, cwd = _yaml(
+        tmp_path,
+        f"okta:\n  client:\n    orgUrl: https://a.okta.com\n    proxy:\n      host: '{host}'\n",
+    )
+    with pytest.raises(ConfigurationError) as info:
+        load_settings(env={}, cwd=cwd, home=home)
+    assert info.value.argument == "proxy"
+    assert "Pa55-SECRET-word" not in str(info.value)
+    assert info.value.__context__ is None and info.value.__cause__ is None
+
+
+def test_explicit_timeouts_win_over_the_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, cwd = _yaml(
+        tmp_path,
+        "okta:\n  client:\n    orgUrl: https://a.okta.com\n    token: t\n"
+        "    connectionTimeout: 3\n    requestTimeout: 5\n",
+    )
+    monkeypatch.chdir(cwd)
+    monkeypatch.setenv("HOME", str(home))
+    for var in [v for v in os.environ if v.startswith("OKTA_CLIENT_")]:
+        monkeypatch.delenv(var)
+    mine = Timeouts(connect=1, total=2, deadline=30)
+    assert OktaClient.from_config(timeouts=mine).timeouts == mine
+    assert OktaClient.from_config().timeouts == Timeouts(connect=3, deadline=5)

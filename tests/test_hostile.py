@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
 import time
 import tracemalloc
 import zlib
@@ -246,7 +247,7 @@ async def test_deeply_nested_json_in_an_error_body_is_still_our_error(raw: RawSe
     ids=["400 digits", "negative", "garbage", "reset in the year 5138", "absurd dates"],
 )
 async def test_absurd_rate_limit_headers_are_ignored(raw: RawServer, headers: str) -> None:
-    body = __import__("json").dumps(CONNECTION_BODY).encode()
+    body = json.dumps(CONNECTION_BODY).encode()
     extra = headers.format(n="9" * 400)
     raw.scenario = reply(ok_headers(extra, length=len(body)), body)
     error, result, okta = await run(raw, get)
@@ -335,7 +336,7 @@ async def test_a_same_origin_next_link_is_followed(raw: RawServer) -> None:
 
 
 async def test_gzip_within_the_cap_is_decoded(raw: RawServer) -> None:
-    body = gzip.compress(__import__("json").dumps(CONNECTION_BODY).encode())
+    body = gzip.compress(json.dumps(CONNECTION_BODY).encode())
     raw.scenario = reply(ok_headers(f"Content-Encoding: gzip\r\nContent-Length: {len(body)}"), body)
     error, result, _ = await run(raw, get)
     assert error is None and result.auth_scheme.value == "TOKEN"
@@ -380,3 +381,119 @@ async def test_garbage_from_the_token_endpoint_leaks_nothing(raw: RawServer, nam
     assert_chain_clean(info.value, *carried, SECRET, CODE, STATE)
     assert okta.rate_limiter.in_flight("apps") == 0
     assert okta.rate_limiter.in_flight("oauth2-token") == 0
+
+
+def _header_of(raw_request: bytes, name: str) -> str:
+    for line in raw_request.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")[1:]:
+        key, _, value = line.partition(":")
+        if key.strip().lower() == name:
+            return value.strip()
+    return ""
+
+
+def echoing(raw: RawServer, where: str) -> Writer:
+    """Answers token requests properly and API requests with a malformed response that
+    quotes the request's credential: aiohttp's parser error then holds it."""
+
+    async def write(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request = raw.captured[-1]
+        if request.split(b" ", 2)[1].endswith(b"/token"):
+            dpop = bool(_header_of(request, "dpop"))
+            body = json.dumps(
+                {
+                    "access_token": "at-HOSTILE-access-token-1234",
+                    "expires_in": 3600,
+                    "token_type": "DPoP" if dpop else "Bearer",
+                }
+            ).encode()
+            writer.write(ok_headers(length=len(body)) + body)
+        else:
+            names = ("authorization", "x-vault-token", "dpop")
+            echo = " ".join(v for v in (_header_of(request, h) for h in names) if v)
+            if where == "header line":
+                writer.write(b"HTTP/1.1 200 OK\r\n" + echo.encode() + b"\r\n\r\n")
+            elif where == "content-length":
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: " + echo.encode() + b"\r\n\r\n")
+            else:
+                writer.write(b"HTTP/1.1 " + echo.encode() + b"\r\n\r\n")
+        await writer.drain()
+
+    return write
+
+
+@pytest.mark.parametrize("where", ["header line", "content-length", "status line"])
+@pytest.mark.parametrize(
+    "name", ["ssws", "bearer", "private_key_jwt", "private_key_jwt dpop", "custom"]
+)
+async def test_a_credential_echoed_into_malformed_http_is_redacted(
+    raw: RawServer, name: str, where: str
+) -> None:
+    from .test_pipeline import STRATEGIES
+
+    raw.scenario = echoing(raw, where)
+    okta = OktaClient(
+        raw.url, auth=STRATEGIES[name](), timeouts=Timeouts(deadline=DEADLINE), retry=fast_retry()
+    )
+    with pytest.raises(OktaConnectionError) as info:
+        async with okta:
+            await okta.connections.get(APP_ID)
+    carried = _carried_secrets(raw.captured) + [
+        _header_of(r, "x-vault-token") for r in raw.captured if _header_of(r, "x-vault-token")
+    ]
+    assert carried, "the client sent no credential: the check would prove nothing"
+    assert_chain_clean(info.value, *carried, "at-HOSTILE-access-token-1234")
+    assert "***" in str(info.value) or "***" in (info.value.cause_message or "")
+
+
+async def test_an_echoing_request_id_is_dropped_not_repeated(raw: RawServer) -> None:
+    """A request id that is not Okta's is neither shown nor sent back as X-Okta-Retry-For."""
+    calls = iter(range(10))
+
+    async def scenario(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        echo = _header_of(raw.captured[-1], "authorization")
+        status = "503 Service Unavailable" if next(calls) == 0 else "200 OK"
+        body = b"not json"
+        writer.write(
+            f"HTTP/1.1 {status}\r\nX-Okta-Request-Id: {echo}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+
+    raw.scenario = scenario
+    error, _, _ = await run(raw, get)
+    assert isinstance(error, DecodeError)
+    assert error.request_id is None
+    assert_chain_clean(error, SECRET)
+    assert all(SECRET not in _header_of(r, "x-okta-retry-for") for r in raw.captured)
+    assert len(raw.captured) == 2
+
+
+async def test_an_absurd_date_next_to_valid_limits_is_ignored(raw: RawServer) -> None:
+    body = json.dumps(CONNECTION_BODY).encode()
+    reset = int(time.time()) + 30
+    extra = (
+        "X-Rate-Limit-Limit: 100\r\nX-Rate-Limit-Remaining: 99\r\n"
+        f"X-Rate-Limit-Reset: {reset}\r\nDate: Tue, 01 Dec 99999 00:00:00 GMT"
+    )
+    raw.scenario = reply(ok_headers(extra, length=len(body)), body)
+    error, result, okta = await run(raw, get)
+    assert error is None and result.status.value == "ENABLED"
+    info = okta.rate_limits["apps"]  # the local clock stood in for the unusable Date
+    assert info.limit == 100 and 25 <= info.reset_after <= 31
+
+
+async def test_an_absurd_retry_after_on_a_503_is_ignored(raw: RawServer) -> None:
+    raw.scenario = reply(
+        f"HTTP/1.1 503 Service Unavailable\r\nRetry-After: {'9' * 400}\r\n"
+        "Content-Length: 0\r\n\r\n".encode()
+    )
+    error, _, _ = await run(raw, get)
+    assert error is not None and type(error).__name__ == "ServerError"
+    assert error.attempts == 4  # backed off normally instead of raising OverflowError
+
+
+async def test_a_204_with_a_huge_content_length_is_still_a_success(raw: RawServer) -> None:
+    raw.scenario = reply(b"HTTP/1.1 204 No Content\r\nContent-Length: 99999999\r\n\r\n")
+    error, _, _ = await run(raw, verify, max_response_bytes=1024 * 1024)
+    assert error is None

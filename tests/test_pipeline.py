@@ -239,10 +239,19 @@ async def test_each_waiter_stops_at_its_own_deadline_while_the_refresh_goes_on()
         max_in_flight=10,
     ) as okta:
         started = time.monotonic()
-        short = okta.connections.get(APP_ID, timeout=Timeouts(deadline=0.2))
-        patient = okta.connections.get(APP_ID)
+        finished: dict[str, float] = {}
+
+        async def timed(name: str, call: Any) -> Any:
+            try:
+                return await call
+            finally:
+                finished[name] = time.monotonic() - started
+
+        short = timed("short", okta.connections.get(APP_ID, timeout=Timeouts(deadline=0.2)))
+        patient = timed("patient", okta.connections.get(APP_ID))
         results = await asyncio.gather(short, patient, return_exceptions=True)
         short_done = time.monotonic() - started
+        assert finished["short"] < 0.6 < finished["patient"]  # it stopped at its own deadline
         assert isinstance(results[0], OktaTimeoutError)
         assert results[0].phase == "deadline" and "access token" in str(results[0])
         assert results[1].status.value == "ENABLED"  # type: ignore[union-attr]
@@ -314,3 +323,135 @@ async def test_a_waiter_cancelled_does_not_cancel_the_shared_refresh() -> None:
 
 def test_every_error_is_an_okta_error() -> None:
     assert issubclass(AuthError, OktaError) and issubclass(OktaTimeoutError, OktaError)
+
+
+class Hooks(Auth):
+    """A strategy whose optional hooks fail in the ways users' strategies do."""
+
+    def __init__(self, broken: str) -> None:
+        self.broken = broken
+
+    async def bind(self, context: Any) -> None:
+        if self.broken == "bind":
+            raise KeyError("vault-PIPELINE-secret in bind")
+
+    async def authorize(self, request: AuthRequest) -> None:
+        request.headers["Authorization"] = "SSWS hooks-PIPELINE-secret-0001"
+
+    def secret_values(self) -> tuple[str, ...]:
+        if self.broken == "secret_values":
+            return None  # type: ignore[return-value]
+        return ()
+
+    async def aclose(self) -> None:
+        if self.broken == "aclose":
+            raise RuntimeError("vault-PIPELINE-secret in aclose")
+
+
+def _refusing(request: TransportRequest) -> TransportResponse:
+    return TransportResponse(400, JSON, b'{"errorCode":"E0000001","errorSummary":"no"}')
+
+
+async def test_a_failing_bind_becomes_an_auth_error_before_anything_is_sent() -> None:
+    transport = MockTransport(_refusing)
+    okta = OktaClient(ORG, auth=Hooks("bind"), transport=transport)
+    with pytest.raises(AuthError, match=r"Hooks.bind\(\) raised KeyError") as info:
+        await okta.connections.get(APP_ID)
+    assert transport.requests == []
+    assert "vault-PIPELINE-secret" not in chain_text(info.value)
+    assert info.value.__context__ is None
+
+
+async def test_a_failing_aclose_becomes_an_auth_error_and_still_closes_the_transport() -> None:
+    transport = MockTransport(_refusing)
+    okta = OktaClient(ORG, auth=Hooks("aclose"), transport=transport)
+    with pytest.raises(BadRequestError):
+        await okta.connections.get(APP_ID)
+    with pytest.raises(AuthError, match=r"Hooks.aclose\(\) raised RuntimeError") as info:
+        await okta.close()
+    assert transport.closed and okta.closed
+    assert "vault-PIPELINE-secret" not in chain_text(info.value)
+
+
+async def test_a_broken_secret_values_still_gives_the_typed_error() -> None:
+    async with OktaClient(
+        ORG, auth=Hooks("secret_values"), transport=MockTransport(_refusing)
+    ) as okta:
+        with pytest.raises(BadRequestError):
+            await okta.connections.get(APP_ID)
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        TransportResponse("200", JSON, b"{}"),  # type: ignore[arg-type]
+        TransportResponse(200, {"X-Okta-Request-Id": 5}, b"{}"),  # type: ignore[dict-item]
+        TransportResponse(200, JSON, "{}"),  # type: ignore[arg-type]
+        TransportResponse(99, JSON, b"{}"),
+    ],
+    ids=["str status", "int header", "str body", "status 99"],
+)
+async def test_a_malformed_transport_response_is_a_typed_error(
+    response: TransportResponse,
+) -> None:
+    async with OktaClient(
+        ORG,
+        auth=SSWSToken(SECRET),
+        transport=MockTransport(lambda r: response),
+        retry=fast_retry(max_attempts=1),
+    ) as okta:
+        with pytest.raises(OktaError) as info:
+            await okta.connections.get(APP_ID)
+    assert type(info.value).__name__ == "OktaConnectionError"
+    assert "authorize" not in str(info.value)  # not blamed on the strategy
+
+
+async def test_closing_the_client_during_a_refresh_is_client_closed_not_cancelled() -> None:
+    from okta_connections import ClientClosedError
+
+    started = asyncio.Event()
+
+    async def handler(request: TransportRequest) -> TransportResponse:
+        started.set()
+        await asyncio.sleep(30)
+        raise AssertionError("not reached")
+
+    okta = OktaClient(
+        ORG, auth=PrivateKeyJWT(CLIENT_ID, pem(rsa_key())), transport=MockTransport(handler)
+    )
+    waiter = asyncio.create_task(okta.connections.get(APP_ID))
+    await started.wait()
+    await okta.close()
+    with pytest.raises(ClientClosedError):
+        await waiter
+    assert not waiter.cancelled()
+
+
+@pytest.mark.parametrize("expires_in", [int("9" * 400), 1e999, float("nan"), "9" * 5000, -5])
+async def test_absurd_token_lifetimes_fall_back_to_an_hour(expires_in: Any) -> None:
+    def handler(request: TransportRequest) -> TransportResponse:
+        if request.url.path.endswith("/token"):
+            body = json.dumps(
+                {"access_token": "at-1", "token_type": "Bearer", "expires_in": expires_in}
+            ).encode()
+            return TransportResponse(200, JSON, body)
+        return TransportResponse(200, JSON, json.dumps(CONNECTION_BODY).encode())
+
+    auth = PrivateKeyJWT(CLIENT_ID, pem(rsa_key()))
+    async with OktaClient(ORG, auth=auth, transport=MockTransport(handler)) as okta:
+        await okta.connections.get(APP_ID)
+        token = auth._token
+    assert token is not None and token.expires_at - time.time() == pytest.approx(3600, abs=60)
+
+
+async def test_a_short_token_echoed_alone_is_redacted() -> None:
+    def handler(request: TransportRequest) -> TransportResponse:
+        body = {"errorCode": "E0000011", "errorSummary": "Invalid token: tok7xyz"}
+        return TransportResponse(401, JSON, json.dumps(body).encode())
+
+    async with OktaClient(
+        ORG, auth=SSWSToken("tok7xyz"), transport=MockTransport(handler), retry=fast_retry()
+    ) as okta:
+        with pytest.raises(OktaError) as info:
+            await okta.connections.get(APP_ID)
+    assert "tok7xyz" not in chain_text(info.value)

@@ -89,8 +89,9 @@ async def test_wrong_proxy_password_is_a_typed_error_without_the_password(
         with pytest.raises(OktaError) as info:
             await okta.connections.get(fake.apps[0].id)
     error = info.value
-    assert type(error).__name__ in ("ApiError", "OktaConnectionError")
-    assert getattr(error, "status", None) == 407 or "407" in str(error)
+    # A plain-http target goes to the proxy in absolute form: its 407 is an HTTP answer.
+    assert type(error).__name__ == "ApiError" and getattr(error, "status", None) == 407
+    assert proxy.refused == [f"{fake.org_url}/api/v1/apps/{fake.apps[0].id}/connections/default"]
     assert_chain_clean(error, PROXY_PASSWORD, "wrong-" + PROXY_PASSWORD, fake.token)
     assert fake.requests() == []
 
@@ -143,11 +144,16 @@ async def test_environment_proxy_applies_to_a_real_host_and_tunnels_with_connect
         ("localhost", "", None),
         ("::1", "", None),
         ("127.8.9.1", "", None),
+        ("2001:db8::1", "[2001:db8::1]", None),
+        ("2001:db8::1", "2001:db8::/32", None),
+        ("10.2.3.4", "10.0.0.0/8", None),
+        ("11.2.3.4", "10.0.0.0/8", "http://p:1"),
+        ("acme.okta.com", "acme.okta.com:8443", "http://p:1"),  # another port: proxied
     ],
 )
 def test_environment_proxy_rules(host: str, no_proxy: str, expected: str | None) -> None:
     env = {"HTTPS_PROXY": "http://p:1", "NO_PROXY": no_proxy}
-    assert _env_proxy("https", host, env) == expected
+    assert _env_proxy("https", host, env, 443) == expected
     assert _bypassed("a.b", "b") and not _bypassed("ab", "b")
 
 
@@ -243,7 +249,95 @@ def test_bad_transport_options_are_refused_before_sending(
 def test_a_ca_bundle_or_context_is_accepted(tmp_path: Path) -> None:
     context = ssl.create_default_context()
     OktaClient("https://acme.okta.com", auth=SSWSToken(SECRET), ssl=context)
+    system = ssl.get_default_verify_paths().cafile
+    if system:  # a real CA bundle loads
+        OktaClient("https://acme.okta.com", auth=SSWSToken(SECRET), ssl=system)
     bundle = tmp_path / "ca.pem"
     bundle.write_text("not a certificate")
     with pytest.raises(ConfigurationError, match="CA bundle"):
         OktaClient("https://acme.okta.com", auth=SSWSToken(SECRET), ssl=bundle)
+
+
+def test_lower_case_proxy_variables_win_and_http_uses_http_proxy() -> None:
+    env = {
+        "HTTPS_PROXY": "http://upper:1",
+        "https_proxy": "http://lower:1",
+        "HTTP_PROXY": "http://plain:1",
+    }
+    assert _env_proxy("https", "acme.okta.com", env) == "http://lower:1"
+    assert _env_proxy("http", "acme.okta.com", env) == "http://plain:1"
+
+
+async def test_a_proxy_variable_without_a_scheme_is_used_not_ignored(
+    proxy: ForwardProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url.removeprefix("http://"))
+    for name in ("https_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    async with OktaClient(
+        "https://acme.okta.test", auth=SSWSToken(SECRET), retry=fast_retry(max_attempts=1)
+    ) as okta:
+        with pytest.raises(OktaConnectionError):
+            await okta.connections.get(APP_ID)
+    assert [c.method for c in proxy.carried] == ["CONNECT"]  # through the proxy, as asked
+
+
+async def test_an_unusable_proxy_variable_refuses_the_call_instead_of_going_direct(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "ftp://proxy.corp:21")
+    monkeypatch.delenv("https_proxy", raising=False)
+    transport_calls: list[str] = []
+    async with OktaClient("https://acme.okta.test", auth=SSWSToken(SECRET)) as okta:
+        with pytest.raises(ConfigurationError) as info:
+            await okta.connections.get(APP_ID)
+        transport_calls.append(repr(okta.transport))
+    assert info.value.argument == "HTTPS_PROXY"
+    assert info.value.attempts == 1
+
+
+async def test_explicit_proxy_credentials_ride_the_connect_request_only(
+    proxy: ForwardProxy,
+) -> None:
+    proxy_url = _with_auth(proxy.url, "svc-okta", PROXY_PASSWORD)
+    async with OktaClient(
+        "https://acme.okta.test",
+        auth=SSWSToken(SECRET),
+        proxy=proxy_url,
+        retry=fast_retry(max_attempts=1),
+    ) as okta:
+        with pytest.raises(OktaConnectionError) as info:
+            await okta.connections.get(APP_ID)
+    (connect,) = proxy.carried
+    assert connect.method == "CONNECT" and connect.headers["proxy-authorization"].startswith(
+        "Basic "
+    )
+    assert "authorization" not in connect.headers  # the API token stays inside the tunnel
+    assert_chain_clean(info.value, SECRET, PROXY_PASSWORD)
+
+
+def test_ssl_with_your_own_session_is_refused() -> None:
+    async def make() -> None:
+        async with aiohttp.ClientSession() as mine:
+            OktaClient(
+                "https://acme.okta.com",
+                auth=SSWSToken(SECRET),
+                session=mine,
+                ssl=ssl.create_default_context(),
+            )
+
+    import asyncio
+
+    with pytest.raises(ConfigurationError) as info:
+        asyncio.run(make())
+    assert info.value.argument == "ssl"
+
+
+async def test_tls_to_a_plain_loopback_server_hints_at_http(fake: FakeOkta) -> None:
+    https_url = fake.org_url.replace("http://", "https://")
+    async with OktaClient(
+        https_url, auth=SSWSToken(fake.token), retry=fast_retry(max_attempts=1)
+    ) as okta:
+        with pytest.raises(OktaConnectionError) as info:
+            await okta.connections.get(fake.apps[0].id)
+    assert f"use {fake.org_url}" in str(info.value)

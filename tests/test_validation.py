@@ -170,3 +170,11 @@ def test_bad_auth_and_settings() -> None:
         Timeouts(connect=float("inf"))
     with pytest.raises(ConfigurationError, match="connector_limit"):
         OktaClient("acme.okta.com", auth=SSWSToken(SECRET), connector_limit=0)
+
+
+@pytest.mark.parametrize("url", ["https://u:hunter2@[bad", "https://u:hunter2@acme.okta.com:99999"])
+def test_an_unparseable_org_url_leaves_no_chain_with_its_password(url: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        OktaClient(url, auth=SSWSToken(SECRET))
+    assert info.value.__context__ is None and info.value.__cause__ is None
+    assert "hunter2" not in str(info.value)

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from jwt.exceptions import InvalidKeyError
 
+from .._redact import unchained
 from ..errors import ConfigurationError
 
 __all__ = [
@@ -188,7 +189,7 @@ def _from_bytes(
     return SigningKey(private_key=private, algorithm=algorithm, key_id=key_id)
 
 
-def load_signing_key(
+def _load_signing_key(
     source: object,
     *,
     password: str | bytes | None = None,
@@ -255,3 +256,8 @@ def _from_file(
         # e.g. an embedded NUL: this was never a path.
         raise _fail("is not a PEM key, a JWK or a readable file path", argument) from None
     return _from_bytes(data, password, key_id, argument)
+
+
+#: What the loader raises carries no chain: the key parsers' exceptions can hold key
+#: material.
+load_signing_key = unchained(_load_signing_key)

@@ -39,12 +39,14 @@ import yarl
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from .. import _json
-from .._redact import header_secrets, redact
+from .._redact import header_secrets, redact, unchained
 from .._validation import is_loopback
 from ..errors import (
     AuthError,
+    ClientClosedError,
     ConfigurationError,
     OAuthError,
+    OktaError,
     OktaTimeoutError,
     ReauthorizationRequired,
     TransportError,
@@ -64,6 +66,8 @@ DEFAULT_SCOPES: Final = ("okta.apps.read", "okta.apps.manage")
 RotationCallback = Callable[[str], "Awaitable[None] | None"]
 
 _DEFAULT_EXPIRES_IN: Final = 3600  # Okta service-app tokens live one hour
+#: A longer lifetime than a week is not believed (and a 400-digit one would overflow).
+_MAX_EXPIRES_IN: Final = 7 * 24 * 3600
 #: The refresh margin never exceeds this fraction of a token's lifetime, so short-lived
 #: tokens are used for most of their life (one token request per lifetime, near enough).
 _MAX_MARGIN_FRACTION: Final = 0.1
@@ -118,6 +122,7 @@ def _check_callable(value: object, argument: str) -> None:
         raise ConfigurationError(argument, "must be callable")
 
 
+@unchained
 def _check_token_url(value: object, argument: str = "token_url") -> str:
     """An absolute https URL (http only for loopback), or a path resolved at bind()."""
     if not isinstance(value, str) or not value.strip():
@@ -363,7 +368,7 @@ class _OAuthStrategy(Auth, abc.ABC):
         timeout = None
         if request.deadline is not None:
             timeout = max(0.0, request.deadline - asyncio.get_running_loop().time())
-        failure: AuthError | None = None
+        failure: OktaError | None = None
         try:
             return await asyncio.wait_for(asyncio.shield(task), timeout)
         except TimeoutError:
@@ -371,6 +376,14 @@ class _OAuthStrategy(Auth, abc.ABC):
         except AuthError as exc:
             # Every waiter raises its own copy: the pipeline writes ``attempts`` on it.
             failure = _copy_error(exc)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if not task.cancelled() or (current is not None and current.cancelling()):
+                raise  # this call itself was cancelled
+            # The refresh was cancelled under us: the client is closing.
+            failure = ClientClosedError(
+                "the client was closed while this call waited for an access token"
+            )
         if failure is not None:
             raise failure
         raise OktaTimeoutError(
@@ -540,11 +553,18 @@ class _OAuthStrategy(Auth, abc.ABC):
                 status=response.status,
             )
         expires_in = payload.get("expires_in")
-        if isinstance(expires_in, str) and expires_in.strip().isdecimal() and expires_in.isascii():
+        if (
+            isinstance(expires_in, str)
+            and expires_in.strip().isdecimal()
+            and expires_in.isascii()
+            and len(expires_in.strip()) <= 12
+        ):
             expires_in = int(expires_in)
         if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
             expires_in = _DEFAULT_EXPIRES_IN
-        lifetime = float(expires_in) if expires_in > 0 else float(_DEFAULT_EXPIRES_IN)
+        if not 0 < expires_in <= _MAX_EXPIRES_IN:
+            expires_in = _DEFAULT_EXPIRES_IN  # none, absurd (huge, infinite, NaN): Okta's hour
+        lifetime = float(expires_in)
         # Cap the margin at a tenth of the lifetime: a 60-second token is renewed after
         # 54 s, not on every call (nor twice per lifetime), and a one-hour token 300 s early.
         margin = min(self._refresh_margin, lifetime * _MAX_MARGIN_FRACTION)

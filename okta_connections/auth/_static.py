@@ -30,6 +30,9 @@ class SSWSToken(Auth):
     async def authorize(self, request: AuthRequest) -> None:
         request.headers["Authorization"] = f"SSWS {self._token}"
 
+    def secret_values(self) -> tuple[str, ...]:
+        return (self._token,)
+
 
 class BearerToken(Auth):
     """OAuth 2.0 access token auth: ``Authorization: Bearer <token>``.
@@ -72,6 +75,9 @@ class BearerToken(Auth):
 
     async def authorize(self, request: AuthRequest) -> None:
         request.headers["Authorization"] = f"Bearer {await self._current()}"
+
+    def secret_values(self) -> tuple[str, ...]:
+        return () if self._token is None else (self._token,)
 
     async def on_response(self, request: AuthRequest, response: AuthResponse) -> bool:
         if response.status != 401 or self._provider is None:

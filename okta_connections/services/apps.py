@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import yarl
 
+from .._redact import unchained
 from .._session import Operation
 from ..config import Timeouts
 from ..errors import DecodeError, InvalidArgumentError
@@ -39,6 +40,7 @@ def parse_link_header(values: list[str] | tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+@unchained
 def _next_page(link: str, origin: yarl.URL, status: int, request_id: str | None) -> yarl.URL:
     """The ``next`` link if it is the org's app list; DecodeError (nothing sent) otherwise.
 
