@@ -11,22 +11,75 @@ import aiohttp
 
 from okta_connections import OktaClient, SSWSToken
 from okta_connections.bulk import OutcomeStatus
+from okta_connections.ratelimit import RateLimiter
 
 Result = dict[str, int]  # succeeded / failed / lost
 
 
-async def ours(
-    url: str, token: str, op: str, app_ids: Sequence[str], concurrency: int | None
+def _client(url: str, token: str, pacing: str = "burst") -> OktaClient:
+    okta = OktaClient(url, auth=SSWSToken(token))
+    if pacing != "burst":
+        # OktaClient has no pacing option yet: swap in a limiter with the same settings.
+        limiter = RateLimiter(
+            max_capacity=okta.rate_limiter.max_capacity,
+            max_in_flight=okta.rate_limiter.max_in_flight,
+            pacing=pacing,
+        )
+        okta._limiter = limiter
+        assert okta._session is not None
+        okta._session.limiter = limiter
+    return okta
+
+
+async def _bulk(
+    url: str, token: str, op: str, app_ids: Sequence[str], concurrency: int | None, pacing: str
 ) -> Result:
-    """okta_connections' bulk runner."""
     out = {"succeeded": 0, "failed": 0, "lost": 0}
-    async with OktaClient(url, auth=SSWSToken(token)) as okta:
+    async with _client(url, token, pacing) as okta:
         job = getattr(okta.bulk, op)(list(app_ids), concurrency=concurrency)
         async for outcome in job:
             if outcome.status is OutcomeStatus.SUCCEEDED:
                 out["succeeded"] += 1
             else:
                 out["failed"] += 1
+    out["lost"] = len(app_ids) - out["succeeded"] - out["failed"]
+    return out
+
+
+async def ours(
+    url: str, token: str, op: str, app_ids: Sequence[str], concurrency: int | None
+) -> Result:
+    """okta_connections' bulk runner (default burst pacing)."""
+    return await _bulk(url, token, op, app_ids, concurrency, "burst")
+
+
+async def ours_smooth(
+    url: str, token: str, op: str, app_ids: Sequence[str], concurrency: int | None
+) -> Result:
+    """okta_connections' bulk runner with ``pacing="smooth"``."""
+    return await _bulk(url, token, op, app_ids, concurrency, "smooth")
+
+
+async def ours_gather(
+    url: str, token: str, op: str, app_ids: Sequence[str], concurrency: int | None
+) -> Result:
+    """okta_connections with plain ``asyncio.gather`` over single calls, no semaphore:
+    the limiter alone paces them."""
+    from okta_connections import OktaError
+
+    out = {"succeeded": 0, "failed": 0, "lost": 0}
+    async with _client(url, token) as okta:
+        method = getattr(okta.connections, op)
+
+        async def one(app_id: str) -> None:
+            try:
+                await method(app_id)
+            except OktaError:
+                out["failed"] += 1
+            else:
+                out["succeeded"] += 1
+
+        await asyncio.gather(*(one(a) for a in app_ids))
     out["lost"] = len(app_ids) - out["succeeded"] - out["failed"]
     return out
 

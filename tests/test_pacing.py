@@ -95,9 +95,9 @@ async def test_paced_job_never_exceeds_the_budget_even_with_a_skewed_server_cloc
     assert max(model.per_window) <= 20
 
 
-async def test_no_burst_the_budget_is_spread_across_the_window() -> None:
+async def test_smooth_pacing_spreads_the_budget_across_the_window() -> None:
     model = WindowModel(limit=20, window=1.0)
-    await run_job(model, RateLimiter(), n=60, workers=30)
+    await run_job(model, RateLimiter(pacing="smooth"), n=60, workers=30)
     times = sorted(t for t, _ in model.served)
     # With 30 workers, an unpaced client would send 20 requests at once. Paced, any
     # quarter-window holds well under the whole budget.
