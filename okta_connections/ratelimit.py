@@ -174,6 +174,7 @@ class _Bucket:
         "end_by_start",
         "end_est",
         "first_recv",
+        "first_rem",
         "first_reset_after",
         "h_ok",
         "in_flight",
@@ -184,7 +185,9 @@ class _Bucket:
         "off_hi",
         "off_lo",
         "own",
+        "own_zero",
         "probing",
+        "quiet",
         "remaining",
         "rolled_at",
         "rtt",
@@ -224,6 +227,9 @@ class _Bucket:
         self.rolled_at: float | None = None  # when we took the window to have ended
         self.probing = False  # the new window's lone first request is in flight
         self.own = 0  # our responses counted in the current window
+        self.first_rem = 0  # Remaining in the first of them
+        self.own_zero = 0  # of which with Remaining 0 (429s, but for one)
+        self.quiet = 0  # our responses in a row in which Remaining fell by ours alone
         self.share = 1.0  # our part of the bucket's traffic in the last window
         self.windows = 0  # windows seen
         self.early = 0  # times a request went out before the window had really ended
@@ -370,16 +376,48 @@ class RateLimiter:
             b.probing = False
         if b.rolled_at is not None:
             return None if b.probing else 0.0
-        usable = b.remaining - self._headroom(info.limit)
-        if b.share < 1.0:
-            usable = int(usable * b.share)
+        headroom = self._headroom(info.limit)
+        left = b.remaining - headroom
+        usable = left
+        share = self._share_now(b)
+        spent = b.own - max(0, b.own_zero - 1)
+        if share < 1.0:
+            if b.windows <= 1:
+                # Shares seen so far in the window are rough: keep a margin.
+                usable = int(left * share * 0.7)
+            else:
+                # Our quota of the window, by our part of the last one.
+                usable = min(left, int(share * (info.limit - headroom)) - spent)
         if b.windows <= 1 and usable > 2 * b.own:
             # The first window: ramp up (1, 2, 4, ... in flight), so that processes that
             # start together see each other in Remaining before they have spent it.
             usable = 2 * b.own
         if usable - b.in_flight > 0:
             return 0.0
+        if share < 1.0 and left > 0:
+            # What the quotas leave (rounding, a process that has finished) goes one
+            # request at a time in the second half of the window, or the window loses it.
+            others = info.limit - b.remaining - spent
+            late = b.first_recv + 0.2 * (b.end - b.first_recv)
+            if now < late and others < (1.0 - share) * (info.limit - headroom):
+                return late - now
+            if b.in_flight == 0:
+                return 0.0
+            return None
         return b.end - now
+
+    @staticmethod
+    def _share_now(b: _Bucket) -> float:
+        """Our part of the bucket's traffic: in the last window (all of it); in the first
+        window, since our first response."""
+        if b.quiet >= 5:
+            return 1.0  # nobody else is spending the bucket now
+        if b.windows <= 1:
+            used = b.first_rem - b.remaining
+            if used >= 3:
+                share = (b.own - 1) / used
+                return 1.0 if share > 0.9 else max(share, 0.02)
+        return b.share
 
     def _end(self, b: _Bucket, info: RateLimitInfo) -> float:
         if b.off_lo != -math.inf:
@@ -409,16 +447,32 @@ class RateLimiter:
         current = b.info
         if current is not None and info.reset_at < current.reset_at:
             return  # a response from an older window arrived late
+        if info.reset_after > 0:
+            # If windows open at their first request and last a whole number of seconds,
+            # then Reset = ceil(open + length), and Date = floor(open) in the window's
+            # first second: the largest Reset - Date - 1 seen is the length.
+            length = info.reset_at - date - 1.0
+            if length >= 1.0 and (b.wlen is None or length > b.wlen):
+                b.wlen = length
         if current is not None and info.reset_at == current.reset_at:
             b.info = info
-            b.remaining = min(b.remaining, info.remaining)
+            if info.remaining < b.remaining:
+                if b.remaining - info.remaining > 1:
+                    b.quiet = 0  # Remaining fell by more than this response: other traffic
+                elif b.in_flight == 0:
+                    b.quiet += 1  # our only request, and nobody else's in between
+                b.remaining = info.remaining
             b.own += 1
+            if info.remaining == 0:
+                b.own_zero += 1
             b.first_recv = min(b.first_recv, recv)
             if b.rolled_at is not None and sent_at is not None and sent_at >= b.rolled_at:
                 # Sent after we took the window to have ended, yet counted in it: early.
-                if b.end_by_start:
-                    b.h_ok = False  # the window length read from the headers was short
-                elif info.reset_after > 0 and sent_at is not None:
+                if b.end_by_start and b.wlen is not None:
+                    b.wlen += 1.0  # windows aligned to the clock, or not whole seconds
+                    if b.early >= 2:
+                        b.h_ok = False
+                elif info.reset_after > 0:
                     b.off_lo, b.off_hi = date - recv, date + 1.0 - sent_at
                 b.early += 1
                 b.rolled_at = None
@@ -427,23 +481,21 @@ class RateLimiter:
                 b.end = max(self._end(b, info), now + backoff)
             return
         # A new window (or the first).
-        if current is not None and b.own > 0:
+        if current is not None:
             used = current.limit - b.remaining
-            share = b.own / used if used > 0 else 1.0
-            b.share = 1.0 if share > 0.9 else max(share, 0.05)
+            if used >= 3:
+                # Responses with Remaining 0 after the first were 429s: not our share.
+                share = (b.own - max(0, b.own_zero - 1)) / used
+                b.share = 1.0 if share > 0.9 else max(share, 0.02)
         b.windows += 1
         b.info = info
-        b.remaining = info.remaining
+        b.remaining = b.first_rem = info.remaining
         b.own = 1
+        b.quiet = 0
+        b.own_zero = 1 if info.remaining == 0 else 0
         b.first_recv = recv
         b.rolled_at = None
         b.probing = False
-        if info.reset_after > 0 and info.remaining == info.limit - 1:
-            # This request opened the window. If windows open at their first request and
-            # last a whole number of seconds, Reset = ceil(open + length), Date = floor(open).
-            length = info.reset_at - date - 1.0
-            if length >= 1.0:
-                b.wlen = length if b.wlen is None else max(b.wlen, length)
         b.end = self._end(b, info)
 
     # ---- smooth
