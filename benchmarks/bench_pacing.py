@@ -138,8 +138,8 @@ def paced(scenario: str, which: list[str], rounds: int) -> list[dict[str, Any]]:
         for key in ("wall s", "wall / minimum", "429s", "429 %", "CPU ms/req"):
             row[key] = statistics.median(r[key] for r in these)
         for key in ("succeeded", "failed", "lost"):
-            row[key] = min(r[key] for r in these) if key == "succeeded" else max(
-                r[key] for r in these
+            row[key] = (
+                min(r[key] for r in these) if key == "succeeded" else max(r[key] for r in these)
             )
         row["walls"] = " ".join(f"{r['wall s']:.2f}" for r in these)
         if client == "bare":

@@ -388,10 +388,11 @@ class RateLimiter:
             else:
                 # Our quota of the window, by our part of the last one.
                 usable = min(left, int(share * (info.limit - headroom)) - spent)
-        if b.windows <= 1 and usable > 2 * b.own:
-            # The first window: ramp up (1, 2, 4, ... in flight), so that processes that
-            # start together see each other in Remaining before they have spent it.
-            usable = 2 * b.own
+        if b.windows <= 1 and usable > max(2 * b.own, left // 4):
+            # The first window: a quarter at once, then ramp up (doubling per response
+            # round), so that processes that start together see each other in Remaining
+            # before they have spent it.
+            usable = max(2 * b.own, left // 4)
         if usable - b.in_flight > 0:
             return 0.0
         if share < 1.0 and left > 0:
