@@ -169,6 +169,7 @@ class _Bucket:
 
     __slots__ = (
         "cap",
+        "ceiling",
         "early",
         "end",
         "end_by_start",
@@ -188,6 +189,7 @@ class _Bucket:
         "own_zero",
         "probing",
         "quiet",
+        "refused",
         "remaining",
         "rolled_at",
         "rtt",
@@ -232,6 +234,8 @@ class _Bucket:
         self.quiet = 0  # our responses in a row in which Remaining fell by ours alone
         self.share = 1.0  # our part of the bucket's traffic in the last window
         self.windows = 0  # windows seen
+        self.ceiling: int | None = None  # our per-window ceiling, learned from a 429
+        self.refused = 0  # rate-limit 429s in the current window
         self.early = 0  # times a request went out before the window had really ended
 
 
@@ -388,6 +392,8 @@ class RateLimiter:
             else:
                 # Our quota of the window, by our part of the last one.
                 usable = min(left, int(share * (info.limit - headroom)) - spent)
+        if b.ceiling is not None:
+            usable = min(usable, b.ceiling - (b.own - b.refused))
         if b.windows <= 1 and usable > max(2 * b.own, left // 4):
             # The first window: a quarter at once, then ramp up (doubling per response
             # round), so that processes that start together see each other in Remaining
@@ -492,6 +498,7 @@ class RateLimiter:
         b.info = info
         b.remaining = b.first_rem = info.remaining
         b.own = 1
+        b.refused = 0
         b.quiet = 0
         b.own_zero = 1 if info.remaining == 0 else 0
         b.first_recv = recv
@@ -604,6 +611,27 @@ class RateLimiter:
         waiter = b.waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+    def rate_limited(self, bucket: str, info: RateLimitInfo) -> None:
+        """Learn from a rate-limit 429, after its :meth:`release`.
+
+        A 429 whose ``X-Rate-Limit-Remaining`` still shows budget above this client's
+        headroom means the org's bucket was not spent, this principal's part of it was
+        (the headers show the org's ceiling, not the token's): from then on each window
+        takes at most as many requests as this one had succeeded when the 429 came.
+        """
+        b = self._bucket(bucket)
+        if info.is_concurrency_signal or b.info is None or info.reset_at != b.info.reset_at:
+            return
+        b.refused += 1
+        if info.remaining > self._headroom(info.limit):
+            ok = b.own - b.refused
+            b.ceiling = max(1, ok if b.ceiling is None else min(b.ceiling, ok))
+
+    def ceiling(self, bucket: str) -> int | None:
+        """Burst pacing: this principal's per-window ceiling, once a 429 has shown it."""
+        b = self._buckets.get(bucket)
+        return None if b is None else b.ceiling
 
     def observe(self, bucket: str, info: RateLimitInfo, sent_at: float | None = None) -> None:
         """Record headers seen outside :meth:`acquire`/:meth:`release` (e.g. a token call)."""

@@ -386,3 +386,47 @@ async def test_client_against_the_fake_org_spends_whole_windows_without_a_429() 
         if r.received_at >= starts[-1] + 1.0:
             starts.append(r.received_at)
     assert len(starts) == 3
+
+
+async def test_a_429_with_budget_left_teaches_the_principals_ceiling() -> None:
+    # The headers show the org's bucket (100), but this token may use only 40 of it: its
+    # 41st request is refused while Remaining still shows 59.
+    shift = [0.0]
+
+    def clock() -> float:
+        return time.monotonic() + shift[0]
+
+    limiter = RateLimiter(clock=clock)
+    date = 1_000_000
+
+    def info(remaining: int, reset: int) -> RateLimitInfo:
+        return _info(limit=100, remaining=remaining, reset=reset, date=date, at=clock())
+
+    for i in range(41):
+        sent = await limiter.acquire("apps")
+        limiter.release("apps", sent_at=sent, info=info(99 - i, date + 60))
+    limiter.rate_limited("apps", info(59, date + 60))
+    assert limiter.ceiling("apps") == 40
+    # The next window: 40 go at once, the 41st waits for the window after.
+    shift[0] += 61.0
+    date += 61
+    sent = await limiter.acquire("apps")
+    limiter.release("apps", sent_at=sent, info=info(99, date + 60))
+    for _ in range(39):
+        await asyncio.wait_for(limiter.acquire("apps"), 1.0)
+    with pytest.raises(TimeoutError):
+        await limiter.acquire("apps", deadline=clock() + 0.05)
+
+
+async def test_a_429_that_spent_the_window_teaches_no_ceiling() -> None:
+    now = [100.0]
+    limiter = RateLimiter(clock=lambda: now[0])
+    for i in range(10):
+        sent = await limiter.acquire("apps")
+        limiter.release(
+            "apps",
+            sent_at=sent,
+            info=_info(limit=10, remaining=9 - i, reset=1060, date=1000, at=now[0]),
+        )
+    limiter.rate_limited("apps", _info(limit=10, remaining=0, reset=1060, date=1000, at=100.0))
+    assert limiter.ceiling("apps") is None
