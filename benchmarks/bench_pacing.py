@@ -1,14 +1,27 @@
-"""Rate-limit pacing and fault tolerance, three clients side by side in one run.
+"""Rate-limit pacing and fault tolerance, all clients side by side, interleaved rounds.
 
-    python -m benchmarks.bench_pacing            # both scenarios
-    python -m benchmarks.bench_pacing paced      # or one of them
+    python -m benchmarks.bench_pacing                 # every scenario, 3 rounds
+    python -m benchmarks.bench_pacing w2 w10 multi    # or some of them
     python -m benchmarks.bench_pacing faulty
+    python -m benchmarks.bench_pacing --rounds 1 w2
 
-Paced: 600 activations against a fake org enforcing 100 requests per 2-second window
-(Okta-style fixed windows, integer-second X-Rate-Limit-Reset and Date). The theoretical
-minimum is N / L * W = 12 s: the sustained rate any client that respects the limit can
-reach. (A client that bursts each window full could end the last window early, at
-(ceil(N/L) - 1) * W = 10 s; that bound is printed too.)
+Paced scenarios (gets, so every run starts from the same state; a fresh FakeOkta in a
+child process per run, enforcing Okta-style fixed windows with integer-second
+``X-Rate-Limit-Reset`` and ``Date``; one SSWS token shared by every process):
+
+- ``w2``: 600 gets, 100 per 2 s window, one process.
+- ``w10``: 300 gets, 100 per 10 s window, one process.
+- ``multi``: 600 gets, 100 per 2 s window, three processes of 200 each started together,
+  which know of each other only through the headers.
+
+A window opens at the first request after the last one ended, so all of a window's calls
+can go at its start: the physical minimum of N calls at L per window W is
+(ceil(N/L) - 1) * W. N*W/L, the sustained rate's bound, is shown beside it. Every client
+runs in its own process; ``CPU ms/req`` is that process's CPU per call (all processes
+summed in ``multi``). ``ours`` is ``client.bulk`` with its default (adaptive)
+concurrency; ``ours_gather`` is ``asyncio.gather`` over single calls with no semaphore;
+``ours_smooth`` is ``client.bulk`` with ``pacing="smooth"``; bare and official run 32 in
+flight per process.
 
 Faulty: 2,000 gets against a fake org of 500 token-connection apps that answers 5% of
 requests with a random 5xx and drops 1% of connections (after handling them). Every call
@@ -18,15 +31,123 @@ ends correct, failed visibly, or lost.
 from __future__ import annotations
 
 import asyncio
+import json
 import math
+import statistics
+import subprocess
 import sys
+import time
 from typing import Any
 
 from . import clients
 from ._harness import fake_org, measured, table
 
-PACED_N, PACED_L, PACED_W = 600, 100, 2.0
+#: name -> (N, L, W, processes)
+PACED = {
+    "w2": (600, 100, 2.0, 1),
+    "w10": (300, 100, 10.0, 1),
+    "multi": (600, 100, 2.0, 3),
+}
 FAULTY_N = 2_000
+CONCURRENCY = 32
+
+
+def minimum(n: int, limit: int, window: float) -> float:
+    """The physical minimum of n calls at ``limit`` per fixed ``window``."""
+    return (math.ceil(n / limit) - 1) * window
+
+
+def _paced_clients(scenario: str, available: list[str]) -> list[str]:
+    ours = ["ours", "ours_gather", "ours_smooth"] if scenario != "multi" else ["ours"]
+    if scenario == "multi":
+        ours.append("ours_smooth")
+    return ours + [c for c in available if c != "ours"]
+
+
+def paced_run(scenario: str, client: str) -> dict[str, Any]:
+    n, limit, window, procs = PACED[scenario]
+    kwargs = {
+        "apps": 0,
+        "token_apps": n,
+        "rate_limit": limit,
+        "rate_window": window,
+        "enforce_rate_limit": True,
+    }
+    with fake_org(**kwargs) as fake:
+        ids = [a for a, _ in fake.apps][:n]
+        share = n // procs
+        start_at = time.time() + 1.5  # every process imported and waiting
+        children = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "benchmarks._client_proc",
+                    json.dumps(
+                        {
+                            "client": client,
+                            "url": fake.url,
+                            "token": fake.token,
+                            "op": "get",
+                            "ids": ids[i * share : (i + 1) * share],
+                            "concurrency": None if client.startswith("ours") else CONCURRENCY,
+                            "start_at": start_at,
+                        }
+                    ),
+                ],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for i in range(procs)
+        ]
+        outs = []
+        for child in children:
+            stdout, _ = child.communicate(timeout=600)
+            outs.append(json.loads(stdout.strip().splitlines()[-1]))
+    served = fake.stats.get("statuses", {})
+    total = sum(served.values())
+    wall = max(o["end"] for o in outs) - min(o["start"] for o in outs)
+    low = minimum(n, limit, window)
+    return {
+        "client": client,
+        "N": n,
+        "wall s": wall,
+        "minimum s": low,
+        "N*W/L s": n * window / limit,
+        "wall / minimum": wall / low,
+        "429s": served.get("429", 0),
+        "429 %": 100.0 * served.get("429", 0) / max(total, 1),
+        "CPU ms/req": 1000.0 * sum(o["cpu"] for o in outs) / n,
+        "succeeded": sum(o["result"]["succeeded"] for o in outs),
+        "failed": sum(o["result"]["failed"] for o in outs),
+        "lost": sum(o["result"]["lost"] for o in outs),
+    }
+
+
+def paced(scenario: str, which: list[str], rounds: int) -> list[dict[str, Any]]:
+    """Median of ``rounds`` interleaved runs per client; ``walls`` lists every run."""
+    runs: dict[str, list[dict[str, Any]]] = {c: [] for c in which}
+    for _ in range(rounds):
+        for client in which:
+            runs[client].append(paced_run(scenario, client))
+    rows = []
+    bare_cpu = None
+    for client in which:
+        these = runs[client]
+        row = dict(these[0])
+        for key in ("wall s", "wall / minimum", "429s", "429 %", "CPU ms/req"):
+            row[key] = statistics.median(r[key] for r in these)
+        for key in ("succeeded", "failed", "lost"):
+            row[key] = (
+                min(r[key] for r in these) if key == "succeeded" else max(r[key] for r in these)
+            )
+        row["walls"] = " ".join(f"{r['wall s']:.2f}" for r in these)
+        if client == "bare":
+            bare_cpu = row["CPU ms/req"]
+        rows.append(row)
+    for row in rows:
+        row["CPU / bare"] = row["CPU ms/req"] / bare_cpu if bare_cpu else ""
+    return rows
 
 
 def _run(client: str, fake: Any, op: str, ids: list[str], concurrency: int) -> dict[str, int]:
@@ -35,41 +156,6 @@ def _run(client: str, fake: Any, op: str, ids: list[str], concurrency: int) -> d
     limit = None if client == "ours" else concurrency
     result: dict[str, int] = asyncio.run(func(fake.url, fake.token, op, ids, limit))
     return result
-
-
-def paced(which: list[str]) -> list[dict[str, Any]]:
-    rows = []
-    minimum = PACED_N / PACED_L * PACED_W
-    burst_bound = (math.ceil(PACED_N / PACED_L) - 1) * PACED_W
-    for client in which:
-        kwargs = {
-            "apps": 50,
-            "token_apps": PACED_N,
-            "rate_limit": PACED_L,
-            "rate_window": PACED_W,
-            "enforce_rate_limit": True,
-        }
-        with fake_org(**kwargs) as fake:
-            ids = [a for a, _ in fake.apps][:PACED_N]
-            with measured() as m:
-                result = _run(client, fake, "activate", ids, 32)
-        served = fake.stats.get("statuses", {})
-        total = sum(served.values())
-        rows.append(
-            {
-                "client": client,
-                "ops": PACED_N,
-                "wall s": m["wall"],
-                "wall / (N*W/L)": m["wall"] / minimum,
-                "wall / burst bound": m["wall"] / burst_bound,
-                "429s": served.get("429", 0),
-                "429 %": 100.0 * served.get("429", 0) / max(total, 1),
-                "succeeded": result["succeeded"],
-                "failed": result["failed"],
-                "lost": result["lost"],
-            }
-        )
-    return rows
 
 
 def faulty(which: list[str]) -> list[dict[str, Any]]:
@@ -105,29 +191,42 @@ def faulty(which: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
+PACED_COLUMNS = [
+    "client",
+    "N",
+    "wall s",
+    "minimum s",
+    "N*W/L s",
+    "wall / minimum",
+    "429s",
+    "429 %",
+    "CPU ms/req",
+    "CPU / bare",
+    "succeeded",
+    "failed",
+    "lost",
+    "walls",
+]
+
+
 def main(argv: list[str]) -> None:
-    scenarios = argv or ["paced", "faulty"]
+    rounds = 3
+    if "--rounds" in argv:
+        i = argv.index("--rounds")
+        rounds = int(argv[i + 1])
+        del argv[i : i + 2]
+    scenarios = argv or [*PACED, "faulty"]
     which = clients.available()
-    if "paced" in scenarios:
-        print(f"## Paced: {PACED_N} calls, limit {PACED_L} per {PACED_W:g}s window\n")
+    for scenario in scenarios:
+        if scenario == "faulty":
+            continue
+        n, limit, window, procs = PACED[scenario]
         print(
-            table(
-                paced(which),
-                [
-                    "client",
-                    "ops",
-                    "wall s",
-                    "wall / (N*W/L)",
-                    "wall / burst bound",
-                    "429s",
-                    "429 %",
-                    "succeeded",
-                    "failed",
-                    "lost",
-                ],
-            )
+            f"## {scenario}: {n} gets, {limit} per {window:g} s, {procs} process(es), "
+            f"median of {rounds} interleaved runs\n"
         )
-        print()
+        print(table(paced(scenario, _paced_clients(scenario, which), rounds), PACED_COLUMNS))
+        print(flush=True)
     if "faulty" in scenarios:
         print(f"## Faulty: {FAULTY_N} gets, 5% 5xx and 1% dropped connections\n")
         print(

@@ -15,12 +15,15 @@ from okta_connections.bulk import OutcomeStatus
 Result = dict[str, int]  # succeeded / failed / lost
 
 
-async def ours(
-    url: str, token: str, op: str, app_ids: Sequence[str], concurrency: int | None
+def _client(url: str, token: str, pacing: str = "burst") -> OktaClient:
+    return OktaClient(url, auth=SSWSToken(token), pacing=pacing)
+
+
+async def _bulk(
+    url: str, token: str, op: str, app_ids: Sequence[str], concurrency: int | None, pacing: str
 ) -> Result:
-    """okta_connections' bulk runner."""
     out = {"succeeded": 0, "failed": 0, "lost": 0}
-    async with OktaClient(url, auth=SSWSToken(token)) as okta:
+    async with _client(url, token, pacing) as okta:
         job = getattr(okta.bulk, op)(list(app_ids), concurrency=concurrency)
         async for outcome in job:
             if outcome.status is OutcomeStatus.SUCCEEDED:
@@ -31,24 +34,58 @@ async def ours(
     return out
 
 
+async def ours(
+    url: str, token: str, op: str, app_ids: Sequence[str], concurrency: int | None
+) -> Result:
+    """okta_connections' bulk runner (default burst pacing)."""
+    return await _bulk(url, token, op, app_ids, concurrency, "burst")
+
+
+async def ours_smooth(
+    url: str, token: str, op: str, app_ids: Sequence[str], concurrency: int | None
+) -> Result:
+    """okta_connections' bulk runner with ``pacing="smooth"``."""
+    return await _bulk(url, token, op, app_ids, concurrency, "smooth")
+
+
+async def ours_gather(
+    url: str, token: str, op: str, app_ids: Sequence[str], concurrency: int | None
+) -> Result:
+    """okta_connections with plain ``asyncio.gather`` over single calls, no semaphore:
+    the limiter alone paces them."""
+    return await _calls(url, token, op, app_ids, None)
+
+
 async def gather(
     url: str, token: str, op: str, app_ids: Sequence[str], concurrency: int | None
 ) -> Result:
-    """okta_connections' individual calls (``connections.get`` ...) under asyncio.gather,
-    bounded by a semaphore, as a user writes them without the bulk runner."""
+    """okta_connections' individual calls under ``asyncio.gather``, bounded by a semaphore
+    of ``concurrency`` as the bare loop is, for the CPU-per-request comparison."""
+    return await _calls(url, token, op, app_ids, concurrency or 50)
+
+
+async def _calls(
+    url: str, token: str, op: str, app_ids: Sequence[str], bound: int | None
+) -> Result:
     out = {"succeeded": 0, "failed": 0, "lost": 0}
-    sem = asyncio.Semaphore(concurrency or 50)
-    async with OktaClient(url, auth=SSWSToken(token)) as okta:
+    sem = asyncio.Semaphore(bound) if bound else None
+    async with _client(url, token) as okta:
         method = getattr(okta.connections, op)
 
+        async def call(app_id: str) -> None:
+            try:
+                await method(app_id)
+            except OktaError:
+                out["failed"] += 1
+            else:
+                out["succeeded"] += 1
+
         async def one(app_id: str) -> None:
-            async with sem:
-                try:
-                    await method(app_id)
-                except OktaError:
-                    out["failed"] += 1
-                else:
-                    out["succeeded"] += 1
+            if sem is None:
+                await call(app_id)
+            else:
+                async with sem:
+                    await call(app_id)
 
         await asyncio.gather(*(one(a) for a in app_ids))
     out["lost"] = len(app_ids) - out["succeeded"] - out["failed"]

@@ -388,6 +388,9 @@ class Session:
             finally:
                 # Always, whatever happened since acquire: a lost slot would stall the bucket.
                 self.limiter.release(x.bucket, sent_at=sent_at, info=info)
+            if info is not None and response is not None and response.status == 429:
+                # A 429 while Remaining shows budget teaches this principal's share.
+                self.limiter.rate_limited(x.bucket, info)
             if failure is not None:
                 failure.attempts = attempts
                 raise failure
@@ -441,6 +444,12 @@ class Session:
                 error=error,
                 rate_limit=info,
             )
+            if delay is not None and info is not None and response is not None:
+                window_end = self.limiter.window_end(x.bucket)
+                if response.status == 429 and not info.is_concurrency_signal and window_end:
+                    # The pacer knows the window's end better than Reset - Date (whole
+                    # seconds); the next acquire waits for it anyway.
+                    delay = min(delay, max(0.0, window_end - loop.time()))
             if delay is not None and loop.time() + delay >= deadline:
                 delay = None  # waiting would overrun the call's deadline
             if delay is None:

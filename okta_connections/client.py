@@ -55,6 +55,10 @@ class OktaClient:
             headroom for other integrations that share the org (default 1.0).
         max_in_flight: Ceiling of the adaptive in-flight cap per bucket (default 64). A
             concurrency 429 halves the cap; successes raise it again.
+        pacing: ``"burst"`` (default) spends each rate-limit window's budget as fast as
+            the in-flight cap allows and sleeps until the next window opens, finishing at
+            the fixed-window minimum; ``"smooth"`` spreads the budget evenly over the
+            window.
         proxy: A forward proxy for every request, loopback hosts included, e.g.
             ``http://user:password@proxy.corp:3128``; the credentials are sent as
             ``Proxy-Authorization`` and never shown. Without it, ``HTTPS_PROXY``,
@@ -85,6 +89,7 @@ class OktaClient:
         connector_limit: int = 100,
         max_capacity: float = 1.0,
         max_in_flight: int = 64,
+        pacing: str = "burst",
         proxy: str | None = None,
         trust_env: bool = True,
         ssl: SslSetting = None,
@@ -156,7 +161,11 @@ class OktaClient:
                 ssl=ssl,
                 session=session,
             )
-        self._limiter = RateLimiter(max_capacity=float(max_capacity), max_in_flight=max_in_flight)
+        if pacing not in ("burst", "smooth"):
+            raise ConfigurationError("pacing", f"must be 'burst' or 'smooth', not {pacing!r}")
+        self._limiter = RateLimiter(
+            max_capacity=float(max_capacity), max_in_flight=max_in_flight, pacing=pacing
+        )
         self._session = Session(
             normalized,
             auth,

@@ -8,8 +8,8 @@ clock, so a skewed local clock does not matter.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email.utils
+import math
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -173,30 +173,65 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     return max(0.0, when - _server_time(headers))
 
 
+#: ``RateLimiter(pacing=...)`` values.
+PACING_MODES = ("burst", "smooth")
+
+#: Added to every estimated window end, to absorb clock granularity.
+_END_MARGIN = 0.001
+
+
+def _wake(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
 class _Bucket:
     """Pacing state of one bucket. All times are local monotonic seconds."""
 
     __slots__ = (
         "cap",
-        "changed",
+        "ceiling",
+        "early",
+        "end",
+        "end_by_start",
         "end_est",
+        "first_recv",
+        "first_rem",
         "first_reset_after",
+        "h_ok",
         "in_flight",
         "info",
         "last_grant",
         "lock",
         "next_send",
+        "off_hi",
+        "off_lo",
+        "own",
+        "own_zero",
+        "probing",
+        "quiet",
+        "refused",
         "remaining",
+        "rolled_at",
         "rtt",
+        "share",
         "start_est",
         "synthetic",
+        "waiter",
         "window_len",
+        "windows",
+        "wlen",
     )
 
     def __init__(self, cap: float) -> None:
         self.in_flight = 0
         self.info: RateLimitInfo | None = None  # latest observation of the current window
         self.remaining = 0  # lowest X-Rate-Limit-Remaining seen in the current window
+        self.rtt = 0.0
+        self.cap = cap  # AIMD in-flight cap
+        self.lock = asyncio.Lock()
+        self.waiter: asyncio.Future[None] | None = None  # the lock holder's wake-up
+        # smooth mode
         self.start_est: float | None = None  # earliest send time seen in the current window
         self.end_est = 0.0  # when the current window is expected to reset
         self.window_len: float | None = None  # learned window length (an upper bound)
@@ -204,34 +239,64 @@ class _Bucket:
         self.synthetic = False  # the window is assumed to have reset; no response shows it yet
         self.next_send = 0.0
         self.last_grant = 0.0
-        self.rtt = 0.0
-        self.cap = cap  # AIMD in-flight cap
-        self.lock = asyncio.Lock()
-        self.changed = asyncio.Event()
+        # burst mode
+        self.off_lo = -math.inf  # server epoch - local monotonic lies in [off_lo, off_hi]
+        self.off_hi = math.inf
+        self.first_recv = 0.0  # first response of the current window: its opening is before
+        self.wlen: float | None = None  # window length from the opening response's headers
+        self.h_ok = True  # wlen has not been caught short
+        self.end = math.inf  # estimated end of the current window (an upper bound)
+        self.end_by_start = False  # ``end`` comes from first_recv + wlen, not from the reset
+        self.rolled_at: float | None = None  # when we took the window to have ended
+        self.probing = False  # the new window's lone first request is in flight
+        self.own = 0  # our responses counted in the current window
+        self.first_rem = 0  # Remaining in the first of them
+        self.own_zero = 0  # of which with Remaining 0 (429s, but for one)
+        self.quiet = 0  # our responses in a row in which Remaining fell by ours alone
+        self.share = 1.0  # our part of the bucket's traffic in the last window
+        self.windows = 0  # windows seen
+        self.ceiling: int | None = None  # our per-window ceiling, learned from a 429
+        self.refused = 0  # rate-limit 429s in the current window
+        self.early = 0  # times a request went out before the window had really ended
 
 
 class RateLimiter:
     """Paces every call of one client from the X-Rate-Limit-* headers, per bucket.
+
+    Common to both pacing modes:
 
     - Before headers are seen for a bucket, one probe request goes alone, and the others
       wait for what it learns.
     - Concurrent calls never spend more than the bucket's remaining budget: the budget is
       the lowest ``X-Rate-Limit-Remaining`` seen in the window minus the requests in flight,
       minus the headroom that ``max_capacity`` leaves for other integrations.
-    - The budget is spread evenly across the time left in the window, so the client does not
-      burst and then stall; only a short burst (``burst_fraction`` of the limit) goes at
-      once. The window's end comes from ``X-Rate-Limit-Reset`` measured against ``Date``;
-      once a window change has been seen, from the learned window length (both headers
-      have one-second resolution, which matters for short windows).
     - A concurrency 429 halves the in-flight cap; each success raises it by 1/cap (AIMD).
     - A waiting call that is cancelled holds nothing: slots are taken only when granted.
+    - Waiting calls sleep until the window opens or a response changes what is known; the
+      limiter never polls.
+
+    ``pacing="burst"`` (the default) spends each window's budget as fast as the in-flight
+    cap allows, then sleeps until the next window opens, which it knows to about a round
+    trip: the server's clock is kept as an interval of offsets from the local clock that
+    every response's ``Date`` narrows (a tick of ``Date`` between two responses pins it),
+    and a window's end is the earlier of ``X-Rate-Limit-Reset`` in local time and, for
+    windows that open at their first request, that request plus the window length read
+    from its headers. The first request of each new window goes alone; if it is still
+    counted in the old window the estimate is dropped for the safe one. When other
+    processes spend the same bucket (``Remaining`` falls by more than this client's own
+    requests), each window takes only this client's share of what remains.
+
+    ``pacing="smooth"`` spreads the budget evenly across the time left in the window after
+    a short burst (``burst_fraction`` of the limit), as earlier versions did: gentler on
+    the org, but a job ends up to a window later.
 
     Args:
         max_capacity: Fraction (0, 1] of each bucket's limit this client may use.
         max_in_flight: Ceiling of the adaptive in-flight cap.
-        burst_fraction: Share of the limit that may go at once before spreading starts
-            (default 0.2), so a few calls never wait.
+        burst_fraction: With ``pacing="smooth"``, the share of the limit that may go at
+            once before spreading starts (default 0.2), so a few calls never wait.
         clock: Local monotonic clock; injectable for tests.
+        pacing: ``"burst"`` or ``"smooth"``.
     """
 
     def __init__(
@@ -241,16 +306,23 @@ class RateLimiter:
         max_in_flight: int = 64,
         burst_fraction: float = 0.2,
         clock: Callable[[], float] = time.monotonic,
+        pacing: str = "burst",
     ) -> None:
         if not 0 < max_capacity <= 1:
             raise ValueError("max_capacity must be in (0, 1]")
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be >= 1")
+        if pacing not in PACING_MODES:
+            raise ValueError(f"pacing must be one of {PACING_MODES}, not {pacing!r}")
         self.max_capacity = max_capacity
         self.max_in_flight = max_in_flight
         self.burst_fraction = burst_fraction
+        self.pacing = pacing
+        self._burst = pacing == "burst"
         self._clock = clock
         self._buckets: dict[str, _Bucket] = {}
+        #: Times a waiting call was woken (by a response or its timer); for tests.
+        self.wakeups = 0
 
     def _bucket(self, name: str) -> _Bucket:
         bucket = self._buckets.get(name)
@@ -286,6 +358,25 @@ class RateLimiter:
         b = self._buckets.get(bucket)
         return self.max_in_flight if b is None else max(1, int(b.cap))
 
+    def window_end(self, bucket: str) -> float | None:
+        """Burst pacing: local monotonic time at which the bucket's window is taken to end."""
+        b = self._buckets.get(bucket)
+        if b is None or b.info is None or not self._burst:
+            return None
+        return b.end
+
+    def server_offset(self, bucket: str) -> tuple[float, float] | None:
+        """Burst pacing: bounds of (server epoch - local monotonic), from ``Date`` headers."""
+        b = self._buckets.get(bucket)
+        if b is None or b.off_lo == -math.inf or not self._burst:
+            return None
+        return (b.off_lo, b.off_hi)
+
+    def share(self, bucket: str) -> float:
+        """Burst pacing: this client's estimated part of the bucket's traffic (1.0 alone)."""
+        b = self._buckets.get(bucket)
+        return 1.0 if b is None else b.share
+
     # ---------------------------------------------------------------- pacing
 
     def _headroom(self, limit: int) -> int:
@@ -295,25 +386,169 @@ class RateLimiter:
         """0 to send now; seconds to wait; None to wait for a response."""
         if b.in_flight >= max(1, int(b.cap)):
             return None
-        if b.info is None:
+        info = b.info
+        if info is None:
             return None if b.in_flight else 0.0  # one probe at a time until headers arrive
+        if self._burst:
+            return self._wait_burst(b, info, now)
+        return self._wait_smooth(b, info, now)
+
+    # ---- burst
+
+    def _wait_burst(self, b: _Bucket, info: RateLimitInfo, now: float) -> float | None:
+        if b.rolled_at is None and now >= b.end:
+            b.rolled_at = now  # the window has ended; its successor opens with one request
+            b.probing = False
+        if b.rolled_at is not None:
+            return None if b.probing else 0.0
+        headroom = self._headroom(info.limit)
+        left = b.remaining - headroom
+        usable = left
+        share = self._share_now(b)
+        spent = b.own - max(0, b.own_zero - 1)
+        if share < 1.0:
+            if b.windows <= 1:
+                # Shares seen so far in the window are rough: keep a margin.
+                usable = int(left * share * 0.7)
+            else:
+                # Our quota of the window, by our part of the last one.
+                usable = min(left, int(share * (info.limit - headroom)) - spent)
+        if b.ceiling is not None:
+            usable = min(usable, b.ceiling - (b.own - b.refused))
+        if b.windows <= 1 and usable > max(2 * b.own, left // 4):
+            # The first window: a quarter at once, then ramp up (doubling per response
+            # round), so that processes that start together see each other in Remaining
+            # before they have spent it.
+            usable = max(2 * b.own, left // 4)
+        if usable - b.in_flight > 0:
+            return 0.0
+        if share < 1.0 and left > 0:
+            # What the quotas leave (rounding, a process that has finished) goes one
+            # request at a time in the second half of the window, or the window loses it.
+            others = info.limit - b.remaining - spent
+            late = b.first_recv + 0.2 * (b.end - b.first_recv)
+            if now < late and others < (1.0 - share) * (info.limit - headroom):
+                return late - now
+            if b.in_flight == 0:
+                return 0.0
+            return None
+        return b.end - now
+
+    @staticmethod
+    def _share_now(b: _Bucket) -> float:
+        """Our part of the bucket's traffic: in the last window (all of it); in the first
+        window, since our first response."""
+        if b.quiet >= 5:
+            return 1.0  # nobody else is spending the bucket now
+        if b.windows <= 1:
+            used = b.first_rem - b.remaining
+            if used >= 3:
+                share = (b.own - 1) / used
+                return 1.0 if share > 0.9 else max(share, 0.02)
+        return b.share
+
+    def _end(self, b: _Bucket, info: RateLimitInfo) -> float:
+        if b.off_lo != -math.inf:
+            end = info.reset_at - b.off_lo
+        else:
+            end = info.observed_at + info.reset_after
+        b.end_by_start = False
+        if b.h_ok and b.wlen is not None and b.first_recv + b.wlen < end:
+            end = b.first_recv + b.wlen
+            b.end_by_start = True
+        return end + _END_MARGIN
+
+    def _observe_burst(
+        self, b: _Bucket, info: RateLimitInfo, sent_at: float | None, now: float
+    ) -> None:
+        recv = info.observed_at
+        date = info.reset_at - info.reset_after
+        if info.reset_after > 0:
+            # The server answered between sent_at and recv, at a time in [Date, Date + 1).
+            lo = date - recv
+            hi = date + 1.0 - sent_at if sent_at is not None else math.inf
+            if lo > b.off_hi or hi < b.off_lo:
+                b.off_lo, b.off_hi = lo, hi  # the server's clock was stepped
+            else:
+                b.off_lo = max(b.off_lo, lo)
+                b.off_hi = min(b.off_hi, hi)
+        current = b.info
+        if current is not None and info.reset_at < current.reset_at:
+            return  # a response from an older window arrived late
+        if info.reset_after > 0:
+            # If windows open at their first request and last a whole number of seconds,
+            # then Reset = ceil(open + length), and Date = floor(open) in the window's
+            # first second: the largest Reset - Date - 1 seen is the length.
+            length = info.reset_at - date - 1.0
+            if length >= 1.0 and (b.wlen is None or length > b.wlen):
+                b.wlen = length
+        if current is not None and info.reset_at == current.reset_at:
+            b.info = info
+            if info.remaining < b.remaining:
+                if b.remaining - info.remaining > 1:
+                    b.quiet = 0  # Remaining fell by more than this response: other traffic
+                elif b.in_flight == 0:
+                    b.quiet += 1  # our only request, and nobody else's in between
+                b.remaining = info.remaining
+            b.own += 1
+            if info.remaining == 0:
+                b.own_zero += 1
+            b.first_recv = min(b.first_recv, recv)
+            if b.rolled_at is not None and sent_at is not None and sent_at >= b.rolled_at:
+                # Sent after we took the window to have ended, yet counted in it: early.
+                if b.end_by_start and b.wlen is not None:
+                    b.wlen += 1.0  # windows aligned to the clock, or not whole seconds
+                    if b.early >= 2:
+                        b.h_ok = False
+                elif info.reset_after > 0:
+                    b.off_lo, b.off_hi = date - recv, date + 1.0 - sent_at
+                b.early += 1
+                b.rolled_at = None
+                b.probing = False
+                backoff = 0.05 * 2 ** min(b.early, 6)
+                b.end = max(self._end(b, info), now + backoff)
+            return
+        # A new window (or the first).
+        if current is not None:
+            used = current.limit - b.remaining
+            if used >= 3:
+                # Responses with Remaining 0 after the first were 429s: not our share.
+                share = (b.own - max(0, b.own_zero - 1)) / used
+                b.share = 1.0 if share > 0.9 else max(share, 0.02)
+        b.windows += 1
+        b.info = info
+        b.remaining = b.first_rem = info.remaining
+        b.own = 1
+        b.refused = 0
+        b.quiet = 0
+        b.own_zero = 1 if info.remaining == 0 else 0
+        b.first_recv = recv
+        b.rolled_at = None
+        b.probing = False
+        b.end = self._end(b, info)
+
+    # ---- smooth
+
+    def _wait_smooth(self, b: _Bucket, info: RateLimitInfo, now: float) -> float | None:
         if now >= b.end_est and not b.synthetic:
             # The window should have reset; act on it until a response shows the new one.
             b.synthetic = True
-            b.remaining = b.info.limit
+            b.remaining = info.limit
             b.start_est = b.end_est
             length = b.window_len if b.window_len is not None else b.first_reset_after
             b.end_est = b.end_est + max(length, 0.001) + b.rtt
             b.next_send = now
-        budget = b.remaining - self._headroom(b.info.limit) - b.in_flight
+        budget = b.remaining - self._headroom(info.limit) - b.in_flight
         if budget <= 0:
+            if now >= b.end_est and b.in_flight:
+                return None  # past the assumed end: wait for a response, do not poll
             return max(b.end_est - now, 0.001)
         # Spread the budget over the time left (a GCRA schedule), but let a short burst
         # through first, so that a handful of calls never waits. No burst into a window
         # that no response has confirmed yet.
         tolerance = 0.0
         if not b.synthetic:
-            burst = max(1, int(b.info.limit * self.burst_fraction))
+            burst = max(1, int(info.limit * self.burst_fraction))
             tolerance = (burst - 1) * self._interval(b, now, budget)
         if now < b.next_send - tolerance:
             return b.next_send - tolerance - now
@@ -325,7 +560,10 @@ class RateLimiter:
         return left / budget if left > 0 and budget > 0 else 0.0
 
     def _grant(self, b: _Bucket, now: float) -> float:
-        if b.info is not None:
+        if self._burst:
+            if b.rolled_at is not None:
+                b.probing = True
+        elif b.info is not None:
             budget = b.remaining - self._headroom(b.info.limit) - b.in_flight
             b.next_send = max(b.next_send, now) + self._interval(b, now, budget)
         b.in_flight += 1
@@ -345,6 +583,7 @@ class RateLimiter:
         if not b.lock.locked() and self._wait_time(b, now) == 0.0:
             return self._grant(b, now)
         async with b.lock:
+            loop = asyncio.get_running_loop()
             while True:
                 now = self._clock()
                 wait = self._wait_time(b, now)
@@ -355,9 +594,16 @@ class RateLimiter:
                     if left <= 0:
                         raise TimeoutError("the deadline passed while waiting for rate limit")
                     wait = left if wait is None else min(wait, left)
-                b.changed.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(b.changed.wait(), timeout=wait)
+                # Sleep until the timer or a release, whichever comes first.
+                fut = b.waiter = loop.create_future()
+                timer = None if wait is None else loop.call_later(max(wait, 0.0), _wake, fut)
+                try:
+                    await fut
+                finally:
+                    b.waiter = None
+                    if timer is not None:
+                        timer.cancel()
+                self.wakeups += 1
 
     def release(
         self,
@@ -372,20 +618,54 @@ class RateLimiter:
         now = self._clock()
         sample = now - sent_at
         b.rtt = sample if b.rtt == 0.0 else 0.8 * b.rtt + 0.2 * sample
-        if info is not None:
-            if info.is_concurrency_signal:
-                b.cap = max(1.0, b.cap / 2.0)
+        if info is not None and not info.is_concurrency_signal:
+            b.cap = min(float(self.max_in_flight), b.cap + 1.0 / max(b.cap, 1.0))
+            if self._burst:
+                self._observe_burst(b, info, sent_at, now)
             else:
-                b.cap = min(float(self.max_in_flight), b.cap + 1.0 / max(b.cap, 1.0))
                 self._observe(b, info, sent_at)
-        b.changed.set()
+        else:
+            if info is not None:
+                b.cap = max(1.0, b.cap / 2.0)
+            if b.rolled_at is not None:
+                b.probing = False  # the new window's first request told nothing: another
+        waiter = b.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def rate_limited(self, bucket: str, info: RateLimitInfo) -> None:
+        """Learn from a rate-limit 429, after its :meth:`release`.
+
+        A 429 whose ``X-Rate-Limit-Remaining`` still shows budget above this client's
+        headroom means the org's bucket was not spent, this principal's part of it was
+        (the headers show the org's ceiling, not the token's): from then on each window
+        takes at most as many requests as this one had succeeded when the 429 came.
+        """
+        b = self._bucket(bucket)
+        if info.is_concurrency_signal or b.info is None or info.reset_at != b.info.reset_at:
+            return
+        b.refused += 1
+        if info.remaining > self._headroom(info.limit):
+            ok = b.own - b.refused
+            b.ceiling = max(1, ok if b.ceiling is None else min(b.ceiling, ok))
+
+    def ceiling(self, bucket: str) -> int | None:
+        """Burst pacing: this principal's per-window ceiling, once a 429 has shown it."""
+        b = self._buckets.get(bucket)
+        return None if b is None else b.ceiling
 
     def observe(self, bucket: str, info: RateLimitInfo, sent_at: float | None = None) -> None:
         """Record headers seen outside :meth:`acquire`/:meth:`release` (e.g. a token call)."""
-        if not info.is_concurrency_signal:
-            self._observe(
-                self._bucket(bucket), info, info.observed_at if sent_at is None else sent_at
-            )
+        if info.is_concurrency_signal:
+            return
+        b = self._bucket(bucket)
+        if self._burst:
+            self._observe_burst(b, info, sent_at, self._clock())
+        else:
+            self._observe(b, info, info.observed_at if sent_at is None else sent_at)
+        waiter = b.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def _observe(self, b: _Bucket, info: RateLimitInfo, sent_at: float) -> None:
         current = b.info

@@ -6,50 +6,64 @@ import asyncio
 import email.utils
 import math
 import time
+from collections.abc import Callable
 
 import pytest
 from multidict import CIMultiDict
 
-from okta_connections.ratelimit import RateLimiter, parse_rate_limit
+from okta_connections.ratelimit import RateLimiter, RateLimitInfo, parse_rate_limit
 
 
 class WindowModel:
     """Okta-like fixed windows: a window opens at the first request after the last expired.
 
     Headers have one-second resolution (Reset rounded up, Date rounded down), like Okta's.
-    ``skew`` shifts the server clock against ours.
+    ``skew`` shifts the server clock against ours. ``aligned=True`` makes windows start on
+    whole multiples of ``window`` of the server clock instead, with an exact Reset.
     """
 
     def __init__(
-        self, limit: int, window: float, *, skew: float = 0.0, latency: float = 0.004
+        self,
+        limit: int,
+        window: float,
+        *,
+        skew: float = 0.0,
+        latency: float = 0.004,
+        aligned: bool = False,
     ) -> None:
         self.limit = limit
         self.window = window
         self.skew = skew
         self.latency = latency
+        self.aligned = aligned
         self.start = -math.inf
         self.count = 0
         self.served: list[tuple[float, int]] = []  # (local time, status)
         self.per_window: list[int] = []
+        self.starts: list[float] = []  # server time at which each window opened
+        self.server_times: list[tuple[float, int, int]] = []  # (server time, window, status)
 
     async def handle(self) -> CIMultiDict[str]:
         await asyncio.sleep(self.latency / 2)
         now = time.time() + self.skew
         if now >= self.start + self.window:
-            self.start = now
+            self.start = math.floor(now / self.window) * self.window if self.aligned else now
             self.count = 0
             self.per_window.append(0)
+            self.starts.append(self.start)
         self.count += 1
         status = 200 if self.count <= self.limit else 429
         if status == 200:
             self.per_window[-1] += 1
         self.served.append((time.monotonic(), status))
+        self.server_times.append((now, len(self.starts) - 1, status))
         headers = CIMultiDict(
             {
                 "X-Rate-Limit-Limit": str(self.limit),
                 "X-Rate-Limit-Remaining": str(max(0, self.limit - self.count)),
                 "X-Rate-Limit-Reset": str(math.ceil(self.start + self.window)),
                 "Date": email.utils.formatdate(math.floor(now), usegmt=True),
+                "X-Status": str(status),
             }
         )
         await asyncio.sleep(self.latency / 2)
@@ -72,7 +86,7 @@ async def run_job(model: WindowModel, limiter: RateLimiter, n: int, workers: int
                 headers = await model.handle()
                 info = parse_rate_limit(headers)
                 limiter.release("apps", sent_at=sent, info=info)
-                if model.served[-1][1] != 429:
+                if headers["X-Status"] != "429":
                     break
                 assert info is not None
                 await asyncio.sleep(info.reset_after)
@@ -95,9 +109,9 @@ async def test_paced_job_never_exceeds_the_budget_even_with_a_skewed_server_cloc
     assert max(model.per_window) <= 20
 
 
-async def test_no_burst_the_budget_is_spread_across_the_window() -> None:
+async def test_smooth_pacing_spreads_the_budget_across_the_window() -> None:
     model = WindowModel(limit=20, window=1.0)
-    await run_job(model, RateLimiter(), n=60, workers=30)
+    await run_job(model, RateLimiter(pacing="smooth"), n=60, workers=30)
     times = sorted(t for t, _ in model.served)
     # With 30 workers, an unpaced client would send 20 requests at once. Paced, any
     # quarter-window holds well under the whole budget.
@@ -187,3 +201,232 @@ async def test_deadline_while_waiting() -> None:
     with pytest.raises(TimeoutError):
         await limiter.acquire("apps", deadline=time.monotonic() + 0.05)
     limiter.release("apps", sent_at=sent, info=None)
+
+
+# ---------------------------------------------------------------- burst pacing (issue #13)
+
+
+def _counting_clock() -> tuple[list[int], Callable[[], float]]:
+    calls = [0]
+
+    def clock() -> float:
+        calls[0] += 1
+        return time.monotonic()
+
+    return calls, clock
+
+
+async def test_burst_spends_each_window_at_its_start_and_ends_in_the_fewest_windows() -> None:
+    model = WindowModel(limit=20, window=1.0)
+    await run_job(model, RateLimiter(), n=60, workers=30)
+    assert [s for _, s in model.served].count(429) == 0
+    assert model.per_window == [20, 20, 20]  # ceil(60 / 20) windows, each full
+    # The last window's calls went at its start, not spread across it.
+    last = [t for t, w, _ in model.server_times if w == len(model.starts) - 1]
+    assert max(last) - model.starts[-1] < 0.5 * model.window
+
+
+async def test_smooth_pacing_needs_more_windows_than_burst() -> None:
+    # The counterpart of the test above: "smooth" spreads the first window's budget from
+    # its first request on, so the same job spills into a fourth window.
+    model = WindowModel(limit=20, window=1.0)
+    await run_job(model, RateLimiter(pacing="smooth"), n=60, workers=30)
+    assert len(model.per_window) > 3
+
+
+@pytest.mark.parametrize("skew", [0.0, -17999.63, 34560000.81])
+async def test_burst_never_sends_into_a_spent_window_by_the_server_clock(skew: float) -> None:
+    model = WindowModel(limit=10, window=2.0, skew=skew)
+    limiter = RateLimiter()
+    await run_job(model, limiter, n=45, workers=25)
+    assert [s for _, s in model.served].count(429) == 0
+    assert max(model.per_window) <= 10
+    assert len(model.starts) == 5  # ceil(45 / 10): no window lost to waiting
+    # The length read from the headers (Reset - Date - 1 on a window's opening) is exact.
+    assert limiter._buckets["apps"].wlen == 2.0
+
+
+async def test_burst_on_windows_aligned_to_the_clock_is_caught_early_at_most_once() -> None:
+    # Windows on whole multiples of the server clock, with an exact Reset: reading the
+    # length from the first response is one second short. The lone first request of the
+    # next window finds that out (one 429 at most); after that the estimate holds.
+    model = WindowModel(limit=10, window=2.0, aligned=True)
+    limiter = RateLimiter()
+    await run_job(model, limiter, n=50, workers=25)
+    statuses = [s for _, s in model.served]
+    assert statuses.count(429) <= 1
+    assert statuses.count(200) == 50
+    assert max(model.per_window) <= 10
+
+
+async def test_a_late_response_from_an_old_window_changes_nothing() -> None:
+    limiter = RateLimiter()
+    new = _info(limit=10, remaining=9, reset=1_000_012, date=1_000_010, at=100.0)
+    old = _info(limit=10, remaining=0, reset=1_000_010, date=1_000_009, at=100.1)
+    limiter.release("apps", sent_at=await limiter.acquire("apps"), info=new)
+    before = limiter.window_end("apps")
+    limiter.release("apps", sent_at=await limiter.acquire("apps"), info=old)
+    got = limiter.get("apps")
+    assert got is not None and got.remaining == 9 and got.reset_at == 1_000_012
+    assert limiter.window_end("apps") == before
+
+
+def _info(*, limit: int, remaining: int, reset: float, date: float, at: float) -> RateLimitInfo:
+    return RateLimitInfo(
+        limit=limit,
+        remaining=remaining,
+        reset_after=reset - date,
+        reset_at=reset,
+        observed_at=at,
+    )
+
+
+def test_a_tick_of_date_between_two_responses_pins_the_server_clock() -> None:
+    now = [0.0]
+    limiter = RateLimiter(clock=lambda: now[0])
+    b = limiter._bucket("apps")
+    # Sent at 10.000, answered by 10.004: Date 1000 (server time in [1000, 1001)).
+    limiter._observe_burst(
+        b, _info(limit=100, remaining=98, reset=1060, date=1000, at=10.004), 10.0, 10.004
+    )
+    lo, hi = limiter.server_offset("apps") or (0.0, 0.0)
+    assert hi - lo > 0.99  # one response: a second of doubt
+    # Sent at 10.600, answered by 10.604 with Date 1001: the second ticked in between.
+    limiter._observe_burst(
+        b, _info(limit=100, remaining=97, reset=1060, date=1001, at=10.604), 10.6, 10.604
+    )
+    lo, hi = limiter.server_offset("apps") or (0.0, 0.0)
+    assert lo == pytest.approx(1001 - 10.604)  # 0.604 s of doubt left
+    assert hi == pytest.approx(1001 - 10.0)
+    # Sent at 11.394, answered by 11.398, still Date 1001: the next tick is after 11.394.
+    limiter._observe_burst(
+        b, _info(limit=100, remaining=96, reset=1060, date=1001, at=11.398), 11.394, 11.398
+    )
+    lo, hi = limiter.server_offset("apps") or (0.0, 0.0)
+    assert hi == pytest.approx(1002 - 11.394)
+    # Sent at 11.400, answered by 11.404 with Date 1002: the tick is pinned to 10 ms.
+    limiter._observe_burst(
+        b, _info(limit=100, remaining=95, reset=1060, date=1002, at=11.404), 11.4, 11.404
+    )
+    lo, hi = limiter.server_offset("apps") or (0.0, 0.0)
+    assert lo == pytest.approx(1002 - 11.404)
+    assert hi - lo < 0.011
+
+
+def test_a_stepped_server_clock_replaces_the_offset_instead_of_emptying_it() -> None:
+    limiter = RateLimiter(clock=lambda: 0.0)
+    b = limiter._bucket("apps")
+    limiter._observe_burst(
+        b, _info(limit=100, remaining=98, reset=1060, date=1000, at=10.004), 10.0, 10.004
+    )
+    limiter._observe_burst(
+        b, _info(limit=100, remaining=97, reset=5060, date=5000, at=11.004), 11.0, 11.004
+    )
+    lo, hi = limiter.server_offset("apps") or (0.0, 0.0)
+    assert lo <= 5000 - 11.004 + 1e-9 and hi >= 5000 - 11.004
+
+
+async def test_waiting_for_a_window_sleeps_instead_of_polling() -> None:
+    # 35 calls, 4 windows of 1 s. The limiter wakes once when a window opens and once when
+    # its lone first response arrives, not per call and never on a short timer; the clock
+    # is read about three times per call (acquire, release, parse). The limiter before
+    # issue #13 read it 227 times here (6.5 per call), and woke per scheduled send.
+    calls, clock = _counting_clock()
+    limiter = RateLimiter(clock=clock)
+    model = WindowModel(limit=10, window=1.0)
+    n = 35
+    await run_job(model, limiter, n=n, workers=20)
+    assert len(model.starts) == 4
+    assert limiter.wakeups <= 4 * len(model.starts) + 4
+    assert calls[0] <= 4 * n
+
+
+async def test_smooth_pacing_wakes_per_send_not_per_millisecond() -> None:
+    calls, clock = _counting_clock()
+    limiter = RateLimiter(clock=clock, pacing="smooth")
+    n = 35
+    await run_job(WindowModel(limit=10, window=1.0), limiter, n=n, workers=20)
+    assert limiter.wakeups <= 5 * n
+    assert calls[0] <= 10 * n
+
+
+async def test_two_processes_sharing_a_bucket_through_its_headers_only() -> None:
+    # Two limiters (two processes) spend one bucket; each sees the other only as a fall
+    # in Remaining larger than its own requests. Alone, each would spend the whole window
+    # at every window's start and collide: about as many 429s as successes.
+    model = WindowModel(limit=20, window=1.0)
+    a, b = RateLimiter(), RateLimiter()
+    await asyncio.gather(run_job(model, a, n=60, workers=25), run_job(model, b, n=60, workers=25))
+    statuses = [s for _, s in model.served]
+    assert statuses.count(200) == 120
+    assert statuses.count(429) <= 2 * len(model.starts)
+    assert max(model.per_window) <= 20
+    assert a.share("apps") < 1.0 and b.share("apps") < 1.0
+
+
+def test_pacing_must_be_burst_or_smooth() -> None:
+    with pytest.raises(ValueError, match="pacing"):
+        RateLimiter(pacing="fast")
+
+
+async def test_client_against_the_fake_org_spends_whole_windows_without_a_429() -> None:
+    from okta_connections import OktaClient, SSWSToken
+    from okta_connections.testing import FakeOkta
+
+    async with FakeOkta(apps=0, rate_limit=15, rate_window=1.0, enforce_rate_limit=True) as fake:
+        ids = [fake.add_app("okta_org2org", connection="token").id for _ in range(45)]
+        async with OktaClient(fake.org_url, auth=SSWSToken(fake.token)) as okta:
+            await asyncio.gather(*(okta.connections.get(i) for i in ids))
+        served = [r for r in fake.requests if r.operation == "get"]
+    assert [r.status for r in served].count(429) == 0
+    assert len(served) == 45
+    # Three windows of 15 (the fewest), each opened after the last ended.
+    starts = [served[0].received_at]
+    for r in served:
+        if r.received_at >= starts[-1] + 1.0:
+            starts.append(r.received_at)
+    assert len(starts) == 3
+
+
+async def test_a_429_with_budget_left_teaches_the_principals_ceiling() -> None:
+    # The headers show the org's bucket (100), but this token may use only 40 of it: its
+    # 41st request is refused while Remaining still shows 59.
+    shift = [0.0]
+
+    def clock() -> float:
+        return time.monotonic() + shift[0]
+
+    limiter = RateLimiter(clock=clock)
+    date = 1_000_000
+
+    def info(remaining: int, reset: int) -> RateLimitInfo:
+        return _info(limit=100, remaining=remaining, reset=reset, date=date, at=clock())
+
+    for i in range(41):
+        sent = await limiter.acquire("apps")
+        limiter.release("apps", sent_at=sent, info=info(99 - i, date + 60))
+    limiter.rate_limited("apps", info(59, date + 60))
+    assert limiter.ceiling("apps") == 40
+    # The next window: 40 go at once, the 41st waits for the window after.
+    shift[0] += 61.0
+    date += 61
+    sent = await limiter.acquire("apps")
+    limiter.release("apps", sent_at=sent, info=info(99, date + 60))
+    for _ in range(39):
+        await asyncio.wait_for(limiter.acquire("apps"), 1.0)
+    with pytest.raises(TimeoutError):
+        await limiter.acquire("apps", deadline=clock() + 0.05)
+
+
+async def test_a_429_that_spent_the_window_teaches_no_ceiling() -> None:
+    now = [100.0]
+    limiter = RateLimiter(clock=lambda: now[0])
+    for i in range(10):
+        sent = await limiter.acquire("apps")
+        limiter.release(
+            "apps",
+            sent_at=sent,
+            info=_info(limit=10, remaining=9 - i, reset=1060, date=1000, at=now[0]),
+        )
+    limiter.rate_limited("apps", _info(limit=10, remaining=0, reset=1060, date=1000, at=100.0))
+    assert limiter.ceiling("apps") is None
