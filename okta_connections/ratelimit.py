@@ -191,6 +191,7 @@ class _Bucket:
     __slots__ = (
         "cap",
         "ceiling",
+        "more_shown",
         "early",
         "end",
         "end_by_start",
@@ -256,6 +257,7 @@ class _Bucket:
         self.share = 1.0  # our part of the bucket's traffic in the last window
         self.windows = 0  # windows seen
         self.ceiling: int | None = None  # our per-window ceiling, learned from a 429
+        self.more_shown = False  # a request past the assumed share succeeded
         self.refused = 0  # rate-limit 429s in the current window
         self.early = 0  # times a request went out before the window had really ended
 
@@ -297,6 +299,13 @@ class RateLimiter:
             once before spreading starts (default 0.2), so a few calls never wait.
         clock: Local monotonic clock; injectable for tests.
         pacing: ``"burst"`` or ``"smooth"``.
+        assumed_share: Burst pacing: the share of a window this principal is taken to have
+            until a response shows more (default 0.5, Okta's default for an API token or
+            service app). Where the headers show the org's ceiling rather than the
+            token's, this keeps the first window from bursting into a 429 for every
+            request past the token's share: past it, one request goes at a time, and the
+            first that succeeds lifts the assumption for good; a refused one teaches the
+            real ceiling (:meth:`rate_limited`). 1.0 turns it off.
     """
 
     def __init__(
@@ -307,7 +316,10 @@ class RateLimiter:
         burst_fraction: float = 0.2,
         clock: Callable[[], float] = time.monotonic,
         pacing: str = "burst",
+        assumed_share: float = 0.5,
     ) -> None:
+        if not 0 < assumed_share <= 1:
+            raise ValueError("assumed_share must be in (0, 1]")
         if not 0 < max_capacity <= 1:
             raise ValueError("max_capacity must be in (0, 1]")
         if max_in_flight < 1:
@@ -319,6 +331,7 @@ class RateLimiter:
         self.burst_fraction = burst_fraction
         self.pacing = pacing
         self._burst = pacing == "burst"
+        self.assumed_share = assumed_share
         self._clock = clock
         self._buckets: dict[str, _Bucket] = {}
         #: Times a waiting call was woken (by a response or its timer); for tests.
@@ -415,6 +428,14 @@ class RateLimiter:
                 usable = min(left, int(share * (info.limit - headroom)) - spent)
         if b.ceiling is not None:
             usable = min(usable, b.ceiling - (b.own - b.refused))
+        elif not b.more_shown and self.assumed_share < 1.0:
+            succeeded = b.own - b.refused
+            assumed = max(1, math.ceil(self.assumed_share * (info.limit - headroom)))
+            if succeeded > assumed:
+                b.more_shown = True  # the headers are this principal's own: no assumption
+            else:
+                # Past the assumed share, one request at a time until one succeeds.
+                usable = min(usable, max(assumed - succeeded, 1))
         if b.windows <= 1 and usable > max(2 * b.own, left // 4):
             # The first window: a quarter at once, then ramp up (doubling per response
             # round), so that processes that start together see each other in Remaining

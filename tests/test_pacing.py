@@ -430,3 +430,28 @@ async def test_a_429_that_spent_the_window_teaches_no_ceiling() -> None:
         )
     limiter.rate_limited("apps", _info(limit=10, remaining=0, reset=1060, date=1000, at=100.0))
     assert limiter.ceiling("apps") is None
+
+
+@pytest.mark.parametrize(("mode", "most_429s"), [("principal", 3), ("org", 9)])
+async def test_a_half_share_is_paced_in_both_header_modes(mode: str, most_429s: int) -> None:
+    """One token with Okta's default 0.5 share: where the headers show the org's ceiling,
+    the client assumes the default share instead of bursting into a 429 per request."""
+    from okta_connections import OktaClient, SSWSToken
+    from okta_connections.testing import FakeOkta
+
+    async with FakeOkta(
+        apps=150,
+        seed=3,
+        rate_limit=100,
+        rate_window=1,
+        principal_share=0.5,
+        rate_limit_headers=mode,
+    ) as fake:
+        ids = [a.id for a in fake.apps]
+        async with OktaClient(fake.org_url, auth=SSWSToken(fake.token)) as okta:
+            report = await okta.bulk.get(ids).run()
+        refused = fake.count(status=429)
+    assert report.succeeded == 150
+    # Without the assumed share, the org-headers run refused about a third of a window
+    # (each request past the token's 50 of the first window's ramp).
+    assert refused <= most_429s
