@@ -191,7 +191,6 @@ class _Bucket:
     __slots__ = (
         "cap",
         "ceiling",
-        "more_shown",
         "early",
         "end",
         "end_by_start",
@@ -204,6 +203,7 @@ class _Bucket:
         "info",
         "last_grant",
         "lock",
+        "more_shown",
         "next_send",
         "off_hi",
         "off_lo",
