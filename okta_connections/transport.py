@@ -22,6 +22,7 @@ import inspect
 import ipaddress
 import os
 import ssl as _ssl
+import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -435,7 +436,10 @@ class AiohttpTransport:
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._connector_limit, ssl=self._ssl or True),
-                auto_decompress=True,
+                # Bodies are inflated in _read_capped, bounded by the cap on every aiohttp
+                # version (3.13 inflates up to 32 MiB per chunk); we offer only what it reads.
+                auto_decompress=False,
+                headers={"Accept-Encoding": "gzip, deflate"},
                 trust_env=False,  # proxies are resolved here, loopback excluded
             )
         return self._session
@@ -490,12 +494,12 @@ class AiohttpTransport:
                 proxy=proxy,
                 proxy_headers=proxy_headers,
             ) as resp:
-                body = await _read_capped(resp, request)
+                body = await _read_capped(resp, request, self._own_session)
                 if body is None:
                     failure = _too_large(request, resp.content_length)
                 else:
                     return TransportResponse(resp.status, resp.headers, body)
-        except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
+        except (aiohttp.ClientError, TimeoutError, OSError, ValueError, zlib.error) as exc:
             # Never chained: aiohttp's exceptions carry the request's headers and full URL.
             failure = _translate(exc, request, (*request.secrets, *proxy_secrets), proxy)
         assert failure is not None
@@ -506,26 +510,59 @@ class AiohttpTransport:
             await self._session.close()
 
 
-async def _read_capped(resp: aiohttp.ClientResponse, request: TransportRequest) -> bytes | None:
-    """The whole body, or None once it passes the cap (the connection is then dropped)."""
+async def _read_capped(
+    resp: aiohttp.ClientResponse, request: TransportRequest, decode: bool
+) -> bytes | None:
+    """The whole body, or None once it passes the cap (the connection is then dropped).
+
+    With ``decode`` (the transport's own session, which leaves bodies compressed), gzip and
+    deflate are inflated here, never more than the cap plus one network chunk at a time,
+    whatever aiohttp version is installed.
+    """
     cap = request.max_body
     if resp.status in (204, 304) or request.method == "HEAD":
         return b""  # no body, whatever Content-Length says
     length = resp.content_length
-    encoded = "Content-Encoding" in resp.headers
-    if length is not None and length > cap and not encoded:
-        resp.close()
+    encoding = resp.headers.get("Content-Encoding", "").strip().lower()
+    if length is not None and length > cap and (not encoding or decode):
+        resp.close()  # even compressed, a body that large is refused
         return None
-    if length is not None and not encoded:
+    if length is not None and not encoding:
         return await resp.read()  # exactly Content-Length bytes: already bounded
+    inflate = None
+    if decode and encoding in ("gzip", "x-gzip", "deflate"):
+        # 32 + MAX_WBITS reads a gzip or zlib header, as servers send either for "deflate".
+        inflate = zlib.decompressobj(32 + zlib.MAX_WBITS)
+    elif decode and encoding not in ("", "identity"):
+        resp.close()
+        raise ValueError(f"unsupported Content-Encoding {encoding[:20]!r}")
     chunks: list[bytes] = []
     size = 0
     async for chunk in resp.content.iter_any():
-        size += len(chunk)
-        if size > cap:
-            resp.close()
-            return None
+        if inflate is not None:
+            pieces = []
+            data = chunk
+            while data:
+                piece = inflate.decompress(data, cap - size + 1)
+                size += len(piece)
+                if size > cap:
+                    resp.close()
+                    return None
+                pieces.append(piece)
+                data = inflate.unconsumed_tail
+            chunk = b"".join(pieces)
+        else:
+            size += len(chunk)
+            if size > cap:
+                resp.close()
+                return None
         chunks.append(chunk)
+    if inflate is not None:
+        tail = inflate.flush()
+        size += len(tail)
+        if size > cap:
+            return None
+        chunks.append(tail)
     return b"".join(chunks)
 
 
@@ -599,6 +636,9 @@ def _translate(
             phase="read",
             **common,
         )
+    elif isinstance(exc, aiohttp.ClientPayloadError) and "exceeds" in str(exc):
+        # aiohttp's own bound on one compressed chunk's output (3.13: 32 MiB) came first.
+        err = _too_large(request, None)
     elif isinstance(exc, aiohttp.ClientResponseError):
         err = OktaConnectionError(
             f"the response from {where} is not valid HTTP: {detail}", request_sent=True, **common

@@ -497,3 +497,21 @@ async def test_a_204_with_a_huge_content_length_is_still_a_success(raw: RawServe
     raw.scenario = reply(b"HTTP/1.1 204 No Content\r\nContent-Length: 99999999\r\n\r\n")
     error, _, _ = await run(raw, verify, max_response_bytes=1024 * 1024)
     assert error is None
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body"),
+    [("gzip", b"\x1f\x8b\x08\x00garbage-not-deflate"), ("br", b"\x0b\x02\x80{}\x03")],
+    ids=["corrupt gzip", "unoffered brotli"],
+)
+async def test_undecodable_bodies_are_connection_errors(
+    raw: RawServer, encoding: str, body: bytes
+) -> None:
+    raw.scenario = reply(
+        ok_headers(f"Content-Encoding: {encoding}\r\nContent-Length: {len(body)}"), body
+    )
+    error, _, _ = await run(raw, get)
+    assert isinstance(error, OktaConnectionError)
+    assert error.cause_type is not None
+    accept = _header_of(raw.captured[0], "accept-encoding")
+    assert accept == "gzip, deflate"  # we offer only what we inflate ourselves
