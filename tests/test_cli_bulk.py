@@ -105,13 +105,16 @@ async def test_some_failures_exit_1_and_the_journal_resumes(cli: Cli) -> None:
     assert summary["succeeded"] + summary["failed"] == len(ids)
     failed = [line for line in result.json_lines()[:-1] if line["status"] == "failed"]
     assert all(line["error"]["requestId"].startswith("req") for line in failed)
-    journal = [json.loads(x) for x in (cli.tmp / "job.jsonl").read_text().splitlines()]
+    header, *journal = [json.loads(x) for x in (cli.tmp / "job.jsonl").read_text().splitlines()]
+    assert header["op"] == "activate"
     assert len(journal) == len(ids)
     # rerun with the journal: everything recorded is skipped, nothing is sent
     before = cli.fake.count(operation="activate")
     again = await cli("bulk", "activate", "ids", "--journal", "job.jsonl")
-    assert again.rc == 0, again.err
+    assert again.rc == 1, again.err  # earlier failures were skipped, not fixed
     assert again.json_lines()[-1]["summary"]["skipped"] == len(ids)
+    assert again.json_lines()[-1]["summary"]["skippedFailed"] == summary["failed"]
+    assert "--retry-failed" in again.err
     assert cli.fake.count(operation="activate") == before
     # --retry-failed sends the failures again, and only those
     retry = await cli("bulk", "activate", "ids", "--journal", "job.jsonl", "--retry-failed")
@@ -171,7 +174,7 @@ async def test_ctrl_c_exits_130_with_a_consistent_journal(tmp_path: Path) -> Non
         try:
             for _ in range(400):
                 await asyncio.sleep(0.025)
-                if journal.exists() and journal.read_text().count("\n") >= 10:
+                if journal.exists() and journal.read_text().count("\n") >= 11:
                     break
             assert proc.returncode is None
             proc.send_signal(signal.SIGINT)
@@ -181,7 +184,7 @@ async def test_ctrl_c_exits_130_with_a_consistent_journal(tmp_path: Path) -> Non
                 proc.kill()
                 await proc.wait()
         assert proc.returncode == 130, err.decode()
-        records = [json.loads(line) for line in journal.read_text().splitlines()]
+        records = [json.loads(line) for line in journal.read_text().splitlines()][1:]
         statuses = Counter(r["status"] for r in records)
         succeeded = Counter(r["key"] for r in records if r["status"] == "succeeded")
         assert all(n == 1 for n in succeeded.values())
@@ -205,7 +208,7 @@ async def test_ctrl_c_exits_130_with_a_consistent_journal(tmp_path: Path) -> Non
         redone = len(ids) - statuses["succeeded"] - statuses["failed"]
         assert summary["skipped"] == statuses["succeeded"] + statuses["failed"]
         assert fake.count(operation="deactivate") == sent_before + redone
-        records = [json.loads(line) for line in journal.read_text().splitlines()]
+        records = [json.loads(line) for line in journal.read_text().splitlines()][1:]
         succeeded = Counter(r["key"] for r in records if r["status"] == "succeeded")
         assert all(n == 1 for n in succeeded.values())
 
