@@ -247,3 +247,55 @@ async def test_failed_outcomes_piped_back_in_are_retried(cli: Cli) -> None:
     second = await cli("bulk", "activate", input="\n".join(failed) + "\n")
     assert second.rc == 0, second.err
     assert [line["appId"] for line in second.json_lines()[:-1]] == [ids[0]]
+
+
+async def test_a_get_journal_is_refused_by_bulk_activate(cli: Cli) -> None:
+    ids = provisioned(cli.fake, "zscalerbyz")
+    for app_id in ids:
+        cli.fake.app(app_id).connection_status = "DISABLED"
+    (cli.tmp / "ids").write_text("\n".join(ids))
+    first = await cli("bulk", "get", "ids", "--journal", "job.jsonl")
+    assert first.rc == 0, first.err
+    again = await cli("bulk", "activate", "ids", "--journal", "job.jsonl")
+    assert again.rc == 2
+    assert "holds a 'get' job" in again.err and "start fresh" in again.err
+    assert cli.fake.count(operation="activate") == 0
+    assert all(cli.fake.app(i).connection_status == "DISABLED" for i in ids)
+
+
+async def test_the_ids_file_given_as_the_journal_is_refused_untouched(cli: Cli) -> None:
+    ids = provisioned(cli.fake, "zscalerbyz")
+    (cli.tmp / "ids").write_text("\n".join(ids) + "\n")
+    before = (cli.tmp / "ids").read_bytes()
+    result = await cli("bulk", "activate", "ids", "--journal", "ids")
+    assert result.rc == 2
+    assert "not an okta_connections journal" in result.err
+    assert (cli.tmp / "ids").read_bytes() == before
+    assert cli.fake.count(operation="activate") == 0
+
+
+async def test_a_journal_in_a_missing_directory_is_refused_before_listing(cli: Cli) -> None:
+    listed = cli.fake.count(operation="list_apps")
+    result = await cli(
+        "bulk", "activate", "--filter", 'name eq "slack"', "--journal", "nope/job.jsonl"
+    )
+    assert result.rc == 2
+    assert "does not exist" in result.err
+    assert not (cli.tmp / "nope").exists()
+    assert cli.fake.count(operation="list_apps") == listed  # failed before any request
+
+
+async def test_a_rerun_that_skips_earlier_failures_says_so_and_exits_1(cli: Cli) -> None:
+    ids = provisioned(cli.fake, "zscalerbyz")[:3]
+    cli.fake.fail(ids[0], "activate", status=400, times=1)
+    (cli.tmp / "ids").write_text("\n".join(ids))
+    first = await cli("bulk", "activate", "ids", "--journal", "job.jsonl")
+    assert first.rc == 1
+    again = await cli("bulk", "activate", "ids", "--journal", "job.jsonl")
+    assert again.rc == 1, again.err
+    summary = again.json_lines()[-1]["summary"]
+    assert (summary["skipped"], summary["skippedDone"], summary["skippedFailed"]) == (3, 2, 1)
+    assert summary["failed"] == 0
+    assert "1 app(s) failed in an earlier run" in again.err and "--retry-failed" in again.err
+    retry = await cli("bulk", "activate", "ids", "--journal", "job.jsonl", "--retry-failed")
+    assert retry.rc == 0, retry.err
