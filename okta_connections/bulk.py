@@ -476,17 +476,43 @@ class BulkJob(Generic[T]):
 
     async def _owned(self) -> AsyncIterator[Outcome[T]]:
         async with self:
-            async for outcome in self._stream():
-                yield outcome
+            receive = self._take_stream()
+            with receive:
+                while True:
+                    try:
+                        outcome = receive.receive_nowait()
+                    except anyio.WouldBlock:
+                        try:
+                            outcome = await receive.receive()
+                        except anyio.EndOfStream:
+                            return
+                    except anyio.EndOfStream:
+                        return
+                    yield outcome
 
     async def _stream(self) -> AsyncIterator[Outcome[T]]:
+        # receive_nowait() first: a ready outcome costs no extra trip through the event
+        # loop; an empty stream waits (backpressure is the bounded buffer either way).
+        receive = self._take_stream()
+        with receive:
+            while True:
+                try:
+                    outcome = receive.receive_nowait()
+                except anyio.WouldBlock:
+                    try:
+                        outcome = await receive.receive()
+                    except anyio.EndOfStream:
+                        return
+                except anyio.EndOfStream:
+                    return
+                yield outcome
+
+    def _take_stream(self) -> MemoryObjectReceiveStream[Outcome[T]]:
         if self._receive is None:
-            raise RuntimeError("this job's outcomes are already being consumed (run())")
+            raise RuntimeError("this job's outcomes are already being consumed")
         receive = self._receive
         self._receive = None
-        with receive:
-            async for outcome in receive:
-                yield outcome
+        return receive
 
     def _workers(self) -> int:
         if self._concurrency is not None:
@@ -607,7 +633,10 @@ class BulkJob(Generic[T]):
                 finally:
                     limiter.release()
                 if send is not None:
-                    await send.send(outcome)
+                    try:
+                        send.send_nowait(outcome)  # room in the buffer: no loop trip
+                    except anyio.WouldBlock:
+                        await send.send(outcome)  # full: wait for the consumer
         finally:
             if send is not None:
                 send.close()
