@@ -253,9 +253,9 @@ def resume() -> list[dict[str, Any]]:
         second = subprocess.run(args, input=ids, capture_output=True, text=True, check=True)
         total = time.perf_counter() - started
         records = [
-            json.loads(x) for x in journal.read_text().splitlines() if x.strip().endswith("}")
-        ]
-        succeeded = [r["key"] for r in records if r["status"] == "succeeded"]
+            json.loads(x) for x in journal.read_text().splitlines()[1:] if x.strip().endswith("}")
+        ]  # [1:]: the journal's header
+        succeeded = [r["key"] for r in records if r.get("status") == "succeeded"]
     return [
         {
             "apps": n,

@@ -570,14 +570,16 @@ class BulkJob(Generic[T]):
 
     def _finish(self) -> None:
         for key, item in self._inflight.values():
-            self._record(
-                Outcome(
-                    key=key,
-                    item=item,
-                    status=OutcomeStatus.CANCELLED,
-                    error=asyncio.CancelledError("the bulk job was cancelled"),
-                )
+            cancelled: Outcome[T] = Outcome(
+                key=key,
+                item=item,
+                status=OutcomeStatus.CANCELLED,
+                error=asyncio.CancelledError("the bulk job was cancelled"),
             )
+            try:
+                self._record(cancelled)
+            except Exception:  # a failing journal or callback must not hide the first error
+                self.report.add(cancelled)
         self._inflight.clear()
         report = self.report
         report.elapsed = time.monotonic() - self._t0
@@ -788,13 +790,23 @@ class BulkService:
 
     Every method returns a :class:`BulkJob`; pass the same options to any of them:
     ``concurrency`` (default: follows the client's adaptive in-flight cap), ``journal``
-    (a JSONL path; rerun with it to resume), ``retry_failed``, ``on_progress``,
-    ``dry_run`` and ``total``.
+    (a JSONL path or a :class:`Journal`; rerun with it to resume), ``retry_failed``,
+    ``on_progress``, ``dry_run`` and ``total``. For ``run()`` jobs of your own:
+    ``params`` (JSON-able options fingerprinted into the journal's header, so that a
+    resume with other ones is refused), ``secret_params`` (secret options, fingerprinted
+    only as salted hashes), ``secrets`` and ``item_secrets`` (text redacted from the
+    error text the journal records: the job's, and a function giving each item's), and
+    ``requests_per_item`` (for the ETA).
 
     Example::
 
         report = await okta.bulk.activate(app_ids, journal="activate.jsonl").run()
         print(report.summary())
+
+        async with okta.bulk.deactivate(app_ids) as job:
+            async for outcome in job:
+                if outcome.status is OutcomeStatus.FAILED:
+                    break  # the rest is cancelled; job.report still counts every app
     """
 
     def __init__(self, client: OktaClient) -> None:
@@ -878,7 +890,7 @@ class BulkService:
                 "GET /api/v1/apps/{id}/connections/default (if the update's status cannot tell)",
             )
         params = dict(options.pop("params", None) or {})
-        params.update(activate=activate, read_back=read_back)
+        params.update(activate=activate)
         options.setdefault("item_secrets", _pair_secrets)
         return self._job(update, pairs, "update", plan, {**options, "params": params})
 
@@ -923,7 +935,7 @@ class BulkService:
         query = "" if activate is None else f"?activate={'true' if activate else 'false'}"
         plan = (f"POST /api/v1/apps/{{id}}/connections/default{query} (token connection)",)
         params = dict(options.pop("params", None) or {})
-        params.update(base_url=base_url, activate=activate, read_back=read_back)
+        params.update(base_url=base_url, activate=activate)
         options["secret_params"] = (*options.get("secret_params", ()), token)
         return self._job(set_token, app_ids, "set_token", plan, {**options, "params": params})
 
