@@ -299,3 +299,31 @@ async def test_a_rerun_that_skips_earlier_failures_says_so_and_exits_1(cli: Cli)
     assert "1 app(s) failed in an earlier run" in again.err and "--retry-failed" in again.err
     retry = await cli("bulk", "activate", "ids", "--journal", "job.jsonl", "--retry-failed")
     assert retry.rc == 0, retry.err
+
+
+async def test_a_token_echoed_by_okta_is_redacted_from_output_and_journal(cli: Cli) -> None:
+    ids = provisioned(cli.fake, "okta_org2org")[:1]
+    (cli.tmp / "ids").write_text("\n".join(ids))
+    (cli.tmp / "token").write_text(TARGET_TOKEN)
+    cli.fake.fail_next(
+        400, operation="update", error_code="E0000001", error_summary=f"bad token {TARGET_TOKEN}"
+    )
+    result = await cli("bulk", "update", "ids", "--token-file", "token", "--journal", "job.jsonl")
+    assert result.rc == 1
+    (line,) = result.json_lines()[:-1]
+    assert line["status"] == "failed" and "bad token ***" in line["error"]["message"]
+    assert_no_secret(result)
+    assert TARGET_TOKEN not in (cli.tmp / "job.jsonl").read_text()
+    assert "bad token ***" in (cli.tmp / "job.jsonl").read_text()
+
+
+async def test_bulk_update_reads_back_by_default_and_says_a_token_cannot_be(cli: Cli) -> None:
+    ids = provisioned(cli.fake, "okta_org2org")[:2]
+    (cli.tmp / "ids").write_text("\n".join(ids))
+    (cli.tmp / "token").write_text(TARGET_TOKEN)
+    result = await cli("bulk", "update", "ids", "--token-file", "token")
+    assert result.rc == 0, result.err
+    assert "a token cannot be read back" in result.err
+    off = await cli("bulk", "update", "ids", "--token-file", "token", "--no-read-back")
+    assert off.rc == 0, off.err
+    assert "read back" not in off.err

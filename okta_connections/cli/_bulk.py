@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .._redact import redact
 from ..bulk import (
     BulkJob,
     BulkReport,
@@ -87,8 +88,11 @@ def _read_file(name: str) -> str:
         raise InvalidArgumentError("ids", f"{name} is not UTF-8 text") from None
 
 
-def outcome_to_json(outcome: Outcome[Any], operation: str) -> dict[str, Any]:
-    """One JSON line per outcome (never a request body, so never a secret)."""
+def outcome_to_json(
+    outcome: Outcome[Any], operation: str, secrets: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """One JSON line per outcome (never a request body; ``secrets`` the job sent are
+    redacted from error text, whatever Okta echoed back)."""
     record: dict[str, Any] = {
         "appId": outcome.key,
         "operation": operation,
@@ -101,7 +105,10 @@ def outcome_to_json(outcome: Outcome[Any], operation: str) -> dict[str, Any]:
     if outcome.previous is not None:
         record["previous"] = outcome.previous
     if outcome.error is not None and outcome.status is OutcomeStatus.FAILED:
-        record["error"] = error_to_json(outcome.error)
+        error = error_to_json(outcome.error)
+        if secrets:
+            error = _scrub(error, secrets)
+        record["error"] = error
     if isinstance(outcome.result, ProvisioningConnection):
         record["connection"] = connection_to_json(outcome.key, outcome.result)
     elif isinstance(outcome.result, PlannedCall):
@@ -132,10 +139,23 @@ def report_to_json(report: BulkReport, operation: str, interrupted: bool) -> dic
     return summary
 
 
-def _human_line(outcome: Outcome[Any]) -> str | None:
+def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:
+    if isinstance(value, str):
+        return redact(value, secrets, limit=2000)
+    if isinstance(value, list):
+        return [_scrub(v, secrets) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrub(v, secrets) for k, v in value.items()}
+    return value
+
+
+def _human_line(outcome: Outcome[Any], secrets: tuple[str, ...] = ()) -> str | None:
     status = outcome.status
     if status is OutcomeStatus.FAILED and outcome.error is not None:
-        return f"{outcome.key}  FAILED  {describe_error(outcome.error)}"
+        text = describe_error(outcome.error)
+        if secrets:
+            text = redact(text, secrets, limit=2000)
+        return f"{outcome.key}  FAILED  {text}"
     if status is OutcomeStatus.PLANNED and isinstance(outcome.result, PlannedCall):
         return f"{outcome.key}  would call  {'; '.join(outcome.result.calls)}"
     if isinstance(outcome.result, ProvisioningConnection):
@@ -212,6 +232,7 @@ async def cmd_bulk(args: argparse.Namespace, out: Output) -> int:
     bar: ProgressBar | None = None
     if not args.no_progress and not args.dry_run and sys.stderr.isatty():
         bar = ProgressBar(sys.stderr, args.bulk_command)
+    secrets = connection_secrets(connection) if connection is not None else ()
     interrupted = False
     async with make_client(args, max_capacity=args.max_capacity) as okta:
         ids: list[str] = []  # filled once the journal has been checked and locked
@@ -232,11 +253,11 @@ async def cmd_bulk(args: argparse.Namespace, out: Output) -> int:
         try:
             async with job:
                 async for outcome in job:
-                    line = _human_line(outcome) if not out.json else None
+                    line = _human_line(outcome, secrets) if not out.json else None
                     if bar is not None and (out.json or line is not None):
                         bar.clear()  # a terminal shows stdout and stderr on one screen
                     if out.json:
-                        out.data(outcome_to_json(outcome, job.operation))
+                        out.data(outcome_to_json(outcome, job.operation, secrets))
                     elif line is not None:
                         out.text(line)
         except asyncio.CancelledError:
