@@ -252,3 +252,17 @@ async def test_a_rerun_over_earlier_failures_is_not_all_succeeded(
     assert (again.failed, again.skipped_failed, again.skipped_done) == (0, 1, 2)
     assert again.all_succeeded is False
     assert "3 skipped (2 done earlier, 1 failed earlier)" in again.summary()
+
+
+async def test_a_bare_async_for_completes_the_report_once_closed(okta: OktaClient) -> None:
+    import contextlib
+
+    work = Tracker(quick=4)
+    job = okta.bulk.run(work, ids(30), concurrency=3)
+    async with contextlib.aclosing(job._owned()) as outcomes:
+        async for _ in outcomes:
+            break
+        # a bare loop left early: the job is still running until the generator closes
+        assert job.report.not_started is None
+    assert work.running == set()
+    assert job.report.accounted + (job.report.not_started or 0) == 30
