@@ -259,7 +259,7 @@ async def test_a_bare_async_for_completes_the_report_once_closed(okta: OktaClien
 
     work = Tracker(quick=4)
     job = okta.bulk.run(work, ids(30), concurrency=3)
-    async with contextlib.aclosing(job._owned()) as outcomes:
+    async with contextlib.aclosing(aiter(job)) as outcomes:  # type: ignore[type-var]
         async for _ in outcomes:
             break
         # a bare loop left early: the job is still running until the generator closes
