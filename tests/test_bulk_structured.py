@@ -101,7 +101,7 @@ async def test_cancelling_the_consumer_cancels_the_job(okta: OktaClient) -> None
                 pass
 
     task = asyncio.create_task(consume())
-    await work.enough.wait()
+    await asyncio.wait_for(work.enough.wait(), 30)  # generous: fails, never hangs
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -113,7 +113,7 @@ async def test_run_takes_the_guaranteed_path(okta: OktaClient) -> None:
     work = Tracker(quick=0, wait_for=3)
     job = okta.bulk.run(work, ids(12), concurrency=3)
     task = asyncio.create_task(job.run())
-    await work.enough.wait()
+    await asyncio.wait_for(work.enough.wait(), 30)  # generous: fails, never hangs
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
