@@ -105,13 +105,16 @@ async def test_some_failures_exit_1_and_the_journal_resumes(cli: Cli) -> None:
     assert summary["succeeded"] + summary["failed"] == len(ids)
     failed = [line for line in result.json_lines()[:-1] if line["status"] == "failed"]
     assert all(line["error"]["requestId"].startswith("req") for line in failed)
-    journal = [json.loads(x) for x in (cli.tmp / "job.jsonl").read_text().splitlines()]
+    header, *journal = [json.loads(x) for x in (cli.tmp / "job.jsonl").read_text().splitlines()]
+    assert header["op"] == "activate"
     assert len(journal) == len(ids)
     # rerun with the journal: everything recorded is skipped, nothing is sent
     before = cli.fake.count(operation="activate")
     again = await cli("bulk", "activate", "ids", "--journal", "job.jsonl")
-    assert again.rc == 0, again.err
+    assert again.rc == 1, again.err  # earlier failures were skipped, not fixed
     assert again.json_lines()[-1]["summary"]["skipped"] == len(ids)
+    assert again.json_lines()[-1]["summary"]["skippedFailed"] == summary["failed"]
+    assert "--retry-failed" in again.err
     assert cli.fake.count(operation="activate") == before
     # --retry-failed sends the failures again, and only those
     retry = await cli("bulk", "activate", "ids", "--journal", "job.jsonl", "--retry-failed")
@@ -171,7 +174,7 @@ async def test_ctrl_c_exits_130_with_a_consistent_journal(tmp_path: Path) -> Non
         try:
             for _ in range(400):
                 await asyncio.sleep(0.025)
-                if journal.exists() and journal.read_text().count("\n") >= 10:
+                if journal.exists() and journal.read_text().count("\n") >= 11:
                     break
             assert proc.returncode is None
             proc.send_signal(signal.SIGINT)
@@ -181,7 +184,7 @@ async def test_ctrl_c_exits_130_with_a_consistent_journal(tmp_path: Path) -> Non
                 proc.kill()
                 await proc.wait()
         assert proc.returncode == 130, err.decode()
-        records = [json.loads(line) for line in journal.read_text().splitlines()]
+        records = [json.loads(line) for line in journal.read_text().splitlines()][1:]
         statuses = Counter(r["status"] for r in records)
         succeeded = Counter(r["key"] for r in records if r["status"] == "succeeded")
         assert all(n == 1 for n in succeeded.values())
@@ -205,7 +208,7 @@ async def test_ctrl_c_exits_130_with_a_consistent_journal(tmp_path: Path) -> Non
         redone = len(ids) - statuses["succeeded"] - statuses["failed"]
         assert summary["skipped"] == statuses["succeeded"] + statuses["failed"]
         assert fake.count(operation="deactivate") == sent_before + redone
-        records = [json.loads(line) for line in journal.read_text().splitlines()]
+        records = [json.loads(line) for line in journal.read_text().splitlines()][1:]
         succeeded = Counter(r["key"] for r in records if r["status"] == "succeeded")
         assert all(n == 1 for n in succeeded.values())
 
@@ -244,3 +247,83 @@ async def test_failed_outcomes_piped_back_in_are_retried(cli: Cli) -> None:
     second = await cli("bulk", "activate", input="\n".join(failed) + "\n")
     assert second.rc == 0, second.err
     assert [line["appId"] for line in second.json_lines()[:-1]] == [ids[0]]
+
+
+async def test_a_get_journal_is_refused_by_bulk_activate(cli: Cli) -> None:
+    ids = provisioned(cli.fake, "zscalerbyz")
+    for app_id in ids:
+        cli.fake.app(app_id).connection_status = "DISABLED"
+    (cli.tmp / "ids").write_text("\n".join(ids))
+    first = await cli("bulk", "get", "ids", "--journal", "job.jsonl")
+    assert first.rc == 0, first.err
+    again = await cli("bulk", "activate", "ids", "--journal", "job.jsonl")
+    assert again.rc == 2
+    assert "holds a 'get' job" in again.err and "start fresh" in again.err
+    assert cli.fake.count(operation="activate") == 0
+    assert all(cli.fake.app(i).connection_status == "DISABLED" for i in ids)
+
+
+async def test_the_ids_file_given_as_the_journal_is_refused_untouched(cli: Cli) -> None:
+    ids = provisioned(cli.fake, "zscalerbyz")
+    (cli.tmp / "ids").write_text("\n".join(ids) + "\n")
+    before = (cli.tmp / "ids").read_bytes()
+    result = await cli("bulk", "activate", "ids", "--journal", "ids")
+    assert result.rc == 2
+    assert "not an okta_connections journal" in result.err
+    assert (cli.tmp / "ids").read_bytes() == before
+    assert cli.fake.count(operation="activate") == 0
+
+
+async def test_a_journal_in_a_missing_directory_is_refused_before_listing(cli: Cli) -> None:
+    listed = cli.fake.count(operation="list_apps")
+    result = await cli(
+        "bulk", "activate", "--filter", 'name eq "slack"', "--journal", "nope/job.jsonl"
+    )
+    assert result.rc == 2
+    assert "does not exist" in result.err
+    assert not (cli.tmp / "nope").exists()
+    assert cli.fake.count(operation="list_apps") == listed  # failed before any request
+
+
+async def test_a_rerun_that_skips_earlier_failures_says_so_and_exits_1(cli: Cli) -> None:
+    ids = provisioned(cli.fake, "zscalerbyz")[:3]
+    cli.fake.fail(ids[0], "activate", status=400, times=1)
+    (cli.tmp / "ids").write_text("\n".join(ids))
+    first = await cli("bulk", "activate", "ids", "--journal", "job.jsonl")
+    assert first.rc == 1
+    again = await cli("bulk", "activate", "ids", "--journal", "job.jsonl")
+    assert again.rc == 1, again.err
+    summary = again.json_lines()[-1]["summary"]
+    assert (summary["skipped"], summary["skippedDone"], summary["skippedFailed"]) == (3, 2, 1)
+    assert summary["failed"] == 0
+    assert "1 app(s) failed in an earlier run" in again.err and "--retry-failed" in again.err
+    retry = await cli("bulk", "activate", "ids", "--journal", "job.jsonl", "--retry-failed")
+    assert retry.rc == 0, retry.err
+
+
+async def test_a_token_echoed_by_okta_is_redacted_from_output_and_journal(cli: Cli) -> None:
+    ids = provisioned(cli.fake, "okta_org2org")[:1]
+    (cli.tmp / "ids").write_text("\n".join(ids))
+    (cli.tmp / "token").write_text(TARGET_TOKEN)
+    cli.fake.fail_next(
+        400, operation="update", error_code="E0000001", error_summary=f"bad token {TARGET_TOKEN}"
+    )
+    result = await cli("bulk", "update", "ids", "--token-file", "token", "--journal", "job.jsonl")
+    assert result.rc == 1
+    (line,) = result.json_lines()[:-1]
+    assert line["status"] == "failed" and "bad token ***" in line["error"]["message"]
+    assert_no_secret(result)
+    assert TARGET_TOKEN not in (cli.tmp / "job.jsonl").read_text()
+    assert "bad token ***" in (cli.tmp / "job.jsonl").read_text()
+
+
+async def test_bulk_update_reads_back_by_default_and_says_a_token_cannot_be(cli: Cli) -> None:
+    ids = provisioned(cli.fake, "okta_org2org")[:2]
+    (cli.tmp / "ids").write_text("\n".join(ids))
+    (cli.tmp / "token").write_text(TARGET_TOKEN)
+    result = await cli("bulk", "update", "ids", "--token-file", "token")
+    assert result.rc == 0, result.err
+    assert "a token cannot be read back" in result.err
+    off = await cli("bulk", "update", "ids", "--token-file", "token", "--no-read-back")
+    assert off.rc == 0, off.err
+    assert "read back" not in off.err

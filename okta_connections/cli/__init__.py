@@ -203,6 +203,13 @@ def build_parser() -> argparse.ArgumentParser:
         _add_bulk_options(p)
         if name == "update":
             _add_connection_flags(p, activate_help="activate (or not) in the same call")
+            p.add_argument(
+                "--read-back",
+                action=argparse.BooleanOptionalAction,
+                default=True,
+                help="check that Okta kept what was set (scheme, base URL, client id, "
+                "rotation mode, status); a mismatch fails that app (default: on)",
+            )
 
     p = add("fake-server", "serve the embedded fake Okta org in the foreground")
     from ._fake_server import add_arguments

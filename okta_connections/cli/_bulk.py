@@ -6,11 +6,19 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..bulk import BulkJob, BulkReport, Outcome, OutcomeStatus, PlannedCall
+from .._redact import redact
+from ..bulk import (
+    BulkJob,
+    BulkReport,
+    Outcome,
+    OutcomeStatus,
+    PlannedCall,
+    connection_secrets,
+)
 from ..client import OktaClient
 from ..errors import InvalidArgumentError
 from ..models import OAuthConnection, ProvisioningConnection, TokenConnection
@@ -80,8 +88,11 @@ def _read_file(name: str) -> str:
         raise InvalidArgumentError("ids", f"{name} is not UTF-8 text") from None
 
 
-def outcome_to_json(outcome: Outcome[Any], operation: str) -> dict[str, Any]:
-    """One JSON line per outcome (never a request body, so never a secret)."""
+def outcome_to_json(
+    outcome: Outcome[Any], operation: str, secrets: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """One JSON line per outcome (never a request body; ``secrets`` the job sent are
+    redacted from error text, whatever Okta echoed back)."""
     record: dict[str, Any] = {
         "appId": outcome.key,
         "operation": operation,
@@ -94,7 +105,10 @@ def outcome_to_json(outcome: Outcome[Any], operation: str) -> dict[str, Any]:
     if outcome.previous is not None:
         record["previous"] = outcome.previous
     if outcome.error is not None and outcome.status is OutcomeStatus.FAILED:
-        record["error"] = error_to_json(outcome.error)
+        error = error_to_json(outcome.error)
+        if secrets:
+            error = _scrub(error, secrets)
+        record["error"] = error
     if isinstance(outcome.result, ProvisioningConnection):
         record["connection"] = connection_to_json(outcome.key, outcome.result)
     elif isinstance(outcome.result, PlannedCall):
@@ -113,6 +127,8 @@ def report_to_json(report: BulkReport, operation: str, interrupted: bool) -> dic
             "failed": report.failed,
             "failedByCode": dict(report.failed_by_code),
             "skipped": report.skipped,
+            "skippedDone": report.skipped_done,
+            "skippedFailed": report.skipped_failed,
             "planned": report.planned,
             "cancelled": report.cancelled,
             "notStarted": report.not_started,
@@ -123,10 +139,23 @@ def report_to_json(report: BulkReport, operation: str, interrupted: bool) -> dic
     return summary
 
 
-def _human_line(outcome: Outcome[Any]) -> str | None:
+def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:
+    if isinstance(value, str):
+        return redact(value, secrets, limit=2000)
+    if isinstance(value, list):
+        return [_scrub(v, secrets) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrub(v, secrets) for k, v in value.items()}
+    return value
+
+
+def _human_line(outcome: Outcome[Any], secrets: tuple[str, ...] = ()) -> str | None:
     status = outcome.status
     if status is OutcomeStatus.FAILED and outcome.error is not None:
-        return f"{outcome.key}  FAILED  {describe_error(outcome.error)}"
+        text = describe_error(outcome.error)
+        if secrets:
+            text = redact(text, secrets, limit=2000)
+        return f"{outcome.key}  FAILED  {text}"
     if status is OutcomeStatus.PLANNED and isinstance(outcome.result, PlannedCall):
         return f"{outcome.key}  would call  {'; '.join(outcome.result.calls)}"
     if isinstance(outcome.result, ProvisioningConnection):
@@ -150,13 +179,44 @@ def _job(
     if verb == "deactivate":
         return okta.bulk.deactivate(ids, **opts)
     assert connection is not None  # built (and checked) by cmd_bulk before any request
+    # The one connection of the whole job is its parameter: a resume with another body
+    # (or another token) is refused. Secrets go into the fingerprint only as keyed hashes.
+    wire = connection.to_wire()
+    profile = dict(wire.get("profile", {}))
+    profile.pop("token", None)
+    settings = dict(profile.pop("settings", {}) or {})
+    settings.pop("adminPassword", None)
+    if settings:
+        profile["settings"] = settings
+    params = {"connection": {**wire, "profile": profile}}
     return okta.bulk.update(
-        [(app_id, connection) for app_id in ids], activate=args.activate, **opts
+        _Pairs(ids, connection),
+        activate=args.activate,
+        read_back=args.read_back,
+        params=params,
+        secret_params=connection_secrets(connection),
+        **opts,
     )
 
 
+class _Pairs:
+    """``(app_id, connection)`` for each id, made as the job pulls them; it has a length."""
+
+    def __init__(self, ids: list[str], connection: TokenConnection | OAuthConnection) -> None:
+        self._ids = ids
+        self._connection = connection
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __iter__(self) -> Iterator[tuple[str, TokenConnection | OAuthConnection]]:
+        for app_id in self._ids:
+            yield app_id, self._connection
+
+
 async def cmd_bulk(args: argparse.Namespace, out: Output) -> int:
-    """Run one bulk operation; exit 0 all ok, 1 some failed, 130 interrupted."""
+    """Run one bulk operation; exit 0 all ok, 1 some failed (now or in an earlier run whose
+    failures were skipped), 2 usage errors (a wrong or busy journal), 130 interrupted."""
     if args.concurrency is not None and args.concurrency < 1:
         raise InvalidArgumentError("--concurrency", "must be at least 1")
     if args.retry_failed and args.journal is None:
@@ -172,9 +232,10 @@ async def cmd_bulk(args: argparse.Namespace, out: Output) -> int:
     bar: ProgressBar | None = None
     if not args.no_progress and not args.dry_run and sys.stderr.isatty():
         bar = ProgressBar(sys.stderr, args.bulk_command)
+    secrets = connection_secrets(connection) if connection is not None else ()
     interrupted = False
     async with make_client(args, max_capacity=args.max_capacity) as okta:
-        ids = await _select(args, okta)
+        ids: list[str] = []  # filled once the journal has been checked and locked
         job = _job(
             args,
             okta,
@@ -186,18 +247,22 @@ async def cmd_bulk(args: argparse.Namespace, out: Output) -> int:
             dry_run=args.dry_run,
             on_progress=bar,
         )
+        job.check()  # a wrong or busy journal fails here, before the apps are listed
+        ids.extend(await _select(args, okta))
+        job.total = len(ids)
         try:
-            async for outcome in job:
-                line = _human_line(outcome) if not out.json else None
-                if bar is not None and (out.json or line is not None):
-                    bar.clear()  # a terminal shows stdout and stderr on one screen
-                if out.json:
-                    out.data(outcome_to_json(outcome, job.operation))
-                elif line is not None:
-                    out.text(line)
+            async with job:
+                async for outcome in job:
+                    line = _human_line(outcome, secrets) if not out.json else None
+                    if bar is not None and (out.json or line is not None):
+                        bar.clear()  # a terminal shows stdout and stderr on one screen
+                    if out.json:
+                        out.data(outcome_to_json(outcome, job.operation, secrets))
+                    elif line is not None:
+                        out.text(line)
         except asyncio.CancelledError:
-            # Ctrl-C: the job has recorded the in-flight items as cancelled and closed
-            # its journal; report what happened and exit 130.
+            # Ctrl-C: leaving the job's block recorded the in-flight items as cancelled
+            # and closed its journal; report what happened and exit 130.
             interrupted = True
             task = asyncio.current_task()
             if task is not None:
@@ -210,10 +275,17 @@ async def cmd_bulk(args: argparse.Namespace, out: Output) -> int:
         out.data({"summary": report_to_json(report, job.operation, interrupted)})
     else:
         out.text(f"{job.operation}: {report.summary()}" + (" (interrupted)" if interrupted else ""))
-        if args.journal and not report.all_succeeded:
-            out.info(f"rerun the same command with --journal {args.journal} to resume")
+    if report.skipped_failed:
+        out.info(
+            f"{report.skipped_failed} app(s) failed in an earlier run and were skipped; "
+            f"rerun with --journal {args.journal} --retry-failed to try them again"
+        )
+    elif args.journal and not report.all_succeeded and not out.json:
+        out.info(f"rerun the same command with --journal {args.journal} to resume")
+    if args.bulk_command == "update" and args.read_back and not args.dry_run:
+        out.info("read-back checked what Okta returns; a token cannot be read back")
     if interrupted:
         return 130
-    if report.failed or report.cancelled or report.not_started:
+    if report.failed or report.skipped_failed or report.cancelled or report.not_started:
         return 1
     return 0

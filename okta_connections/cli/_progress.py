@@ -39,6 +39,8 @@ def render_progress(p: Progress, width: int = 80, *, now: float | None = None) -
         parts.append(f"ETA {format_duration(p.eta)}")
     if p.failed:
         parts.append(f"{p.failed} failed")
+    if p.skipped:
+        parts.append(f"{p.skipped} skipped")  # not in the rate: they made no requests
     rl = p.rate_limit
     if rl is not None:
         if rl.is_concurrency_signal:
