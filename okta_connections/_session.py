@@ -174,7 +174,11 @@ class Session:
             user_agent_suffix, getattr(transport, "user_agent", None)
         )
         self._header_template = CIMultiDict(
-            {"Accept": "application/json", "User-Agent": self.user_agent}
+            {
+                "Accept": "application/json",
+                "User-Agent": self.user_agent,
+                **getattr(transport, "default_headers", {}),
+            }
         )
         self.limiter = limiter
         self.max_response_bytes = max_response_bytes

@@ -389,6 +389,12 @@ class AiohttpTransport:
         return f"AiohttpTransport(proxy={self._proxy!r}, own_session={self._own_session})"
 
     @property
+    def default_headers(self) -> dict[str, str]:
+        """Headers the pipeline puts on every request for this transport (once, in its
+        template, so they cost nothing per request): the encodings we inflate ourselves."""
+        return {"Accept-Encoding": "gzip, deflate"} if self._own_session else {}
+
+    @property
     def user_agent(self) -> str:
         """``aiohttp/<x.y>``, for the client's User-Agent."""
         import aiohttp
@@ -439,7 +445,6 @@ class AiohttpTransport:
                 # Bodies are inflated in _read_capped, bounded by the cap on every aiohttp
                 # version (3.13 inflates up to 32 MiB per chunk); we offer only what it reads.
                 auto_decompress=False,
-                headers={"Accept-Encoding": "gzip, deflate"},
                 trust_env=False,  # proxies are resolved here, loopback excluded
             )
         return self._session
