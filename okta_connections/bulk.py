@@ -476,19 +476,8 @@ class BulkJob(Generic[T]):
 
     async def _owned(self) -> AsyncIterator[Outcome[T]]:
         async with self:
-            receive = self._take_stream()
-            with receive:
-                while True:
-                    try:
-                        outcome = receive.receive_nowait()
-                    except anyio.WouldBlock:
-                        try:
-                            outcome = await receive.receive()
-                        except anyio.EndOfStream:
-                            return
-                    except anyio.EndOfStream:
-                        return
-                    yield outcome
+            async for outcome in self._stream():
+                yield outcome
 
     async def _stream(self) -> AsyncIterator[Outcome[T]]:
         # receive_nowait() first: a ready outcome costs no extra trip through the event

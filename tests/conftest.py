@@ -185,3 +185,15 @@ def assert_chain_clean(exc: BaseException, *secrets: str) -> None:
         assert secret not in text, f"a secret leaked through {type(exc).__name__}'s chain"
     for marker in ("?code=", "&state=", "?state="):
         assert marker not in text, f"a query string leaked: {marker}"
+
+
+def bulk_ids(n: int) -> list[str]:
+    """``n`` distinct, valid app ids."""
+    return [f"0oa{i:017d}" for i in range(n)]
+
+
+@pytest.fixture
+async def okta(server: ScriptedServer) -> AsyncIterator[OktaClient]:
+    """A client of the scripted server with the default retry policy."""
+    async with OktaClient(server.url, auth=SSWSToken(SECRET)) as client:
+        yield client

@@ -22,16 +22,7 @@ from okta_connections.bulk import (
 )
 
 from .conftest import SECRET, ScriptedServer
-
-
-def ids(n: int) -> list[str]:
-    return [f"0oa{i:017d}" for i in range(n)]
-
-
-@pytest.fixture
-async def okta(server: ScriptedServer) -> AsyncIterator[OktaClient]:
-    async with OktaClient(server.url, auth=SSWSToken(SECRET)) as client:
-        yield client
+from .conftest import bulk_ids as ids
 
 
 async def test_outcomes_stream_in_completion_order_and_all_are_accounted(okta: OktaClient) -> None:

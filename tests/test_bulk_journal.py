@@ -6,12 +6,11 @@ import asyncio
 import json
 import sys
 import warnings
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from okta_connections import OAuthConnection, OktaClient, SSWSToken
+from okta_connections import OAuthConnection, OktaClient
 from okta_connections.bulk import (
     Journal,
     JournalError,
@@ -21,19 +20,10 @@ from okta_connections.bulk import (
     OutcomeStatus,
 )
 
-from .conftest import SECRET, ScriptedServer
+from .conftest import ScriptedServer
+from .conftest import bulk_ids as ids
 
 TARGET = "tgtTOKEN-0123456789abcdefghijklmnop"
-
-
-def ids(n: int) -> list[str]:
-    return [f"0oa{i:017d}" for i in range(n)]
-
-
-@pytest.fixture
-async def okta(server: ScriptedServer) -> AsyncIterator[OktaClient]:
-    async with OktaClient(server.url, auth=SSWSToken(SECRET)) as client:
-        yield client
 
 
 async def test_a_journal_of_another_operation_is_refused(

@@ -5,27 +5,18 @@ from __future__ import annotations
 import asyncio
 import copy
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from okta_connections import OAuthConnection, OktaClient, SSWSToken
+from okta_connections import OAuthConnection, OktaClient
 from okta_connections.bulk import OutcomeStatus, Progress, ReadBackError, eta_seconds
 from okta_connections.ratelimit import RateLimitInfo
 
-from .conftest import CONNECTION_BODY, SECRET, ScriptedServer
-
-
-def ids(n: int) -> list[str]:
-    return [f"0oa{i:017d}" for i in range(n)]
-
-
-@pytest.fixture
-async def okta(server: ScriptedServer) -> AsyncIterator[OktaClient]:
-    async with OktaClient(server.url, auth=SSWSToken(SECRET)) as client:
-        yield client
+from .conftest import CONNECTION_BODY, ScriptedServer
+from .conftest import bulk_ids as ids
 
 
 class Tracker:
