@@ -494,14 +494,20 @@ class OrgServer:
         summary = refusal.summary.replace("{field}", field)
         raise OktaError(refusal.status, refusal.code, summary, [f"{field}: {cause}"])
 
+    def _without_provisioning(self, app: FakeApp) -> web.Response | None:
+        """The named refusal for a lifecycle call on an app without provisioning, or None."""
+        if app.supports_provisioning:
+            return None
+        return self._refuse(
+            "lifecycle_without_provisioning",
+            "provisioning",
+            f"the {app.name} app does not support provisioning",
+        )
+
     async def _activate(self, request: web.Request) -> web.Response:
         app = self._lookup(request)
-        if not app.supports_provisioning:
-            return self._refuse(
-                "lifecycle_without_provisioning",
-                "provisioning",
-                f"the {app.name} app does not support provisioning",
-            )
+        if (refused := self._without_provisioning(app)) is not None:
+            return refused
         if app.auth_scheme == "UNKNOWN":
             return self._refuse(
                 "activate_unconfigured",
@@ -522,12 +528,8 @@ class OrgServer:
 
     async def _deactivate(self, request: web.Request) -> web.Response:
         app = self._lookup(request)
-        if not app.supports_provisioning:
-            return self._refuse(
-                "lifecycle_without_provisioning",
-                "provisioning",
-                f"the {app.name} app does not support provisioning",
-            )
+        if (refused := self._without_provisioning(app)) is not None:
+            return refused
         if app.connection_status == "ENABLED":
             app.connection_status = "DISABLED"
             app.last_updated = self._clock()
