@@ -141,9 +141,21 @@ async def test_revoke_tokens_with_api_tokens_locks_the_client_out(
 
 
 async def test_scenario_calls_from_the_test_thread_run_on_the_serving_loop(
-    fake_okta: FakeOkta, okta_client: OktaClient
+    fake_okta: FakeOkta,
 ) -> None:
-    # Many requests in flight while the test thread keeps scripting and reading.
+    # Many requests in flight while the test thread keeps scripting and reading. 31
+    # attempts a call: the 30 scripted 503s can never exhaust one call's retries, however
+    # the burst pacer interleaves them.
+    from okta_connections import RetryPolicy, SSWSToken
+
+    async def no_wait(_: float) -> None:
+        return None
+
+    okta_client = OktaClient(
+        fake_okta.org_url,
+        auth=SSWSToken(fake_okta.token),
+        retry=RetryPolicy(max_attempts=31, sleep=no_wait, random=lambda: 0.0),
+    )
     apps = [a for a in fake_okta.apps if a.supports_provisioning]
     fake_okta.latency = 0.005
 
@@ -155,7 +167,8 @@ async def test_scenario_calls_from_the_test_thread_run_on_the_serving_loop(
             assert snap.apps >= 60
             await asyncio.sleep(0)
 
-    await asyncio.gather(churn(), *(okta_client.connections.get(a.id) for a in apps))
+    async with okta_client:
+        await asyncio.gather(churn(), *(okta_client.connections.get(a.id) for a in apps))
     assert len(fake_okta.apps) == 60 + 30
     assert fake_okta.count(operation="get", status=503) == 30
 
