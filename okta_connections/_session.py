@@ -328,48 +328,65 @@ class Session:
         template = self._header_template
         bodyless_write = x.body is None and op.method in ("POST", "PUT", "PATCH")
         while True:
-            headers = template.copy()
-            if x.prepare is not None:
-                side = x.prepare()
-                secrets = side.secrets
-                body = None
-                if side.form is not None:
-                    body = yarl.URL.build(query=dict(side.form)).raw_query_string.encode()
-                    headers["Content-Type"] = "application/x-www-form-urlencoded"
-                elif bodyless_write:
-                    headers["Content-Length"] = "0"
-                headers.update(side.headers)
-            else:
-                body = x.body
-                secrets = x.secrets
-                if x.content_type is not None:
-                    headers["Content-Type"] = x.content_type
-                elif bodyless_write:
-                    headers["Content-Length"] = "0"  # Okta answers 411 to a bodyless POST without
-                retry_count = attempts - replays
-                if retry_count > 0:
-                    if first_request_id:
-                        headers["X-Okta-Retry-For"] = first_request_id
-                    headers["X-Okta-Retry-Count"] = str(retry_count)
-            request = AuthRequest(
-                method=op.method,
-                url=x.url,
-                headers=headers,
-                body=body,
-                operation=op.name,
-                deadline=deadline,
-            )
+            retry_count = attempts - replays
             attempts += 1
             if counter is not None:
                 counter[0] += 1
+            # The slot first, then the attempt: a token request's assertion (and the
+            # strategy's count of token requests) is built only for an attempt that goes out.
             try:
                 sent_at = await self.limiter.acquire(x.bucket, deadline)
             except TimeoutError:
                 sent_at = None
+            if sent_at is not None and x.prepare is not None and loop.time() >= deadline:
+                # A backoff sleep that overslept the deadline: nothing to build or send.
+                self.limiter.release(x.bucket, sent_at=sent_at, info=None)
+                late = OktaTimeoutError(
+                    f"{op.name}: the call's deadline ran out",
+                    method=op.method,
+                    path=x.url.path,
+                    request_sent=False,
+                    phase="deadline",
+                )
+                return self._give_up(x, last if last is not None else (None, late), attempts - 1)
             if sent_at is None:
                 if last is not None:
                     return self._give_up(x, last, attempts - 1)
                 raise self._pacing_timeout(x, budget, attempts)
+            try:
+                headers = template.copy()
+                if x.prepare is not None:
+                    side = x.prepare()
+                    secrets = side.secrets
+                    body = None
+                    if side.form is not None:
+                        body = yarl.URL.build(query=dict(side.form)).raw_query_string.encode()
+                        headers["Content-Type"] = "application/x-www-form-urlencoded"
+                    elif bodyless_write:
+                        headers["Content-Length"] = "0"
+                    headers.update(side.headers)
+                else:
+                    body = x.body
+                    secrets = x.secrets
+                    if x.content_type is not None:
+                        headers["Content-Type"] = x.content_type
+                    elif bodyless_write:
+                        headers["Content-Length"] = "0"  # Okta answers 411 to a bodyless POST
+                    if retry_count > 0:
+                        if first_request_id:
+                            headers["X-Okta-Retry-For"] = first_request_id
+                        headers["X-Okta-Retry-Count"] = str(retry_count)
+                request = AuthRequest(
+                    method=op.method,
+                    url=x.url,
+                    headers=headers,
+                    body=body,
+                    operation=op.name,
+                    deadline=deadline,
+                )
+            except BaseException:
+                self.limiter.release(x.bucket, sent_at=sent_at, info=None)
+                raise
             info: RateLimitInfo | None = None
             failure: OktaError | None = None
             error: OktaError | None = None
@@ -510,7 +527,11 @@ class Session:
             raise ClientClosedError("this OktaClient is closed; create a new one")
         timeouts = x.timeouts
         remaining = deadline - asyncio.get_running_loop().time()
-        if remaining <= 0:
+        if remaining <= 0 and not x.api:
+            # A token request was checked against its deadline before its assertion was
+            # built (see _run); the microseconds of signing since then do not unsend it.
+            remaining = 0.001
+        elif remaining <= 0:
             raise OktaTimeoutError(
                 f"{x.op.name}: the call's deadline ran out",
                 method=request.method,
