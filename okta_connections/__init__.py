@@ -83,6 +83,7 @@ if TYPE_CHECKING:
     from .ratelimit import RateLimitInfo
     from .retry import RetryPolicy
     from .services import ConnectionsService
+    from .shared import SharedBudget
     from .transport import (
         AiohttpTransport,
         MockTransport,
@@ -151,6 +152,7 @@ __all__ = [
     "RotationMode",
     "SSWSToken",
     "ServerError",
+    "SharedBudget",
     "SideRequest",
     "SigningSettings",
     "Timeouts",
@@ -230,6 +232,7 @@ _WHERE: dict[str, str] = {
     "TokenConnection": ".models",
     "RateLimitInfo": ".ratelimit",
     "RetryPolicy": ".retry",
+    "SharedBudget": ".shared",
     "ConnectionsService": ".services",
     "AiohttpTransport": ".transport",
     "MockTransport": ".transport",

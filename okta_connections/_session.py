@@ -232,7 +232,10 @@ class Session:
         except Exception as exc:  # never chained: it may hold a secret
             failure = _strategy_failure(self.auth, "aclose", exc)
         finally:
-            await self.transport.aclose()
+            try:
+                await self.limiter.aclose()
+            finally:
+                await self.transport.aclose()
         if failure is not None:
             raise failure
 

@@ -26,6 +26,8 @@ from .transport import (
 if TYPE_CHECKING:
     import aiohttp
 
+    from .shared import SharedBudget
+
 __all__ = ["OktaClient"]
 
 
@@ -72,6 +74,11 @@ class OktaClient:
             ``ssl`` and ``connector_limit``.
         max_response_bytes: Largest response body accepted, after decompression (default
             8 MiB); past it the call fails with :class:`ResponseTooLargeError`.
+        shared_budget: One rate budget shared with every other client of the same org and
+            principal, on Redis: a URL such as ``redis://:password@host:6379/0`` or a
+            :class:`~okta_connections.shared.SharedBudget`. Needs the ``redis`` extra and
+            burst pacing. If Redis stops answering, the client paces locally (one
+            warning) until it answers again. See docs/bulk.md.
 
     Raises:
         ConfigurationError: the org URL, auth or settings are unusable; nothing is sent.
@@ -96,6 +103,7 @@ class OktaClient:
         session: aiohttp.ClientSession | None = None,
         transport: Transport | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        shared_budget: str | SharedBudget | None = None,
     ) -> None:
         self._session: Session | None = None
         normalized = normalize_org_url(org_url)
@@ -163,9 +171,20 @@ class OktaClient:
             )
         if pacing not in ("burst", "smooth"):
             raise ConfigurationError("pacing", f"must be 'burst' or 'smooth', not {pacing!r}")
-        self._limiter = RateLimiter(
-            max_capacity=float(max_capacity), max_in_flight=max_in_flight, pacing=pacing
-        )
+        if shared_budget is None:
+            self._limiter = RateLimiter(
+                max_capacity=float(max_capacity), max_in_flight=max_in_flight, pacing=pacing
+            )
+        else:
+            self._limiter = _shared_limiter(
+                shared_budget,
+                org_url=normalized,
+                auth=auth,
+                timeouts=timeouts or Timeouts(),
+                max_capacity=float(max_capacity),
+                max_in_flight=max_in_flight,
+                pacing=pacing,
+            )
         self._session = Session(
             normalized,
             auth,
@@ -243,6 +262,8 @@ class OktaClient:
             options.setdefault("proxy", settings.proxy)
         if settings.ca_bundle is not None and "transport" not in options:
             options.setdefault("ssl", settings.ca_bundle)
+        if settings.shared_budget is not None:
+            options.setdefault("shared_budget", settings.shared_budget)
         return cls(
             _require(settings, "org_url", "OKTA_CLIENT_ORGURL", "orgUrl"),
             auth=auth_from_settings(settings),
@@ -356,4 +377,38 @@ def auth_from_settings(settings: Settings) -> Auth:
         _require(settings, "private_key", "OKTA_CLIENT_PRIVATEKEY", "privateKey"),
         scopes=settings.scopes,
         key_id=settings.key_id,
+    )
+
+
+def _shared_limiter(
+    budget: str | SharedBudget,
+    *,
+    org_url: str,
+    auth: Auth,
+    timeouts: Timeouts,
+    max_capacity: float,
+    max_in_flight: int,
+    pacing: str,
+) -> RateLimiter:
+    from .shared import SharedBudget, SharedRateLimiter
+
+    if pacing != "burst":
+        raise ConfigurationError("shared_budget", "needs pacing='burst' (the default)")
+    if not isinstance(budget, SharedBudget):
+        budget = SharedBudget(budget)
+    principal = auth.principal
+    if not isinstance(principal, str) or not principal:
+        raise ConfigurationError(
+            "shared_budget",
+            f"{type(auth).__name__} names no principal to share a budget by: give the "
+            "strategy a `principal` property (e.g. the service app's client id)",
+        )
+    return SharedRateLimiter(
+        budget,
+        org_url=org_url,
+        principal=principal,
+        lease_ttl=timeouts.total + 5.0,
+        max_capacity=max_capacity,
+        max_in_flight=max_in_flight,
+        pacing=pacing,
     )

@@ -91,13 +91,15 @@ _OFFICIAL_UNUSED: dict[str, frozenset[str] | None] = {
     "userAgent": None,
     "cache": frozenset({"enabled", "defaultTtl", "defaultTti"}),
     "logging": frozenset({"enabled", "logLevel"}),
-    "rateLimit": frozenset({"maxRetries"}),
+    "rateLimit": frozenset({"maxRetries", "sharedBudget"}),  # sharedBudget is ours
     "oauthTokenRenewalOffset": None,
     "dpopEnabled": None,
     "dpopKeyRotationInterval": None,
 }
 #: Keys this SDK adds to the official layout.
 _OURS = {"caBundle": ("ca_bundle", "OKTA_CLIENT_CABUNDLE")}
+#: ``rateLimit.sharedBudget`` (ours): the Redis URL of a budget shared across processes.
+SHARED_BUDGET_VAR = "OKTA_CLIENT_RATELIMIT_SHAREDBUDGET"
 _TOP_LEVEL = frozenset({"client", "profiles", "testing"})
 _SECRET_KEYS = frozenset({"token", "privateKey", "clientSecret", "proxy"})
 AUTH_MODES = ("SSWS", "Bearer", "PrivateKey")
@@ -122,6 +124,8 @@ class Settings:
         proxy: The proxy URL built from the ``proxy`` block (``host``, ``port``,
             ``username``, ``password``). Hidden in ``repr``.
         ca_bundle: Path of a CA bundle to trust (``caBundle``, this SDK's key).
+        shared_budget: Redis URL of a rate budget shared across processes
+            (``rateLimit.sharedBudget``, this SDK's key). Hidden in ``repr`` (a password).
         profile: The named profile used, if any.
         sources: For each field, where its value came from (for error messages).
     """
@@ -139,6 +143,9 @@ class Settings:
     request_timeout: float | None = None
     proxy: str | None = attrs.field(default=None, repr=lambda v: "None" if v is None else "'***'")
     ca_bundle: str | None = None
+    shared_budget: str | None = attrs.field(
+        default=None, repr=lambda v: "None" if v is None else "'***'"
+    )
     profile: str | None = None
     sources: dict[str, str] = attrs.field(factory=dict, repr=False, eq=False)
 
@@ -402,6 +409,10 @@ def load_settings(
                 values[field] = _proxy_url(value, f"{where} proxy")
             elif key == "proxy" and value is not None:
                 raise ConfigurationError("proxy", f"{where}: proxy must be a mapping")
+            elif key == "rateLimit" and isinstance(value, Mapping) and "sharedBudget" in value:
+                field = "shared_budget"
+                values[field] = _coerce(field, value["sharedBudget"], f"{where} {key}")
+                key = "rateLimit.sharedBudget"
             else:
                 continue  # official keys we do not use; unknown ones were warned about
             sources[field] = f"{where} {key}"
@@ -419,6 +430,11 @@ def load_settings(
         if env.get(var):
             values[field] = _coerce_seconds(field, env[var], f"${var}")
             sources[field] = f"${var}"
+    if env.get(SHARED_BUDGET_VAR):
+        values["shared_budget"] = _coerce(
+            "shared_budget", env[SHARED_BUDGET_VAR], f"${SHARED_BUDGET_VAR}"
+        )
+        sources["shared_budget"] = f"${SHARED_BUDGET_VAR}"
     proxy_env = {k: env[v] for k, v in _PROXY_KEYS.items() if env.get(v)}
     if proxy_env:
         values["proxy"] = _proxy_url(proxy_env, "$OKTA_CLIENT_PROXY_*")

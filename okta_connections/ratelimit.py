@@ -189,6 +189,7 @@ class _Bucket:
     """Pacing state of one bucket. All times are local monotonic seconds."""
 
     __slots__ = (
+        "blocked_until",
         "cap",
         "ceiling",
         "early",
@@ -260,6 +261,7 @@ class _Bucket:
         self.more_shown = False  # a request past the assumed share succeeded
         self.refused = 0  # rate-limit 429s in the current window
         self.early = 0  # times a request went out before the window had really ended
+        self.blocked_until = 0.0  # a shared budget said the window is spent (until its end)
 
 
 class RateLimiter:
@@ -332,6 +334,9 @@ class RateLimiter:
         self.pacing = pacing
         self._burst = pacing == "burst"
         self.assumed_share = assumed_share
+        #: True while a shared budget (on Redis) decides each window's grants: the local
+        #: share, first-window ramp and assumed-share estimates stand aside for it.
+        self._shared = False
         self._clock = clock
         self._buckets: dict[str, _Bucket] = {}
         #: Times a waiting call was woken (by a response or its timer); for tests.
@@ -416,6 +421,10 @@ class RateLimiter:
             return None if b.probing else 0.0
         headroom = self._headroom(info.limit)
         left = b.remaining - headroom
+        if self._shared:
+            if now < b.blocked_until:
+                return b.blocked_until - now
+            return 0.0 if left - b.in_flight > 0 else b.end - now
         usable = left
         share = self._share_now(b)
         spent = b.own - max(0, b.own_zero - 1)
@@ -625,6 +634,9 @@ class RateLimiter:
                     if timer is not None:
                         timer.cancel()
                 self.wakeups += 1
+
+    async def aclose(self) -> None:
+        """Let go of shared state (a shared budget's connection); a local limiter has none."""
 
     def release(
         self,

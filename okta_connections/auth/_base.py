@@ -150,6 +150,15 @@ class Auth(abc.ABC):
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Called when the client closes. The default does nothing."""
 
+    @property
+    def principal(self) -> str | None:
+        """Who Okta counts this strategy's calls against, for a ``shared_budget``: every
+        client with the same org and principal draws from one rate budget. Never the
+        credential itself (the budget's keys hash it again). Built-in strategies name it
+        (a hash of the token for SSWS and static bearer tokens, the client id for OAuth
+        service apps); the default, None, makes ``shared_budget`` ask for one."""
+        return None
+
     def secret_values(self) -> tuple[str, ...]:
         """Long-lived secrets this strategy holds beyond the request's own headers (a client
         secret, a refresh token), redacted wherever a server's answer echoes them. Header

@@ -233,6 +233,12 @@ class _OAuthStrategy(Auth, abc.ABC):
         return self._dpop_key is not None
 
     @property
+    def principal(self) -> str:
+        """``oauth:`` and the client id: its access tokens rotate, its rate limit does not."""
+        client_id: str = getattr(self, "_client_id", "")
+        return "oauth:" + client_id
+
+    @property
     def token_url(self) -> str | None:
         """The token endpoint URL; None until the strategy is bound to a client."""
         return self._token_url

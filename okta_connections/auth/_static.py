@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 
 from ._base import Auth, AuthRequest, AuthResponse, TokenProvider, check_header_secret
@@ -29,6 +30,11 @@ class SSWSToken(Auth):
 
     async def authorize(self, request: AuthRequest) -> None:
         request.headers["Authorization"] = f"SSWS {self._token}"
+
+    @property
+    def principal(self) -> str:
+        """``ssws:`` and a SHA-256 of the token (never the token)."""
+        return "ssws:" + hashlib.sha256(self._token.encode()).hexdigest()
 
     def secret_values(self) -> tuple[str, ...]:
         return (self._token,)
@@ -75,6 +81,14 @@ class BearerToken(Auth):
 
     async def authorize(self, request: AuthRequest) -> None:
         request.headers["Authorization"] = f"Bearer {await self._current()}"
+
+    @property
+    def principal(self) -> str | None:
+        """``bearer:`` and a SHA-256 of a static token; None for a provider (its tokens
+        rotate: subclass and name the principal, e.g. the service app's client id)."""
+        if self._token is None:
+            return None
+        return "bearer:" + hashlib.sha256(self._token.encode()).hexdigest()
 
     def secret_values(self) -> tuple[str, ...]:
         return () if self._token is None else (self._token,)
