@@ -94,12 +94,17 @@ return {1, n}
 #       window key ttl s, 1 if a grant past the assumed share succeeded, a ceiling (-1)
 _GIVE = """
 redis.call('ZREM', KEYS[1], ARGV[1])
+local seen = tonumber(ARGV[2])
 if ARGV[3] == '1' then
   if redis.call('DECR', KEYS[3]) < 0 then
     redis.call('SET', KEYS[3], 0)
   end
+  if seen >= 0 then
+    -- The probe was counted apart until now: it joins the window it landed in.
+    redis.call('INCR', KEYS[2])
+    redis.call('EXPIRE', KEYS[2], ARGV[4])
+  end
 end
-local seen = tonumber(ARGV[2])
 if seen >= 0 then
   local used = tonumber(redis.call('GET', KEYS[2]) or '0')
   if seen > used then

@@ -1,0 +1,258 @@
+"""One rate budget across clients (processes), on a real redis-server."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from okta_connections import (
+    Auth,
+    AuthRequest,
+    ConfigurationError,
+    OktaClient,
+    PrivateKeyJWT,
+    SharedBudget,
+    SSWSToken,
+)
+from okta_connections.shared import SharedRateLimiter
+from okta_connections.testing import FakeOkta
+
+from .support.redis_server import RedisServer, redis_server
+from .test_oauth_server import pem, rsa_key
+
+pytestmark = pytest.mark.real_components
+
+PASSWORD = "s3cret-redis-pass-7f2a"
+
+
+@pytest.fixture
+def redis() -> Iterator[RedisServer]:
+    server = redis_server(PASSWORD)
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+async def _keys(server: RedisServer) -> dict[str, str]:
+    import redis.asyncio as aioredis
+
+    r = aioredis.Redis.from_url(server.url, decode_responses=True)
+    try:
+        out = {}
+        async for key in r.scan_iter("*"):
+            kind = await r.type(key)
+            out[key] = await r.get(key) if kind == "string" else kind
+        return out
+    finally:
+        await r.aclose()
+
+
+async def _run_fleet(fake: FakeOkta, url: str | None, clients: int, per: int) -> list[int]:
+    ids = [fake.add_app("okta_org2org", connection="token").id for _ in range(clients * per)]
+    fleet = [
+        OktaClient(fake.org_url, auth=SSWSToken(fake.token), shared_budget=url)
+        for _ in range(clients)
+    ]
+
+    async def one(okta: OktaClient, part: list[str]) -> None:
+        async with okta:
+            await asyncio.gather(*(okta.connections.get(i) for i in part))
+
+    await asyncio.gather(*(one(c, ids[k::clients]) for k, c in enumerate(fleet)))
+    return [r.status for r in fake.requests if r.operation == "get"]
+
+
+async def test_four_clients_draw_one_window_budget_from_redis(redis: RedisServer) -> None:
+    async with FakeOkta(apps=0, rate_limit=40, rate_window=1.0) as fake:
+        statuses = await _run_fleet(fake, redis.url, clients=4, per=40)
+        served = [r for r in fake.requests if r.operation == "get"]
+    assert statuses.count(200) == 160
+    # Four pacers that each see only the headers collide at every window's start (see
+    # the next test); one counter per window keeps them under the limit.
+    assert statuses.count(429) <= 1
+    windows = collections.Counter(int(r.received_at) for r in served if r.status == 200)
+    assert max(windows.values()) <= 40
+    keys = await _keys(redis)
+    counters = [int(v) for k, v in keys.items() if ":w:" in k and not k.endswith(":w:none")]
+    assert counters and max(counters) <= 40
+    assert all(fake.token not in k for k in keys)  # keyed by a hash, never the token
+
+
+async def test_without_the_shared_budget_the_same_fleet_collides() -> None:
+    # The control for the test above: it can fail only because of the shared budget.
+    async with FakeOkta(apps=0, rate_limit=40, rate_window=1.0) as fake:
+        statuses = await _run_fleet(fake, None, clients=4, per=40)
+    assert statuses.count(200) == 160
+    assert statuses.count(429) > 1
+
+
+async def test_redis_going_away_mid_job_falls_back_to_local_pacing_with_one_warning(
+    redis: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="okta_connections")
+    async with FakeOkta(apps=0, rate_limit=20, rate_window=1.0) as fake:
+        ids = [fake.add_app("okta_org2org", connection="token").id for _ in range(80)]
+        async with OktaClient(
+            fake.org_url, auth=SSWSToken(fake.token), shared_budget=redis.url
+        ) as okta:
+            first = await asyncio.gather(*(okta.connections.get(i) for i in ids[:30]))
+            redis.stop()
+            second = await asyncio.gather(*(okta.connections.get(i) for i in ids[30:]))
+            limiter = okta._limiter
+            assert isinstance(limiter, SharedRateLimiter)
+            assert limiter.outages == 1
+    assert len(first) + len(second) == 80  # nothing lost
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    text = warnings[0].getMessage()
+    assert "pacing locally" in text and "127.0.0.1" in text
+    assert PASSWORD not in caplog.text and fake.token not in caplog.text
+
+
+async def test_redis_coming_back_is_used_again(redis: RedisServer) -> None:
+    budget = SharedBudget(redis.url, retry_after=0.2)
+    async with FakeOkta(apps=0, rate_limit=1000, rate_window=1.0) as fake:
+        ids = [fake.add_app("okta_org2org", connection="token").id for _ in range(20)]
+        async with OktaClient(
+            fake.org_url, auth=SSWSToken(fake.token), shared_budget=budget
+        ) as okta:
+            await okta.connections.get(ids[0])
+            redis.restart()  # an empty Redis on the same port
+            await asyncio.gather(*(okta.connections.get(i) for i in ids[1:5]))
+            await asyncio.sleep(0.3)
+            await asyncio.gather(*(okta.connections.get(i) for i in ids[5:]))
+            limiter = okta._limiter
+            assert isinstance(limiter, SharedRateLimiter)
+            assert not limiter._down
+    keys = await _keys(redis)
+    assert any(":w:" in k for k in keys)  # the restarted Redis holds counters again
+
+
+async def test_a_killed_workers_leases_expire(redis: RedisServer) -> None:
+    # A worker killed with SIGKILL never returns its slots: fill the semaphore with
+    # leases that nobody will give back, and see them expire by their time-to-live.
+    budget = SharedBudget(redis.url)
+    limiter = SharedRateLimiter(
+        budget, org_url="https://acme.okta.com", principal="p", lease_ttl=1.0, max_in_flight=2
+    )
+    keys = limiter._keys("apps", None)
+    for lease in ("dead:1", "dead:2"):
+        verdict, _ = await budget.take(keys, [lease, 1000, 2, 0, -1, 60])
+        assert verdict == 1
+    verdict, held = await budget.take(keys, ["live:1", 1000, 2, 0, -1, 60])
+    assert (verdict, held) == (0, 2)  # both slots held
+    await asyncio.sleep(1.1)
+    verdict, _ = await budget.take(keys, ["live:1", 1000, 2, 0, -1, 60])
+    assert verdict == 1
+    await limiter.aclose()
+
+
+def test_oauth_strategies_share_by_client_id() -> None:
+    # Their access tokens rotate; the client id is what Okta counts calls against.
+    auth = PrivateKeyJWT("0oaclientid123", pem(rsa_key()))
+    assert auth.principal == "oauth:0oaclientid123"
+
+
+def test_principals_never_hold_the_credential() -> None:
+    token = "00abcdefghijklmnopqrstuvwxyz0123456789ABCD"
+    principal = SSWSToken(token).principal
+    assert principal.startswith("ssws:") and token not in principal
+    assert SSWSToken(token).principal == principal  # stable across processes
+
+
+def test_the_password_is_never_shown() -> None:
+    budget = SharedBudget(f"redis://user:{PASSWORD}@127.0.0.1:6390/2")
+    assert PASSWORD not in repr(budget) and "***" in repr(budget)
+    okta = OktaClient("https://acme.okta.com", auth=SSWSToken("t" * 40), shared_budget=budget)
+    assert PASSWORD not in repr(okta) and PASSWORD not in repr(okta._limiter)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://127.0.0.1:6379", "redis://"),
+        ("redis://", "host"),
+        (f"redis://:{PASSWORD}@127.0.0.1:notaport/0", "not a valid URL"),
+        (f"redis://:{PASSWORD}@127.0.0.1:6379/db", "database"),
+        ("", "Redis URL"),
+    ],
+)
+def test_bad_urls_are_refused_before_anything_connects(url: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message) as info:
+        OktaClient("https://acme.okta.com", auth=SSWSToken("t" * 40), shared_budget=url)
+    assert PASSWORD not in str(info.value)
+
+
+def test_a_custom_strategy_must_name_its_principal() -> None:
+    class Vault(Auth):
+        async def authorize(self, request: AuthRequest) -> None:
+            request.headers["Authorization"] = "SSWS x"
+
+    with pytest.raises(ConfigurationError, match="principal"):
+        OktaClient("https://acme.okta.com", auth=Vault(), shared_budget="redis://h:6379/0")
+
+    class Named(Vault):
+        @property
+        def principal(self) -> str:
+            return "vault:okta-prod"
+
+    okta = OktaClient("https://acme.okta.com", auth=Named(), shared_budget="redis://h:6379/0")
+    assert isinstance(okta._limiter, SharedRateLimiter)
+
+
+def test_smooth_pacing_cannot_share() -> None:
+    with pytest.raises(ConfigurationError, match="burst"):
+        OktaClient(
+            "https://acme.okta.com",
+            auth=SSWSToken("t" * 40),
+            shared_budget="redis://h:6379/0",
+            pacing="smooth",
+        )
+
+
+def test_without_the_redis_package_the_error_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "redis", None)
+    monkeypatch.setitem(sys.modules, "redis.asyncio", None)
+    with pytest.raises(ConfigurationError, match=r"okta-connections\[redis\]"):
+        SharedBudget("redis://h:6379/0")
+
+
+def test_okta_yaml_and_the_environment_set_the_shared_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for var in ("OKTA_CLIENT_ORGURL", "OKTA_CLIENT_TOKEN", "OKTA_CLIENT_RATELIMIT_SHAREDBUDGET"):
+        monkeypatch.delenv(var, raising=False)
+    (tmp_path / "okta.yaml").write_text(
+        "okta:\n  client:\n    orgUrl: https://acme.okta.com\n    token: "
+        + "t" * 40
+        + "\n    rateLimit:\n      maxRetries: 4\n      sharedBudget: redis://127.0.0.1:6391/3\n"
+    )
+    (tmp_path / "okta.yaml").chmod(0o600)
+    okta = OktaClient.from_config()
+    assert isinstance(okta._limiter, SharedRateLimiter)
+    assert okta._limiter.budget.display == "redis://127.0.0.1:6391/3"
+    monkeypatch.setenv("OKTA_CLIENT_RATELIMIT_SHAREDBUDGET", "redis://127.0.0.1:6392/4")
+    okta = OktaClient.from_config()
+    assert isinstance(okta._limiter, SharedRateLimiter)
+    assert okta._limiter.budget.display == "redis://127.0.0.1:6392/4"
+    (tmp_path / "okta.yaml").write_text(
+        "okta:\n  client:\n    orgUrl: https://acme.okta.com\n    token: "
+        + "t" * 40
+        + "\n    rateLimit:\n      sharedBudgte: redis://x:1/0\n"
+    )
+    (tmp_path / "okta.yaml").chmod(0o600)
+    monkeypatch.delenv("OKTA_CLIENT_RATELIMIT_SHAREDBUDGET")
+    with pytest.warns(UserWarning, match="sharedBudgte"):
+        okta = OktaClient.from_config()
+    assert not isinstance(okta._limiter, SharedRateLimiter)
