@@ -13,6 +13,12 @@ child process per run, enforcing Okta-style fixed windows with integer-second
 - ``w10``: 300 gets, 100 per 10 s window, one process.
 - ``multi``: 600 gets, 100 per 2 s window, three processes of 200 each started together,
   which know of each other only through the headers.
+- ``share-principal`` / ``share-org``: 300 gets, 100 per 2 s window, one process whose
+  token may use half of each window (the fake's ``principal_share=0.5``); the headers show
+  the token's ceiling, or the org's. The minimum is the share's: 50 per window.
+- ``redis``: 600 gets, 100 per 2 s window, four processes of 150, ``ours_redis`` sharing
+  one budget on a real redis-server (started per run on a free loopback port); ``ours``
+  is the same four processes without it (headers only).
 
 A window opens at the first request after the last one ended, so all of a window's calls
 can go at its start: the physical minimum of N calls at L per window W is
@@ -31,12 +37,17 @@ ends correct, failed visibly, or lost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
+import os
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from . import clients
@@ -47,6 +58,14 @@ PACED = {
     "w2": (600, 100, 2.0, 1),
     "w10": (300, 100, 10.0, 1),
     "multi": (600, 100, 2.0, 3),
+    "share-principal": (300, 100, 2.0, 1),
+    "share-org": (300, 100, 2.0, 1),
+    "redis": (600, 100, 2.0, 4),
+}
+#: name -> the fake org's per-principal share and header mode, where not 1.0/"principal"
+SHARES: dict[str, tuple[float, str]] = {
+    "share-principal": (0.5, "principal"),
+    "share-org": (0.5, "org"),
 }
 FAULTY_N = 2_000
 CONCURRENCY = 32
@@ -58,22 +77,61 @@ def minimum(n: int, limit: int, window: float) -> float:
 
 
 def _paced_clients(scenario: str, available: list[str]) -> list[str]:
-    ours = ["ours", "ours_gather", "ours_smooth"] if scenario != "multi" else ["ours"]
-    if scenario == "multi":
-        ours.append("ours_smooth")
+    if scenario == "redis":
+        ours = ["ours_redis", "ours"]
+    elif scenario == "multi":
+        ours = ["ours", "ours_smooth"]
+    elif scenario in SHARES:
+        ours = ["ours", "ours_gather"]
+    else:
+        ours = ["ours", "ours_gather", "ours_smooth"]
     return ours + [c for c in available if c != "ours"]
+
+
+@contextlib.contextmanager
+def _redis_for(scenario: str) -> Iterator[None]:
+    """The "redis" scenario: a fresh redis-server on a free loopback port per run."""
+    if scenario != "redis":
+        yield
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("the redis scenario needs redis-server (apt-get install redis-server)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(500):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.01)
+        os.environ["OKC_BENCH_SHARED_BUDGET"] = f"redis://127.0.0.1:{port}/0"
+        yield
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def paced_run(scenario: str, client: str) -> dict[str, Any]:
     n, limit, window, procs = PACED[scenario]
-    kwargs = {
+    pshare, headers = SHARES.get(scenario, (1.0, "principal"))
+    kwargs: dict[str, Any] = {
         "apps": 0,
         "token_apps": n,
         "rate_limit": limit,
         "rate_window": window,
         "enforce_rate_limit": True,
     }
-    with fake_org(**kwargs) as fake:
+    if scenario in SHARES:
+        kwargs["principal_share"] = pshare
+        kwargs["rate_limit_headers"] = headers
+    with _redis_for(scenario), fake_org(**kwargs) as fake:
         ids = [a for a, _ in fake.apps][:n]
         share = n // procs
         start_at = time.time() + 1.5  # every process imported and waiting
@@ -107,13 +165,13 @@ def paced_run(scenario: str, client: str) -> dict[str, Any]:
     served = fake.stats.get("statuses", {})
     total = sum(served.values())
     wall = max(o["end"] for o in outs) - min(o["start"] for o in outs)
-    low = minimum(n, limit, window)
+    low = minimum(n, int(limit * pshare), window)
     return {
         "client": client,
         "N": n,
         "wall s": wall,
         "minimum s": low,
-        "N*W/L s": n * window / limit,
+        "N*W/L s": n * window / (limit * pshare),
         "wall / minimum": wall / low,
         "429s": served.get("429", 0),
         "429 %": 100.0 * served.get("429", 0) / max(total, 1),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,17 +16,26 @@ from okta_connections.bulk import OutcomeStatus
 Result = dict[str, int]  # succeeded / failed / lost
 
 
-def _client(url: str, token: str, pacing: str = "burst") -> OktaClient:
+def _client(url: str, token: str, pacing: str = "burst", shared: bool = False) -> OktaClient:
     # The default is not passed, so that an older checkout (bench_bulk --base) runs too.
-    options = {} if pacing == "burst" else {"pacing": pacing}
+    options: dict[str, Any] = {} if pacing == "burst" else {"pacing": pacing}
+    if shared:
+        # bench_pacing's "redis" scenario starts a redis-server and names it here.
+        options["shared_budget"] = os.environ["OKC_BENCH_SHARED_BUDGET"]
     return OktaClient(url, auth=SSWSToken(token), **options)
 
 
 async def _bulk(
-    url: str, token: str, op: str, app_ids: Sequence[str], concurrency: int | None, pacing: str
+    url: str,
+    token: str,
+    op: str,
+    app_ids: Sequence[str],
+    concurrency: int | None,
+    pacing: str,
+    shared: bool = False,
 ) -> Result:
     out = {"succeeded": 0, "failed": 0, "lost": 0}
-    async with _client(url, token, pacing) as okta:
+    async with _client(url, token, pacing, shared) as okta:
         job = getattr(okta.bulk, op)(list(app_ids), concurrency=concurrency)
         async for outcome in job:
             if outcome.status is OutcomeStatus.SUCCEEDED:
@@ -41,6 +51,13 @@ async def ours(
 ) -> Result:
     """okta_connections' bulk runner (default burst pacing)."""
     return await _bulk(url, token, op, app_ids, concurrency, "burst")
+
+
+async def ours_redis(
+    url: str, token: str, op: str, app_ids: Sequence[str], concurrency: int | None
+) -> Result:
+    """okta_connections' bulk runner drawing on a shared budget on Redis."""
+    return await _bulk(url, token, op, app_ids, concurrency, "burst", shared=True)
 
 
 async def ours_smooth(

@@ -217,6 +217,7 @@ class _Bucket:
         "rolled_at",
         "rtt",
         "share",
+        "shared_left",
         "start_est",
         "synthetic",
         "waiter",
@@ -262,6 +263,7 @@ class _Bucket:
         self.refused = 0  # rate-limit 429s in the current window
         self.early = 0  # times a request went out before the window had really ended
         self.blocked_until = 0.0  # a shared budget said the window is spent (until its end)
+        self.shared_left = 1 << 30  # the shared budget's grants left in the window, last seen
 
 
 class RateLimiter:
@@ -424,7 +426,11 @@ class RateLimiter:
         if self._shared:
             if now < b.blocked_until:
                 return b.blocked_until - now
-            return 0.0 if left - b.in_flight > 0 else b.end - now
+            if left - b.in_flight <= 0:
+                return b.end - now
+            # shared_left: what the fleet has left of the window, as last seen (counted
+            # only against a confirmed cap): at 0, the window is spent for everyone.
+            return 0.0 if b.shared_left > 0 else b.end - now
         usable = left
         share = self._share_now(b)
         spent = b.own - max(0, b.own_zero - 1)
@@ -555,6 +561,7 @@ class RateLimiter:
         b.first_recv = recv
         b.rolled_at = None
         b.probing = False
+        b.shared_left = 1 << 30
         b.end = self._end(b, info)
 
     # ---- smooth

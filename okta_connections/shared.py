@@ -48,50 +48,102 @@ __all__ = ["SharedBudget"]
 logger = logging.getLogger("okta_connections")
 
 _SCHEMES = ("redis", "rediss", "unix")
+#: Longest a pacer blocks on what the shared budget said (an hour: Okta's longest window).
+_MAX_BLOCK = 3600.0
 
-# KEYS: leases (zset), the window's counter, probes in flight, "shown", ceiling
-# ARGV: lease id, lease ttl ms, max concurrency, full cap, assumed cap (-1: a probe),
-#       window key ttl s
-# Returns {1, n} granted (n: the grant's place in the window), {0, n} concurrency full,
-# {-1, n} the window is spent.
+# KEYS: leases (zset), probes in flight, "shown", ceiling, newest window seen, probe hold,
+#       the newest window's limit, the window length learned (ms)
+# ARGV: 1 lease id, 2 lease ttl ms, 3 max concurrency, 4 full cap (0: no headers yet),
+#       5 assumed cap, 6 window key ttl s, 7 the caller's window (its Reset; 0: none),
+#       8 the window counters' key prefix, 9 1 if the caller takes the window to be over,
+#       10 the caller's max_capacity, 11 its assumed share
+# Every answer ends with the window length (ms) that an early probe taught (0: none).
+# Returns {1, n, window, left}: granted, the n-th of the window (window 0: a probe), with
+# `left` grants left in it (2^30 while the assumed share is unconfirmed); {0, held, 0, 0}:
+# every concurrency slot is leased; {-1, used, window, final}: the window is spent
+# (final 0: only up to the assumed share, which a grant past it may still lift);
+# {-2, ms, 0, 0}: another client's probe is out (or held back for ms): wait for its answer.
 _TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl = tonumber(ARGV[2])
+local wl = tonumber(redis.call('GET', KEYS[8]) or '0')
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local held = redis.call('ZCARD', KEYS[1])
 if held >= tonumber(ARGV[3]) then
-  return {0, held}
+  return {0, held, 0, 0, wl}
 end
-local probes = tonumber(redis.call('GET', KEYS[3]) or '0')
-local n
-if tonumber(ARGV[5]) < 0 then
-  n = redis.call('INCR', KEYS[3])
-  redis.call('PEXPIRE', KEYS[3], ttl)
-else
-  local cap = tonumber(ARGV[4])
-  if redis.call('EXISTS', KEYS[4]) == 0 then
-    cap = math.min(cap, tonumber(ARGV[5]))
+local probes = tonumber(redis.call('GET', KEYS[2]) or '0')
+local full = tonumber(ARGV[4])
+local window = tonumber(ARGV[7])
+local probe = ARGV[9] == '1' or full <= 0
+local newest = tonumber(redis.call('GET', KEYS[5]) or '0')
+local assumed = tonumber(ARGV[5])
+if full <= 0 and newest > 0 then
+  -- A client with no headers yet, where others know the window: their limit, its caps.
+  local limit = tonumber(redis.call('GET', KEYS[7]) or '0')
+  if limit > 0 then
+    full = math.max(1, limit - math.ceil(limit * (1 - tonumber(ARGV[10])) - 0.000001))
+    assumed = full
+    if tonumber(ARGV[11]) < 1 then
+      assumed = math.max(1, math.ceil(tonumber(ARGV[11]) * full)) + 1
+    end
   end
-  local ceiling = redis.call('GET', KEYS[5])
-  if ceiling then
-    cap = math.min(cap, tonumber(ceiling))
-  end
-  local used = tonumber(redis.call('GET', KEYS[2]) or '0')
-  if used + probes >= cap then
-    return {-1, used + probes}
-  end
-  n = redis.call('INCR', KEYS[2]) + probes
-  redis.call('EXPIRE', KEYS[2], ARGV[6])
 end
+if full > 0 and newest > window then
+  window = newest  -- another client has seen a newer window: draw on it, no probe
+  probe = false
+end
+if probe then
+  -- One probe at a time for the whole fleet, none while a probe that came too early
+  -- holds the rest back: {-2, ms to wait}.
+  local hold = redis.call('PTTL', KEYS[6])
+  if hold > 0 then
+    return {-2, hold, 0, 0, wl}
+  end
+  if probes > 0 then
+    return {-2, 0, 0, 0, wl}
+  end
+  local n = redis.call('INCR', KEYS[2])
+  redis.call('PEXPIRE', KEYS[2], ttl)
+  redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], 2 * ttl)
+  return {1, n, 0, 1073741824, wl}
+end
+local cap = full
+local final = 1
+if redis.call('EXISTS', KEYS[3]) == 0 and assumed < cap then
+  cap = assumed
+  final = 0
+end
+local ceiling = redis.call('GET', KEYS[4])
+if ceiling and tonumber(ceiling) < cap then
+  cap = tonumber(ceiling)
+  final = 1
+end
+local key = ARGV[8] .. string.format('%d', window)
+local used = tonumber(redis.call('GET', key) or '0')
+if used + probes >= cap then
+  return {-1, used + probes, window, final, wl}
+end
+local n = redis.call('INCR', key) + probes
+redis.call('EXPIRE', key, ARGV[6])
 redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
 redis.call('PEXPIRE', KEYS[1], 2 * ttl)
-return {1, n}
+if final == 0 then
+  return {1, n, window, 1073741824, wl}
+end
+return {1, n, window, cap - n, wl}
 """
 
-# KEYS: leases, the answered window's counter, probes, "shown", ceiling
-# ARGV: lease id, Limit - Remaining seen (-1: no headers), 1 if the grant was a probe,
-#       window key ttl s, 1 if a grant past the assumed share succeeded, a ceiling (-1)
+# KEYS: leases, the answered window's counter, probes, "shown", ceiling, newest window,
+#       probe hold
+# ARGV: 1 lease id, 2 Limit - Remaining seen (-1: no headers), 3 1 if the grant was a
+#       probe, 4 window key ttl s, 5 1 if a grant past the assumed share succeeded,
+#       6 a ceiling (-1: none), 7 the answered window (its Reset), 8 ms to hold the
+#       fleet's next probe back (a probe that came before the window's end), or 0,
+#       9 the answered window's limit, 10 the window length learned from an early probe
+#       (ms; 0: none)
 _GIVE = """
 redis.call('ZREM', KEYS[1], ARGV[1])
 local seen = tonumber(ARGV[2])
@@ -110,10 +162,22 @@ if seen >= 0 then
   if seen > used then
     redis.call('SET', KEYS[2], seen, 'EX', ARGV[4])
   end
+  local newest = tonumber(redis.call('GET', KEYS[6]) or '0')
+  if tonumber(ARGV[7]) > newest then
+    redis.call('SET', KEYS[6], ARGV[7], 'EX', 3600)
+    redis.call('SET', KEYS[8], ARGV[9], 'EX', 3600)
+  end
 end
 if ARGV[5] == '1' then
   redis.call('SET', KEYS[4], '1', 'EX', 86400)
   redis.call('DEL', KEYS[5])
+end
+if tonumber(ARGV[8]) > 0 then
+  redis.call('SET', KEYS[7], '1', 'PX', ARGV[8])
+end
+local wl = tonumber(ARGV[10])
+if wl > tonumber(redis.call('GET', KEYS[9]) or '0') then
+  redis.call('SET', KEYS[9], wl, 'EX', 86400)
 end
 local ceiling = tonumber(ARGV[6])
 if ceiling >= 1 then
@@ -254,11 +318,12 @@ class SharedBudget:
             self._give = self._client.register_script(_GIVE)
         return self._client
 
-    async def take(self, keys: list[str], args: list[object]) -> tuple[int, int]:
+    async def take(self, keys: list[str], args: list[object]) -> tuple[int, int, int, int, int]:
         """Run the grant script; raises whatever redis-py raises."""
         self._redis()
-        verdict, n = await asyncio.wait_for(self._take(keys=keys, args=args), self.timeout * 2)
-        return int(verdict), int(n)
+        out = await asyncio.wait_for(self._take(keys=keys, args=args), self.timeout * 2)
+        verdict, n, window, extra, wlen_ms = (int(v) for v in out)
+        return verdict, n, window, extra, wlen_ms
 
     async def give(self, keys: list[str], args: list[object]) -> None:
         """Run the release script; raises whatever redis-py raises."""
@@ -283,6 +348,8 @@ class _Grant:
     window: float | None
     assumed: int
     refused: bool = False
+    hold_ms: int = 0
+    wlen_ms: int = 0
 
 
 #: The grant of the current task's request, between acquire and release (one task makes
@@ -330,10 +397,14 @@ class SharedRateLimiter(RateLimiter):
     def __repr__(self) -> str:
         return f"SharedRateLimiter({self.budget!r})"
 
-    def _keys(self, bucket: str, window: float | None) -> list[str]:
+    def _counter(self, bucket: str, window: float | None) -> str:
+        return f"{self._base}:{bucket}:w:{int(window) if window is not None else 'none'}"
+
+    def _keys(self, bucket: str) -> list[str]:
+        """The grant script's keys: leases, probes, shown, ceiling, newest window, hold."""
         base = f"{self._base}:{bucket}"
-        counter = f"{base}:w:{int(window)}" if window is not None else f"{base}:w:none"
-        return [f"{base}:leases", counter, f"{base}:probes", f"{base}:shown", f"{base}:ceiling"]
+        names = ("leases", "probes", "shown", "ceiling", "newest", "hold", "limit", "wlen")
+        return [f"{base}:{name}" for name in names]
 
     def _caps(self, info: RateLimitInfo | None) -> tuple[int, int]:
         if info is None:
@@ -380,15 +451,27 @@ class SharedRateLimiter(RateLimiter):
             b = self._bucket(bucket)
             info = b.info
             probe = info is None or b.rolled_at is not None
-            full, assumed = self._caps(None if probe else info)
-            window = None if probe or info is None else info.reset_at
+            full, assumed = self._caps(info)
+            mine = int(info.reset_at) if info is not None else 0
             self._serial += 1
             lease = f"{self._token}:{self._serial}"
             ttl_s = int(info.reset_after) + 60 if info is not None else 120
             try:
-                verdict, n = await self.budget.take(
-                    self._keys(bucket, window),
-                    [lease, self._lease_ms, self.max_in_flight, full, assumed, ttl_s],
+                verdict, n, window, extra, wlen_ms = await self.budget.take(
+                    self._keys(bucket),
+                    [
+                        lease,
+                        self._lease_ms,
+                        self.max_in_flight,
+                        full,
+                        assumed,
+                        ttl_s,
+                        mine,
+                        f"{self._base}:{bucket}:w:",
+                        1 if probe else 0,
+                        self.max_capacity,
+                        self.assumed_share,
+                    ],
                 )
             except asyncio.CancelledError:
                 self._undo(b, probe)
@@ -397,21 +480,48 @@ class SharedRateLimiter(RateLimiter):
                 self._went_down(exc)
                 return sent_at
             self._came_back()
+            if wlen_ms:
+                self._learn_length(b, wlen_ms / 1000.0)
             if verdict == 1:
-                _grant.set(_Grant(lease, n, probe, window, assumed))
+                if window:
+                    b.shared_left = extra
+                _grant.set(_Grant(lease, n, window == 0, window or None, assumed))
                 return sent_at
             self._undo(b, probe)
             now = self._clock()
-            if verdict == -1 and b.end > now:
-                b.blocked_until = b.end  # the fleet has spent this window: sleep to its end
-                wait = 0.0
+            wait = 0.0
+            if verdict == -1 and extra == 1:
+                # The fleet has spent this window: sleep to its end (the newer window's,
+                # by the server clock, when another client has seen one we have not).
+                end: float | None = None
+                if window > mine:
+                    if b.off_lo != -math.inf:
+                        end = window - b.off_lo + 0.001
+                elif b.end != math.inf:
+                    end = b.end
+                if end is not None and now < end < now + _MAX_BLOCK:
+                    b.blocked_until = end
+                else:
+                    wait = 0.05  # no clock to convert its end with yet: look again soon
+            elif verdict == -2 and n > 0:
+                wait = n / 1000.0  # an early probe holds the fleet back until then
             else:
-                # Concurrency slots are all leased: they come back within a round trip.
+                # All concurrency slots are leased, another client's probe or a grant past
+                # the assumed share is out: each comes back within a round trip.
                 wait = min(0.05, max(0.005, b.rtt / 2))
             if deadline is not None and now + wait >= deadline:
                 raise TimeoutError("the deadline passed while waiting for the shared budget")
             if wait:
                 await asyncio.sleep(wait)
+
+    @staticmethod
+    def _learn_length(b: Any, length: float) -> None:
+        """Another client's probe came before a window's end: its length is longer than
+        this pacer's estimate (see RateLimiter's burst pacing), so the end moves too."""
+        if b.wlen is not None and length > b.wlen:
+            b.wlen = length
+            if b.end_by_start:
+                b.end = max(b.end, b.first_recv + length + 0.001)
 
     def _undo(self, b: Any, probe: bool) -> None:
         """Give back a local grant that the shared budget refused."""
@@ -424,11 +534,20 @@ class SharedRateLimiter(RateLimiter):
 
     def release(self, bucket: str, *, sent_at: float, info: RateLimitInfo | None) -> None:
         """Return the local slot, and the lease with what the headers showed to Redis."""
-        super().release(bucket, sent_at=sent_at, info=info)
         grant = _grant.get()
         if grant is None:
+            super().release(bucket, sent_at=sent_at, info=info)
             return
         _grant.set(None)
+        b = self._bucket(bucket)
+        early = b.early
+        super().release(bucket, sent_at=sent_at, info=info)
+        if grant.probe and b.early > early:
+            # This probe was still counted in the old window: the local pacer has pushed
+            # its estimate of the window's end back; hold the fleet's probes until then.
+            hold = min(b.end - self._clock(), _MAX_BLOCK)
+            grant.hold_ms = max(1, int(hold * 1000))
+            grant.wlen_ms = int(b.wlen * 1000) if b.wlen is not None and b.h_ok else 0
         # A task, as release is synchronous. Its first step runs on a later turn of the
         # loop, so after this call's rate_limited() (on a 429), which marks it refused.
         task = asyncio.get_running_loop().create_task(self._give_back(bucket, grant, info))
@@ -458,9 +577,31 @@ class SharedRateLimiter(RateLimiter):
             elif not grant.probe and grant.n >= grant.assumed > 0:
                 shown = 1  # a grant past the assumed share succeeded
         try:
+            leases, probes, shown_key, ceiling_key, newest, hold, limit, wlen = self._keys(bucket)
             await self.budget.give(
-                self._keys(bucket, window),
-                [grant.lease, seen, 1 if grant.probe else 0, ttl_s, shown, ceiling],
+                [
+                    leases,
+                    self._counter(bucket, window),
+                    probes,
+                    shown_key,
+                    ceiling_key,
+                    newest,
+                    hold,
+                    limit,
+                    wlen,
+                ],
+                [
+                    grant.lease,
+                    seen,
+                    1 if grant.probe else 0,
+                    ttl_s,
+                    shown,
+                    ceiling,
+                    int(window) if window is not None else 0,
+                    grant.hold_ms,
+                    info.limit if info is not None else 0,
+                    grant.wlen_ms,
+                ],
             )
         except Exception as exc:  # as in acquire: pace locally
             self._went_down(exc)

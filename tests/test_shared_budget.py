@@ -142,14 +142,19 @@ async def test_a_killed_workers_leases_expire(redis: RedisServer) -> None:
     limiter = SharedRateLimiter(
         budget, org_url="https://acme.okta.com", principal="p", lease_ttl=1.0, max_in_flight=2
     )
-    keys = limiter._keys("apps", None)
+    keys = limiter._keys("apps")
+    prefix = "okta-connections:{x}:apps:w:"
+
+    def args(lease: str) -> list[object]:
+        return [lease, 1000, 2, 0, 0, 60, 0, prefix, 1, 1.0, 0.5]  # a probe: no window counter yet
+
     for lease in ("dead:1", "dead:2"):
-        verdict, _ = await budget.take(keys, [lease, 1000, 2, 0, -1, 60])
+        verdict, *_ = await budget.take(keys, args(lease))
         assert verdict == 1
-    verdict, held = await budget.take(keys, ["live:1", 1000, 2, 0, -1, 60])
+    verdict, held, *_ = await budget.take(keys, args("live:1"))
     assert (verdict, held) == (0, 2)  # both slots held
     await asyncio.sleep(1.1)
-    verdict, _ = await budget.take(keys, ["live:1", 1000, 2, 0, -1, 60])
+    verdict, *_ = await budget.take(keys, args("live:1"))
     assert verdict == 1
     await limiter.aclose()
 
