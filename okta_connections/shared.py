@@ -51,64 +51,51 @@ _SCHEMES = ("redis", "rediss", "unix")
 #: Longest a pacer blocks on what the shared budget said (an hour: Okta's longest window).
 _MAX_BLOCK = 3600.0
 
-# KEYS: leases (zset), probes in flight, "shown", ceiling, newest window seen, probe hold,
-#       the newest window's limit, the window length learned (ms)
-# ARGV: 1 lease id, 2 lease ttl ms, 3 max concurrency, 4 full cap (0: no headers yet),
-#       5 assumed cap, 6 window key ttl s, 7 the caller's window (its Reset; 0: none),
-#       8 the window counters' key prefix, 9 1 if the caller takes the window to be over,
-#       10 the caller's max_capacity, 11 its assumed share
-# Every answer ends with the window length (ms) that an early probe taught (0: none).
-# Returns {1, n, window, left}: granted, the n-th of the window (window 0: a probe), with
-# `left` grants left in it (2^30 while the assumed share is unconfirmed); {0, held, 0, 0}:
-# every concurrency slot is leased; {-1, used, window, final}: the window is spent
-# (final 0: only up to the assumed share, which a grant past it may still lift);
-# {-2, ms, 0, 0}: another client's probe is out (or held back for ms): wait for its answer.
+# Both scripts take a batch: every grant asked for (or returned) in one turn of a client's
+# event loop goes in one call, so a window's burst costs a few round trips, not hundreds.
+#
+# KEYS (both): 1 leases (zset: lease -> expiry ms by the server's clock), 2 probes in
+# flight, 3 "shown" (a grant past the assumed share succeeded), 4 ceiling, 5 the newest
+# window seen (its Reset), 6 probe hold, 7 the newest window's limit, 8 the window length
+# an early probe taught (ms).
+#
+# TAKE ARGV: 1 lease ttl ms, 2 max concurrency, 3 full cap (0: the caller has no headers
+# yet), 4 assumed cap, 5 window key ttl s, 6 the caller's window (0: none), 7 the window
+# counters' key prefix, 8 the caller's max_capacity, 9 its assumed share, then pairs of
+# (lease id, 1 if the caller takes the window to be over).
+# Returns, per lease, four numbers: {1, n, window, left} granted, the n-th of the window
+# (window 0: a probe), with `left` grants left in it (2^30 while the assumed share is
+# unconfirmed); {0, held, 0, 0} every concurrency slot is leased; {-1, used, window,
+# final} the window is spent (final 0: only up to the assumed share, which a grant past
+# it may still lift); {-2, ms, 0, 0} another client's probe is out (or held back for ms).
+# Then the window length (ms) that an early probe taught, or 0.
 _TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ttl = tonumber(ARGV[2])
-local wl = tonumber(redis.call('GET', KEYS[8]) or '0')
+local ttl = tonumber(ARGV[1])
+local maxc = tonumber(ARGV[2])
+local big = 1073741824
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local held = redis.call('ZCARD', KEYS[1])
-if held >= tonumber(ARGV[3]) then
-  return {0, held, 0, 0, wl}
-end
 local probes = tonumber(redis.call('GET', KEYS[2]) or '0')
-local full = tonumber(ARGV[4])
-local window = tonumber(ARGV[7])
-local probe = ARGV[9] == '1' or full <= 0
+local full = tonumber(ARGV[3])
+local assumed = tonumber(ARGV[4])
+local window = tonumber(ARGV[6])
 local newest = tonumber(redis.call('GET', KEYS[5]) or '0')
-local assumed = tonumber(ARGV[5])
 if full <= 0 and newest > 0 then
   -- A client with no headers yet, where others know the window: their limit, its caps.
   local limit = tonumber(redis.call('GET', KEYS[7]) or '0')
   if limit > 0 then
-    full = math.max(1, limit - math.ceil(limit * (1 - tonumber(ARGV[10])) - 0.000001))
+    full = math.max(1, limit - math.ceil(limit * (1 - tonumber(ARGV[8])) - 0.000001))
     assumed = full
-    if tonumber(ARGV[11]) < 1 then
-      assumed = math.max(1, math.ceil(tonumber(ARGV[11]) * full)) + 1
+    if tonumber(ARGV[9]) < 1 then
+      assumed = math.max(1, math.ceil(tonumber(ARGV[9]) * full)) + 1
     end
   end
 end
-if full > 0 and newest > window then
+local adopt = full > 0 and newest > window
+if adopt then
   window = newest  -- another client has seen a newer window: draw on it, no probe
-  probe = false
-end
-if probe then
-  -- One probe at a time for the whole fleet, none while a probe that came too early
-  -- holds the rest back: {-2, ms to wait}.
-  local hold = redis.call('PTTL', KEYS[6])
-  if hold > 0 then
-    return {-2, hold, 0, 0, wl}
-  end
-  if probes > 0 then
-    return {-2, 0, 0, 0, wl}
-  end
-  local n = redis.call('INCR', KEYS[2])
-  redis.call('PEXPIRE', KEYS[2], ttl)
-  redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], 2 * ttl)
-  return {1, n, 0, 1073741824, wl}
 end
 local cap = full
 local final = 1
@@ -121,69 +108,105 @@ if ceiling and tonumber(ceiling) < cap then
   cap = tonumber(ceiling)
   final = 1
 end
-local key = ARGV[8] .. string.format('%d', window)
-local used = tonumber(redis.call('GET', key) or '0')
-if used + probes >= cap then
-  return {-1, used + probes, window, final, wl}
+local key = ARGV[7] .. string.format('%d', window)
+local used0 = tonumber(redis.call('GET', key) or '0')
+local used = used0
+local probes0 = probes
+local hold = redis.call('PTTL', KEYS[6])
+local out = {}
+for i = 10, #ARGV, 2 do
+  local probe = (ARGV[i + 1] == '1' or full <= 0) and not adopt
+  local r
+  if held >= maxc then
+    r = {0, held, 0, 0}
+  elseif probe then
+    -- One probe at a time for the whole fleet, none while an early one holds it back.
+    if hold > 0 then
+      r = {-2, hold, 0, 0}
+    elseif probes > 0 then
+      r = {-2, 0, 0, 0}
+    else
+      probes = probes + 1
+      held = held + 1
+      redis.call('ZADD', KEYS[1], now + ttl, ARGV[i])
+      r = {1, probes, 0, big}
+    end
+  elseif used + probes >= cap then
+    r = {-1, used + probes, window, final}
+  else
+    used = used + 1
+    held = held + 1
+    redis.call('ZADD', KEYS[1], now + ttl, ARGV[i])
+    local left = big
+    if final == 1 then
+      left = cap - used - probes
+    end
+    r = {1, used + probes, window, left}
+  end
+  for _, v in ipairs(r) do
+    out[#out + 1] = v
+  end
 end
-local n = redis.call('INCR', key) + probes
-redis.call('EXPIRE', key, ARGV[6])
-redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+if used > used0 then
+  redis.call('SET', key, used, 'EX', ARGV[5])
+end
+if probes > probes0 then
+  redis.call('SET', KEYS[2], probes, 'PX', ttl)
+end
 redis.call('PEXPIRE', KEYS[1], 2 * ttl)
-if final == 0 then
-  return {1, n, window, 1073741824, wl}
-end
-return {1, n, window, cap - n, wl}
+out[#out + 1] = tonumber(redis.call('GET', KEYS[8]) or '0')
+return out
 """
 
-# KEYS: leases, the answered window's counter, probes, "shown", ceiling, newest window,
-#       probe hold
-# ARGV: 1 lease id, 2 Limit - Remaining seen (-1: no headers), 3 1 if the grant was a
-#       probe, 4 window key ttl s, 5 1 if a grant past the assumed share succeeded,
-#       6 a ceiling (-1: none), 7 the answered window (its Reset), 8 ms to hold the
-#       fleet's next probe back (a probe that came before the window's end), or 0,
-#       9 the answered window's limit, 10 the window length learned from an early probe
-#       (ms; 0: none)
+# GIVE ARGV: 1 the window counters' key prefix, then ten fields per returned grant: lease
+# id, Limit - Remaining seen (-1: no headers), 1 if it was a probe, window key ttl s, 1 if
+# it was past the assumed share and succeeded, a ceiling (-1: none), the answered window
+# (its Reset), ms to hold the fleet's probes back (a probe that came before the window's
+# end; 0: none), the answered window's limit, the window length it taught (ms; 0: none).
 _GIVE = """
-redis.call('ZREM', KEYS[1], ARGV[1])
-local seen = tonumber(ARGV[2])
-if ARGV[3] == '1' then
-  if redis.call('DECR', KEYS[3]) < 0 then
-    redis.call('SET', KEYS[3], 0)
+for i = 2, #ARGV, 10 do
+  redis.call('ZREM', KEYS[1], ARGV[i])
+  local seen = tonumber(ARGV[i + 1])
+  local ttl = ARGV[i + 3]
+  local window = tonumber(ARGV[i + 6])
+  local key = ARGV[1] .. string.format('%d', window)
+  if ARGV[i + 2] == '1' then
+    if redis.call('DECR', KEYS[2]) < 0 then
+      redis.call('SET', KEYS[2], 0)
+    end
+    if seen >= 0 then
+      -- The probe was counted apart until now: it joins the window it landed in.
+      redis.call('INCR', key)
+      redis.call('EXPIRE', key, ttl)
+    end
   end
   if seen >= 0 then
-    -- The probe was counted apart until now: it joins the window it landed in.
-    redis.call('INCR', KEYS[2])
-    redis.call('EXPIRE', KEYS[2], ARGV[4])
+    -- Okta's count of the window beats ours: other integrations spend it too.
+    if seen > tonumber(redis.call('GET', key) or '0') then
+      redis.call('SET', key, seen, 'EX', ttl)
+    end
+    if window > tonumber(redis.call('GET', KEYS[5]) or '0') then
+      redis.call('SET', KEYS[5], window, 'EX', 3600)
+      redis.call('SET', KEYS[7], ARGV[i + 8], 'EX', 3600)
+    end
   end
-end
-if seen >= 0 then
-  local used = tonumber(redis.call('GET', KEYS[2]) or '0')
-  if seen > used then
-    redis.call('SET', KEYS[2], seen, 'EX', ARGV[4])
+  if ARGV[i + 4] == '1' then
+    redis.call('SET', KEYS[3], '1', 'EX', 86400)
+    redis.call('DEL', KEYS[4])
   end
-  local newest = tonumber(redis.call('GET', KEYS[6]) or '0')
-  if tonumber(ARGV[7]) > newest then
-    redis.call('SET', KEYS[6], ARGV[7], 'EX', 3600)
-    redis.call('SET', KEYS[8], ARGV[9], 'EX', 3600)
+  local ceiling = tonumber(ARGV[i + 5])
+  if ceiling >= 1 then
+    local known = redis.call('GET', KEYS[4])
+    if (not known) or tonumber(known) > ceiling then
+      redis.call('SET', KEYS[4], ceiling, 'EX', 3600)
+    end
   end
-end
-if ARGV[5] == '1' then
-  redis.call('SET', KEYS[4], '1', 'EX', 86400)
-  redis.call('DEL', KEYS[5])
-end
-if tonumber(ARGV[8]) > 0 then
-  redis.call('SET', KEYS[7], '1', 'PX', ARGV[8])
-end
-local wl = tonumber(ARGV[10])
-if wl > tonumber(redis.call('GET', KEYS[9]) or '0') then
-  redis.call('SET', KEYS[9], wl, 'EX', 86400)
-end
-local ceiling = tonumber(ARGV[6])
-if ceiling >= 1 then
-  local known = redis.call('GET', KEYS[5])
-  if (not known) or tonumber(known) > ceiling then
-    redis.call('SET', KEYS[5], ceiling, 'EX', 3600)
+  if tonumber(ARGV[i + 7]) > 0 then
+    redis.call('SET', KEYS[6], '1', 'PX', ARGV[i + 7])
+  end
+  local wl = tonumber(ARGV[i + 9])
+  if wl > tonumber(redis.call('GET', KEYS[8]) or '0') then
+    redis.call('SET', KEYS[8], wl, 'EX', 86400)
   end
 end
 return 1
@@ -307,35 +330,47 @@ class SharedBudget:
             from redis.asyncio.retry import Retry
             from redis.backoff import NoBackoff
 
-            self._client = aioredis.Redis.from_url(
+            # A few connections are plenty: grants and returns go in batches.
+            pool = aioredis.BlockingConnectionPool.from_url(
                 self._url,
+                max_connections=4,
+                timeout=self.timeout,
                 socket_timeout=self.timeout,
                 socket_connect_timeout=self.timeout,
                 retry=Retry(NoBackoff(), 0),
                 health_check_interval=0,
             )
+            self._client = aioredis.Redis(connection_pool=pool)
             self._take = self._client.register_script(_TAKE)
             self._give = self._client.register_script(_GIVE)
         return self._client
 
-    async def take(self, keys: list[str], args: list[object]) -> tuple[int, int, int, int, int]:
-        """Run the grant script; raises whatever redis-py raises."""
+    async def take(
+        self, keys: list[str], args: list[object], leases: list[tuple[str, bool]]
+    ) -> tuple[list[tuple[int, int, int, int]], int]:
+        """Ask for one grant per lease; raises whatever redis-py raises."""
         self._redis()
-        out = await asyncio.wait_for(self._take(keys=keys, args=args), self.timeout * 2)
-        verdict, n, window, extra, wlen_ms = (int(v) for v in out)
-        return verdict, n, window, extra, wlen_ms
+        flat: list[object] = list(args)
+        for lease, probe in leases:
+            flat += [lease, 1 if probe else 0]
+        out = [int(v) for v in await self._take(keys=keys, args=flat)]
+        rows = [(out[i], out[i + 1], out[i + 2], out[i + 3]) for i in range(0, len(out) - 1, 4)]
+        return rows, out[-1]
 
-    async def give(self, keys: list[str], args: list[object]) -> None:
-        """Run the release script; raises whatever redis-py raises."""
+    async def give(self, keys: list[str], prefix: str, entries: list[list[object]]) -> None:
+        """Return grants (ten fields each, see the script); raises what redis-py raises."""
         self._redis()
-        await asyncio.wait_for(self._give(keys=keys, args=args), self.timeout * 2)
+        flat: list[object] = [prefix]
+        for entry in entries:
+            flat += entry
+        await self._give(keys=keys, args=flat)
 
     async def aclose(self) -> None:
         """Close the connection pool (idempotent)."""
         client, self._client = self._client, None
         if client is not None:
             try:
-                await client.aclose()
+                await client.aclose(close_connection_pool=True)
             except Exception:  # closing a broken connection is not a failure
                 logger.debug("shared budget: closing the Redis connection failed")
 
@@ -350,6 +385,16 @@ class _Grant:
     refused: bool = False
     hold_ms: int = 0
     wlen_ms: int = 0
+
+
+@attrs.define
+class _Return:
+    grant: _Grant
+    info: RateLimitInfo | None
+
+
+class _Unavailable(Exception):
+    """Redis did not answer a batch of grants (the cause is logged once, not carried)."""
 
 
 #: The grant of the current task's request, between acquire and release (one task makes
@@ -389,6 +434,8 @@ class SharedRateLimiter(RateLimiter):
         self._down = False
         self._retry_at = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._takes: dict[str, list[tuple[str, bool, asyncio.Future[Any]]]] = {}
+        self._gives: dict[str, list[_Return | list[object]]] = {}
         self._serial = 0
         self._token = os.urandom(6).hex()
         #: Outages seen (Redis not answering); for tests and diagnostics.
@@ -451,37 +498,23 @@ class SharedRateLimiter(RateLimiter):
             b = self._bucket(bucket)
             info = b.info
             probe = info is None or b.rolled_at is not None
-            full, assumed = self._caps(info)
             mine = int(info.reset_at) if info is not None else 0
+            _, assumed = self._caps(info)
             self._serial += 1
             lease = f"{self._token}:{self._serial}"
-            ttl_s = int(info.reset_after) + 60 if info is not None else 120
+            future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            pending = self._takes.setdefault(bucket, [])
+            pending.append((lease, probe, future))
+            if len(pending) == 1:
+                # Everything asked for in this turn of the loop goes in one call.
+                asyncio.get_running_loop().call_soon(self._flush_takes, bucket)
             try:
-                verdict, n, window, extra, wlen_ms = await self.budget.take(
-                    self._keys(bucket),
-                    [
-                        lease,
-                        self._lease_ms,
-                        self.max_in_flight,
-                        full,
-                        assumed,
-                        ttl_s,
-                        mine,
-                        f"{self._base}:{bucket}:w:",
-                        1 if probe else 0,
-                        self.max_capacity,
-                        self.assumed_share,
-                    ],
-                )
+                verdict, n, window, extra = await future
             except asyncio.CancelledError:
                 self._undo(b, probe)
                 raise
-            except Exception as exc:  # redis-py's errors, OSError, a timeout: go local
-                self._went_down(exc)
-                return sent_at
-            self._came_back()
-            if wlen_ms:
-                self._learn_length(b, wlen_ms / 1000.0)
+            except _Unavailable:
+                return sent_at  # Redis did not answer: this one goes on local pacing
             if verdict == 1:
                 if window:
                     b.shared_left = extra
@@ -513,6 +546,56 @@ class SharedRateLimiter(RateLimiter):
                 raise TimeoutError("the deadline passed while waiting for the shared budget")
             if wait:
                 await asyncio.sleep(wait)
+
+    def _flush_takes(self, bucket: str) -> None:
+        batch = self._takes.pop(bucket, [])
+        if batch:
+            self._spawn(self._run_takes(bucket, batch))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run_takes(
+        self, bucket: str, batch: list[tuple[str, bool, asyncio.Future[Any]]]
+    ) -> None:
+        b = self._bucket(bucket)
+        info = b.info
+        full, assumed = self._caps(info)
+        ttl_s = int(info.reset_after) + 60 if info is not None else 120
+        args: list[object] = [
+            self._lease_ms,
+            self.max_in_flight,
+            full,
+            assumed,
+            ttl_s,
+            int(info.reset_at) if info is not None else 0,
+            f"{self._base}:{bucket}:w:",
+            self.max_capacity,
+            self.assumed_share,
+        ]
+        try:
+            rows, wlen_ms = await self.budget.take(
+                self._keys(bucket), args, [(lease, probe) for lease, probe, _ in batch]
+            )
+        except Exception as exc:  # every waiter of the batch falls back to local pacing
+            self._went_down(exc)
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(_Unavailable())
+            return
+        self._came_back()
+        if wlen_ms:
+            self._learn_length(b, wlen_ms / 1000.0)
+        for (lease, _, future), row in zip(batch, rows, strict=True):
+            if not future.done():
+                future.set_result(row)
+            elif row[0] == 1:
+                # Its caller was cancelled while asking: give the grant straight back.
+                self._queue_give(
+                    bucket, [lease, -1, 1 if row[2] == 0 else 0, 60, 0, -1, row[2], 0, 0, 0]
+                )
 
     @staticmethod
     def _learn_length(b: Any, length: float) -> None:
@@ -548,11 +631,64 @@ class SharedRateLimiter(RateLimiter):
             hold = min(b.end - self._clock(), _MAX_BLOCK)
             grant.hold_ms = max(1, int(hold * 1000))
             grant.wlen_ms = int(b.wlen * 1000) if b.wlen is not None and b.h_ok else 0
-        # A task, as release is synchronous. Its first step runs on a later turn of the
-        # loop, so after this call's rate_limited() (on a 429), which marks it refused.
-        task = asyncio.get_running_loop().create_task(self._give_back(bucket, grant, info))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        # Queued, and sent at the end of this turn of the loop with every other return:
+        # by then this call's rate_limited() (on a 429) has marked the grant refused.
+        self._queue_grant(bucket, grant, info)
+
+    def _queue_grant(self, bucket: str, grant: _Grant, info: RateLimitInfo | None) -> None:
+        pending = self._gives.setdefault(bucket, [])
+        pending.append(_Return(grant, info))
+        if len(pending) == 1:
+            asyncio.get_running_loop().call_soon(self._flush_gives, bucket)
+
+    def _queue_give(self, bucket: str, entry: list[object]) -> None:
+        pending = self._gives.setdefault(bucket, [])
+        pending.append(entry)
+        if len(pending) == 1:
+            asyncio.get_running_loop().call_soon(self._flush_gives, bucket)
+
+    def _flush_gives(self, bucket: str) -> None:
+        batch = self._gives.pop(bucket, [])
+        if batch:
+            entries = [self._entry(x) if isinstance(x, _Return) else x for x in batch]
+            self._spawn(self._run_gives(bucket, entries))
+
+    def _entry(self, item: _Return) -> list[object]:
+        grant, info = item.grant, item.info
+        seen = -1
+        window = grant.window
+        shown = 0
+        ceiling = -1
+        limit = 0
+        ttl_s = 120
+        if info is not None and not info.is_concurrency_signal:
+            seen = max(0, info.limit - info.remaining)
+            window = info.reset_at
+            limit = info.limit
+            ttl_s = int(info.reset_after) + 60
+            if grant.refused:
+                if info.remaining > self._headroom(info.limit) and grant.n > 1:
+                    ceiling = grant.n - 1  # the principal's share ran out before the org's
+            elif not grant.probe and grant.n >= grant.assumed > 0:
+                shown = 1  # a grant past the assumed share succeeded
+        return [
+            grant.lease,
+            seen,
+            1 if grant.probe else 0,
+            ttl_s,
+            shown,
+            ceiling,
+            int(window) if window is not None else 0,
+            grant.hold_ms,
+            limit,
+            grant.wlen_ms,
+        ]
+
+    async def _run_gives(self, bucket: str, entries: list[list[object]]) -> None:
+        try:
+            await self.budget.give(self._keys(bucket), f"{self._base}:{bucket}:w:", entries)
+        except Exception as exc:  # as in acquire: pace locally
+            self._went_down(exc)
 
     def rate_limited(self, bucket: str, info: RateLimitInfo) -> None:
         """A rate-limit 429: as locally, and the grant is marked refused for Redis."""
@@ -560,51 +696,6 @@ class SharedRateLimiter(RateLimiter):
         grant = _grant.get()
         if grant is not None:
             grant.refused = True
-
-    async def _give_back(self, bucket: str, grant: _Grant, info: RateLimitInfo | None) -> None:
-        seen = -1
-        window = grant.window
-        shown = 0
-        ceiling = -1
-        ttl_s = 120
-        if info is not None and not info.is_concurrency_signal:
-            seen = max(0, info.limit - info.remaining)
-            ttl_s = int(info.reset_after) + 60
-            window = info.reset_at
-            if grant.refused:
-                if info.remaining > self._headroom(info.limit) and grant.n > 1:
-                    ceiling = grant.n - 1  # the principal's share ran out before the org's
-            elif not grant.probe and grant.n >= grant.assumed > 0:
-                shown = 1  # a grant past the assumed share succeeded
-        try:
-            leases, probes, shown_key, ceiling_key, newest, hold, limit, wlen = self._keys(bucket)
-            await self.budget.give(
-                [
-                    leases,
-                    self._counter(bucket, window),
-                    probes,
-                    shown_key,
-                    ceiling_key,
-                    newest,
-                    hold,
-                    limit,
-                    wlen,
-                ],
-                [
-                    grant.lease,
-                    seen,
-                    1 if grant.probe else 0,
-                    ttl_s,
-                    shown,
-                    ceiling,
-                    int(window) if window is not None else 0,
-                    grant.hold_ms,
-                    info.limit if info is not None else 0,
-                    grant.wlen_ms,
-                ],
-            )
-        except Exception as exc:  # as in acquire: pace locally
-            self._went_down(exc)
 
     async def aclose(self) -> None:
         """Wait briefly for leases still being returned, then close the connection."""

@@ -143,19 +143,15 @@ async def test_a_killed_workers_leases_expire(redis: RedisServer) -> None:
         budget, org_url="https://acme.okta.com", principal="p", lease_ttl=1.0, max_in_flight=2
     )
     keys = limiter._keys("apps")
-    prefix = "okta-connections:{x}:apps:w:"
-
-    def args(lease: str) -> list[object]:
-        return [lease, 1000, 2, 0, 0, 60, 0, prefix, 1, 1.0, 0.5]  # a probe: no window counter yet
-
-    for lease in ("dead:1", "dead:2"):
-        verdict, *_ = await budget.take(keys, args(lease))
-        assert verdict == 1
-    verdict, held, *_ = await budget.take(keys, args("live:1"))
-    assert (verdict, held) == (0, 2)  # both slots held
+    # Full cap 100 in window 17, no assumed share: only the concurrency limit (2) binds.
+    args: list[object] = [1000, 2, 100, 100, 60, 17, "okta-connections:{x}:apps:w:", 1.0, 1.0]
+    rows, _ = await budget.take(keys, args, [("dead:1", False), ("dead:2", False)])
+    assert [r[0] for r in rows] == [1, 1]
+    rows, _ = await budget.take(keys, args, [("live:1", False)])
+    assert rows[0][:2] == (0, 2)  # both slots held
     await asyncio.sleep(1.1)
-    verdict, *_ = await budget.take(keys, args("live:1"))
-    assert verdict == 1
+    rows, _ = await budget.take(keys, args, [("live:1", False)])
+    assert rows[0][0] == 1
     await limiter.aclose()
 
 
