@@ -209,6 +209,18 @@ def test_progress_bar_throttles_and_ends_the_line() -> None:
     assert "activate [" in text and "100/100 100%" in text
 
 
+def test_progress_bar_comes_back_after_a_line_of_output() -> None:
+    stream = io.StringIO()
+    bar = ProgressBar(stream, "get", hz=10, clock=lambda: 0.0)
+    bar(_progress(3, 10))
+    bar.clear()
+    assert stream.getvalue().endswith("\r\x1b[2K")  # blank, for the line of output
+    bar.redraw()  # straight back, without waiting for the next update
+    assert stream.getvalue().endswith("3/10  30%  50/s  ETA 0s")
+    bar.redraw()  # drawn already: nothing more
+    assert stream.getvalue().count("3/10") == 2
+
+
 def test_failed_outcome_lines_keep_their_ids() -> None:
     failed = '{"appId": "0oaF", "status": "failed", "error": {"errorCode": "E0000001"}}'
     assert parse_ids([failed, '{"error": {"errorCode": "E0000011"}}']) == ["0oaF"]
