@@ -9,8 +9,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import yarl
-
 from ..client import OktaClient
 from ..errors import InvalidArgumentError
 from ..models import OAuthConnection, TokenConnection
@@ -136,25 +134,10 @@ def connection_from_args(args: argparse.Namespace) -> TokenConnection | OAuthCon
 
 def parse_continue_url(url: str, app_id: str, app_name: str) -> tuple[str, str]:
     """Code and state from Okta's ``continue_oauth_flow_url`` for this app."""
-    try:
-        parsed = yarl.URL(url.strip())
-        query = parsed.query
-    except ValueError:
-        raise InvalidArgumentError("--continue-url", "is not a URL; paste the whole URL") from None
-    code, state = query.get("code"), query.get("state")
-    if not code or not state:
-        raise InvalidArgumentError(
-            "--continue-url", "has no code and state in its query; paste the whole URL"
-        )
-    parts = parsed.path.rstrip("/").split("/")
-    if len(parts) >= 4 and parts[-1] == "callback":
-        url_name, url_id = parts[-4], parts[-3]
-        if url_id != app_id or url_name != app_name:
-            raise InvalidArgumentError(
-                "--continue-url",
-                f"is for app {url_id} ({url_name}), not {app_id} ({app_name})",
-            )
-    return code, state
+    from ..consent import parse_continue_url as parse
+
+    found = parse(url, app_id=app_id, app_name=app_name, argument="--continue-url")
+    return found.code, found.state
 
 
 def consent_values(args: argparse.Namespace) -> tuple[str, str] | None:
