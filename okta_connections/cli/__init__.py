@@ -142,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
         "configuration error, 130 interrupted",
         parents=[common],
     )
+    from .._version import __version__
+
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, help: str, **kw: Any) -> argparse.ArgumentParser:
@@ -190,6 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--q", metavar="PREFIX", help="name or label prefix")
     p.add_argument("--filter", metavar="EXPR", help='Okta filter, e.g. name eq "okta_org2org"')
     p.add_argument("--limit", type=int, metavar="N", help="page size, 1-200")
+
+    config = add("config", "the settings this command would use")
+    config_sub = config.add_subparsers(dest="config_command", required=True, metavar="COMMAND")
+    text = "print the resolved settings and where each came from (secrets hidden)"
+    config_sub.add_parser("show", help=text, description=text, parents=[common])
 
     bulk = add("bulk", "one operation over many apps: paced, journaled, resumable")
     bulk_sub = bulk.add_subparsers(dest="bulk_command", required=True, metavar="COMMAND")
@@ -380,7 +388,9 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, out: Ou
         out.error(exc)
         return EXIT_USAGE
     except OktaError as exc:
-        out.error(exc)
+        from ._config import error_hint
+
+        out.error(exc, hint=error_hint(exc, args))
         return EXIT_FAILED
     except BrokenPipeError:  # e.g. `okta-connections apps list | head`: the reader left
         import os

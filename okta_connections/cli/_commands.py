@@ -43,12 +43,10 @@ def read_text(name: str, what: str) -> str:
 def make_client(args: argparse.Namespace, **options: Any) -> OktaClient:
     """A client from --org/--profile, OKTA_CLIENT_* and okta.yaml (errors exit 2)."""
     from .._version import __version__
+    from ._config import resolve_settings
 
-    return OktaClient.from_config(
-        getattr(args, "profile", None),
-        org_url=getattr(args, "org", None),
-        user_agent_suffix=f"okta-connections-cli/{__version__}",
-        **options,
+    return OktaClient._from_settings(
+        resolve_settings(args), user_agent_suffix=f"okta-connections-cli/{__version__}", **options
     )
 
 
@@ -249,4 +247,8 @@ async def run(args: argparse.Namespace, out: Output) -> int:
     }
     if args.command == "apps":
         return await cmd_apps_list(args, out)
+    if args.command == "config":
+        from ._config import cmd_config_show
+
+        return await cmd_config_show(args, out)
     return await commands[args.command](args, out)
