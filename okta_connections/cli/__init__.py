@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -219,6 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
                 "rotation mode, status); a mismatch fails that app (default: on)",
             )
 
+    p = add("completion", "print the shell completion script for bash, zsh or fish")
+    p.add_argument("shell", choices=("bash", "zsh", "fish"))
+
     p = add("fake-server", "serve the embedded fake Okta org in the foreground")
     from ._fake_server import add_arguments
 
@@ -321,6 +325,10 @@ class _Handler(logging.Handler):
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0, 1, 2 or 130)."""
     parser = build_parser()
+    if "_ARGCOMPLETE" in os.environ:  # a shell asks for completions (see `completion`)
+        import argcomplete
+
+        argcomplete.autocomplete(parser)  # prints them and exits
     words = list(sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(_attach_opaque_values(words, _option_strings(parser)))
@@ -363,6 +371,11 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, out: Ou
     from . import _commands
 
     try:
+        if args.command == "completion":
+            from argcomplete.shell_integration import shellcode
+
+            out.text(shellcode([PROG], shell=args.shell).rstrip("\n"))
+            return EXIT_OK
         if args.command == "fake-server":
             from ..testing.__main__ import run
 
@@ -393,8 +406,6 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, out: Ou
         out.error(exc, hint=error_hint(exc, args))
         return EXIT_FAILED
     except BrokenPipeError:  # e.g. `okta-connections apps list | head`: the reader left
-        import os
-
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout
         return EXIT_FAILED
