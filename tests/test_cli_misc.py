@@ -49,6 +49,14 @@ async def test_demo_runs_a_rate_limited_job_and_leaves_nothing_running(tmp_path:
     # already gone when the job began (windows open on whole seconds, reference §8.1).
     assert took >= minimum - 1.0 - 0.1
     assert "the fake org is stopped" in result.out
+    # Every step the demo prints is one that docs/cli.md describes, in the same order.
+    printed = re.findall(r"^(\d)\. +(\w+)", result.out, re.M)
+    assert [n for n, _ in printed] == ["1", "2", "3", "4", "5"]
+    docs = (Path(__file__).parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    section = docs[docs.index("### `demo") :]
+    documented = re.findall(r"^(\d)\. ", section, re.M)
+    assert documented == [n for n, _ in printed]
+    assert "4. OAuth and JWKS" in section and "5. Consent" in section
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
