@@ -169,3 +169,17 @@ def test_help_lists_the_new_commands() -> None:
     text = build_parser().format_help()
     assert "config" in text and "--version" in text
     assert json.dumps(TOKEN) not in text
+
+
+async def test_a_bulk_job_refused_with_401_names_the_source_once(cli: Cli) -> None:
+    ids = [a.id for a in cli.fake.apps if a.name == "zscalerbyz"]
+    (cli.tmp / "ids").write_text("\n".join(ids))
+    result = await cli("bulk", "get", "ids", env=cli.env(OKTA_CLIENT_TOKEN="00revoked-SECRET"))
+    assert result.rc == 1
+    hints = [line for line in result.err.splitlines() if "failed with 401" in line]
+    assert hints == [
+        f"{len(ids)} app(s) failed with 401: the SSWS token came from $OKTA_CLIENT_TOKEN; "
+        f"check that it is valid for {cli.fake.org_url} and not revoked "
+        "(okta-connections config show)"
+    ]
+    assert_no_secret(result, "00revoked-SECRET")

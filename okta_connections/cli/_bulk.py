@@ -296,6 +296,12 @@ async def cmd_bulk(args: argparse.Namespace, out: Output) -> int:
         )
     elif args.journal and not report.all_succeeded and not out.json:
         out.info(f"rerun the same command with --journal {args.journal} to resume")
+    if "E0000011" in report.failed_by_code:  # Okta's 401: the token is wrong or revoked
+        from ._config import credential_hint
+
+        hint = credential_hint(args)
+        if hint:
+            out.info(f"{report.failed_by_code['E0000011']} app(s) failed with 401: {hint}")
     if args.bulk_command == "update" and args.read_back and not args.dry_run:
         out.info("read-back checked what Okta returns; a token cannot be read back")
     if interrupted:

@@ -9,7 +9,7 @@ from ..config import Settings, Timeouts, config_paths, load_settings
 from ..errors import ConfigurationError, UnauthorizedError
 from ._output import Output, render_fields
 
-__all__ = ["cmd_config_show", "error_hint", "resolve_settings"]
+__all__ = ["cmd_config_show", "credential_hint", "error_hint", "resolve_settings"]
 
 # Settings field -> (what a person calls it, its variable, its okta.yaml key, a flag or None)
 _NEEDED: dict[str, tuple[str, str, str, str | None]] = {
@@ -71,18 +71,23 @@ def _credential_sources(settings: Settings) -> str:
     return f"the {settings.authorization_mode} token came from {_source(settings, 'token')}"
 
 
-def error_hint(exc: BaseException, args: argparse.Namespace) -> str | None:
-    """What to check next: for a 401, where the credential came from. (TLS spoken to a
-    plain-HTTP loopback server already says to use http://, from the transport.)"""
+def credential_hint(args: argparse.Namespace) -> str | None:
+    """Where the credential of this run came from, for a 401 (None before settings)."""
     settings: Settings | None = getattr(args, "resolved_settings", None)
     if settings is None:
         return None
+    profile = f" (profile {settings.profile})" if settings.profile else ""
+    return (
+        f"{_credential_sources(settings)}{profile}; check that it is valid for "
+        f"{settings.org_url} and not revoked (okta-connections config show)"
+    )
+
+
+def error_hint(exc: BaseException, args: argparse.Namespace) -> str | None:
+    """What to check next: for a 401, where the credential came from. (TLS spoken to a
+    plain-HTTP loopback server already says to use http://, from the transport.)"""
     if isinstance(exc, UnauthorizedError):
-        profile = f" (profile {settings.profile})" if settings.profile else ""
-        return (
-            f"{_credential_sources(settings)}{profile}; check that it is valid for "
-            f"{settings.org_url} and not revoked (okta-connections config show)"
-        )
+        return credential_hint(args)
     return None
 
 
