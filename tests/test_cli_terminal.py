@@ -7,7 +7,9 @@ j.jsonl > out``. The bar must be on screen while the job runs, not only at its e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import re
 import shlex
 import shutil
@@ -28,10 +30,13 @@ TMUX = shutil.which("tmux")
 BAR = re.compile(r"deactivate \[[#.]+\] (\d+)/(\d+) +\d+%  \d+/s  ETA \S+")
 
 
+SOCKET = f"okc-test-{uuid.uuid4().hex[:8]}"  # a tmux server of our own, not the user's
+
+
 async def _tmux(*args: str) -> str:
     assert TMUX is not None
     proc = await asyncio.create_subprocess_exec(
-        TMUX, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        TMUX, "-L", SOCKET, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     out, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()
@@ -68,6 +73,7 @@ async def test_bar_stays_on_screen_while_stdout_goes_to_a_file(
         "new-session", "-d", "-s", session, "-x", "150", "-y", "20", "-c", str(tmp_path),
         f"env -i {exports} sh -c {shlex.quote(job)}",
     )  # fmt: skip
+    socket_path = Path((await _tmux("display-message", "-p", "#{socket_path}")).strip())
     seen: set[int] = set()
     try:
         for _ in range(300):  # up to 30 s
@@ -82,7 +88,9 @@ async def test_bar_stays_on_screen_while_stdout_goes_to_a_file(
             await asyncio.sleep(0.1)
         final = await _tmux("capture-pane", "-p", "-t", session)
     finally:
-        await _tmux("kill-session", "-t", session)
+        await _tmux("kill-server")
+        with contextlib.suppress(OSError):  # the server is gone; so goes its socket
+            os.remove(socket_path)
     assert (tmp_path / "rc").read_text().strip() == "EXIT=0", final
     # Seen mid-job, at several counts: the bar lives on screen, it is not wiped per line.
     assert len(seen) >= 3, (sorted(seen), final)
