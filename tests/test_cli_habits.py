@@ -183,3 +183,38 @@ async def test_a_bulk_job_refused_with_401_names_the_source_once(cli: Cli) -> No
         "(okta-connections config show)"
     ]
     assert_no_secret(result, "00revoked-SECRET")
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "wanted"),
+    [
+        (
+            ["--org", "acme-admin.okta.com", "get", "0oa1"],
+            {},
+            "error: org URL: points at the admin console domain acme-admin.okta.com; the API "
+            "lives on acme.okta.com, use https://acme.okta.com (set by --org)",
+        ),
+        (
+            ["get", "0oa1"],
+            {"OKTA_CLIENT_ORGURL": "http://acme.okta.com"},
+            "(set by $OKTA_CLIENT_ORGURL)",
+        ),
+        (["get", "bad/id"], {}, "error: APP_ID: 'bad/id' is not an Okta app id"),
+        (
+            ["get", "0oa1"],
+            {"OKTA_CLIENT_AUTHORIZATIONMODE": "foo"},
+            "error: authorization mode: $OKTA_CLIENT_AUTHORIZATIONMODE: 'foo' is not one of",
+        ),
+        (["get", "0oa1", "--profile", "nope"], {}, "error: --profile: no profile named 'nope'"),
+    ],
+)
+async def test_refusals_name_flags_not_python_arguments(
+    tmp_path: Path, args: list[str], env: dict[str, str], wanted: str
+) -> None:
+    (tmp_path / "home").mkdir()
+    base = {"OKTA_CLIENT_ORGURL": "https://acme.okta.com", "OKTA_CLIENT_TOKEN": "00x"}
+    result = await run_cli(*args, cwd=tmp_path, env=cli_env(tmp_path, None, **{**base, **env}))
+    assert result.rc == 2
+    [line] = result.err.splitlines()
+    assert wanted in line, line
+    assert not any(f"{name}:" in line for name in ("org_url", "app_id", "authorization_mode"))

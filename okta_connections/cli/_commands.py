@@ -43,11 +43,22 @@ def read_text(name: str, what: str) -> str:
 def make_client(args: argparse.Namespace, **options: Any) -> OktaClient:
     """A client from --org/--profile, OKTA_CLIENT_* and okta.yaml (errors exit 2)."""
     from .._version import __version__
-    from ._config import resolve_settings
+    from ..errors import ConfigurationError
+    from ._config import resolve_settings, source_of
 
-    return OktaClient._from_settings(
-        resolve_settings(args), user_agent_suffix=f"okta-connections-cli/{__version__}", **options
-    )
+    settings = resolve_settings(args)
+    try:
+        return OktaClient._from_settings(
+            settings, user_agent_suffix=f"okta-connections-cli/{__version__}", **options
+        )
+    except ConfigurationError as exc:
+        if exc.argument != "org_url":
+            raise
+        # Say which setting holds the bad URL: --org, a variable or an okta.yaml line.
+        message = str(exc).removeprefix("org_url: ")
+        raise ConfigurationError(
+            "org_url", f"{message} (set by {source_of(settings, 'org_url')})"
+        ) from None
 
 
 def _body_connection(text: str) -> TokenConnection | OAuthConnection:

@@ -9,7 +9,13 @@ from ..config import Settings, Timeouts, config_paths, load_settings
 from ..errors import ConfigurationError, UnauthorizedError
 from ._output import Output, render_fields
 
-__all__ = ["cmd_config_show", "credential_hint", "error_hint", "resolve_settings"]
+__all__ = [
+    "cmd_config_show",
+    "credential_hint",
+    "error_hint",
+    "resolve_settings",
+    "source_of",
+]
 
 # Settings field -> (what a person calls it, its variable, its okta.yaml key, a flag or None)
 _NEEDED: dict[str, tuple[str, str, str, str | None]] = {
@@ -53,7 +59,7 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def _source(settings: Settings, field: str) -> str:
+def source_of(settings: Settings, field: str) -> str:
     where = settings.sources.get(field)
     if where is None:
         return "default" if field in ("authorization_mode", "scopes") else "not set"
@@ -65,10 +71,10 @@ def _source(settings: Settings, field: str) -> str:
 def _credential_sources(settings: Settings) -> str:
     if settings.authorization_mode == "PrivateKey":
         return (
-            f"the client id came from {_source(settings, 'client_id')} and the private key "
-            f"from {_source(settings, 'private_key')}"
+            f"the client id came from {source_of(settings, 'client_id')} and the private key "
+            f"from {source_of(settings, 'private_key')}"
         )
-    return f"the {settings.authorization_mode} token came from {_source(settings, 'token')}"
+    return f"the {settings.authorization_mode} token came from {source_of(settings, 'token')}"
 
 
 def credential_hint(args: argparse.Namespace) -> str | None:
@@ -122,7 +128,7 @@ async def cmd_config_show(args: argparse.Namespace, out: Output) -> int:
     settings = load_settings(getattr(args, "profile", None), org_url=getattr(args, "org", None))
     timeouts = settings.timeouts(Timeouts())
     rows: list[tuple[str, Any, str]] = [
-        (key, _shown(settings, field), _source(settings, field)) for key, field in _SHOW
+        (key, _shown(settings, field), source_of(settings, field)) for key, field in _SHOW
     ]
     files = [(str(p), p.is_file()) for p in reversed(config_paths())]
     profile_source = (

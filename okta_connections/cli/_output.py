@@ -93,9 +93,36 @@ def describe_error(exc: BaseException) -> str:
         if exc.request_id:
             tail.append(f"request id {exc.request_id}")
         return f"{head} [{', '.join(tail)}]"
+    if isinstance(exc, InvalidArgumentError):
+        # The library names its arguments (org_url, app_id); a person typed flags.
+        text, prefix = str(exc), f"{exc.argument}: "
+        name = CLI_NAMES.get(exc.argument)
+        if name is not None and text.startswith(prefix):
+            return f"{name}: {text[len(prefix) :]}"
+        return text
     if isinstance(exc, OktaError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
+
+
+#: The library's argument names as the command line knows them.
+CLI_NAMES: dict[str, str] = {
+    "org_url": "org URL",
+    "app_id": "APP_ID",
+    "app_name": "--app-name",
+    "code": "--code",
+    "state": "--state",
+    "continue_url": "--continue-url",
+    "profile": "--profile",
+    "authorization_mode": "authorization mode",
+    "client_id": "client id",
+    "private_key": "private key",
+    "key_id": "key id",
+    "scopes": "scopes",
+    "connect_timeout": "connectionTimeout",
+    "request_timeout": "requestTimeout",
+    "ca_bundle": "caBundle",
+}
 
 
 def _cell(value: Any) -> str:
