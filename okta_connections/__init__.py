@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     )
     from .client import OktaClient
     from .config import Timeouts
+    from .consent import ContinueUrl, parse_continue_url
     from .errors import (
         ApiError,
         AuthError,
@@ -94,6 +95,7 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "ContinueUrl",
     "AiohttpTransport",
     "ApiError",
     "Auth",
@@ -163,6 +165,7 @@ __all__ = [
     "TransportResponse",
     "UnauthorizedError",
     "eta_seconds",
+    "parse_continue_url",
     "__version__",
 ]
 
@@ -197,6 +200,8 @@ _WHERE: dict[str, str] = {
     "ReadBackError": ".bulk",
     "eta_seconds": ".bulk",
     "Timeouts": ".config",
+    "ContinueUrl": ".consent",
+    "parse_continue_url": ".consent",
     "ApiError": ".errors",
     "AuthError": ".errors",
     "BadRequestError": ".errors",

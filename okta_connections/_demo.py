@@ -12,9 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-import yarl
-
-from . import OAuthConnection, OktaClient, RotationMode, SSWSToken
+from . import OAuthConnection, OktaClient, RotationMode, SSWSToken, parse_continue_url
 
 #: The target org's API token the demo sets on every Org2Org connection (a made-up value;
 #: never printed).
@@ -111,10 +109,8 @@ async def run_demo(
         )
         conn = await okta.connections.update(slack.id, OAuthConnection())
         assert conn.links.authorize is not None
-        continue_url = yarl.URL(fake.consent(slack.id))  # the admin consents in Slack
-        await okta.connections.verify(
-            "slack", slack.id, code=continue_url.query["code"], state=continue_url.query["state"]
-        )
+        consent = parse_continue_url(fake.consent(slack.id))  # the admin consents in Slack
+        await okta.connections.verify("slack", slack.id, code=consent.code, state=consent.state)
         await okta.connections.deactivate(slack.id)
         await okta.connections.activate(slack.id)
         conn = await okta.connections.get(slack.id)

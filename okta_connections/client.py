@@ -255,6 +255,11 @@ class OktaClient:
             private_key=private_key,
             key_id=key_id,
         )
+        return cls._from_settings(settings, **client_options)
+
+    @classmethod
+    def _from_settings(cls, settings: Settings, **client_options: Any) -> OktaClient:
+        """A client from resolved settings (the second half of :meth:`from_config`)."""
         options = dict(client_options)
         if options.get("timeouts") is None:  # an explicit timeouts= wins over the files
             options["timeouts"] = settings.timeouts()

@@ -11,7 +11,9 @@ import re
 
 import pytest
 
-pytest.importorskip("aioresponses")
+pytest.importorskip(
+    "aioresponses", reason="aioresponses is not installed: it is in the [aioresponses] extra"
+)
 
 from aioresponses import aioresponses
 from yarl import URL

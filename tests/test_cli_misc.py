@@ -49,6 +49,14 @@ async def test_demo_runs_a_rate_limited_job_and_leaves_nothing_running(tmp_path:
     # already gone when the job began (windows open on whole seconds, reference §8.1).
     assert took >= minimum - 1.0 - 0.1
     assert "the fake org is stopped" in result.out
+    # Every step the demo prints is one that docs/cli.md describes, in the same order.
+    printed = re.findall(r"^(\d)\. +(\w+)", result.out, re.M)
+    assert [n for n, _ in printed] == ["1", "2", "3", "4", "5"]
+    docs = (Path(__file__).parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    section = docs[docs.index("### `demo") :]
+    documented = re.findall(r"^(\d)\. ", section, re.M)
+    assert documented == [n for n, _ in printed]
+    assert "4. OAuth and JWKS" in section and "5. Consent" in section
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -207,6 +215,18 @@ def test_progress_bar_throttles_and_ends_the_line() -> None:
     text = stream.getvalue()
     assert text.count("\r") == 4 and text.endswith("\n")
     assert "activate [" in text and "100/100 100%" in text
+
+
+def test_progress_bar_comes_back_after_a_line_of_output() -> None:
+    stream = io.StringIO()
+    bar = ProgressBar(stream, "get", hz=10, clock=lambda: 0.0)
+    bar(_progress(3, 10))
+    bar.clear()
+    assert stream.getvalue().endswith("\r\x1b[2K")  # blank, for the line of output
+    bar.redraw()  # straight back, without waiting for the next update
+    assert stream.getvalue().endswith("3/10  30%  50/s  ETA 0s")
+    bar.redraw()  # drawn already: nothing more
+    assert stream.getvalue().count("3/10") == 2
 
 
 def test_failed_outcome_lines_keep_their_ids() -> None:

@@ -10,7 +10,9 @@ import json
 
 import pytest
 
-pytest.importorskip("aioresponses")
+pytest.importorskip(
+    "aioresponses", reason="aioresponses is not installed: it is in the [aioresponses] extra"
+)
 
 from aioresponses import aioresponses
 from yarl import URL

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -142,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
         "configuration error, 130 interrupted",
         parents=[common],
     )
+    from .._version import __version__
+
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, help: str, **kw: Any) -> argparse.ArgumentParser:
@@ -191,6 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--filter", metavar="EXPR", help='Okta filter, e.g. name eq "okta_org2org"')
     p.add_argument("--limit", type=int, metavar="N", help="page size, 1-200")
 
+    config = add("config", "the settings this command would use")
+    config_sub = config.add_subparsers(dest="config_command", required=True, metavar="COMMAND")
+    text = "print the resolved settings and where each came from (secrets hidden)"
+    config_sub.add_parser("show", help=text, description=text, parents=[common])
+
     bulk = add("bulk", "one operation over many apps: paced, journaled, resumable")
     bulk_sub = bulk.add_subparsers(dest="bulk_command", required=True, metavar="COMMAND")
     for name, text in (
@@ -210,6 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
                 help="check that Okta kept what was set (scheme, base URL, client id, "
                 "rotation mode, status); a mismatch fails that app (default: on)",
             )
+
+    p = add("completion", "print the shell completion script for bash, zsh or fish")
+    p.add_argument("shell", choices=("bash", "zsh", "fish"))
 
     p = add("fake-server", "serve the embedded fake Okta org in the foreground")
     from ._fake_server import add_arguments
@@ -313,6 +325,10 @@ class _Handler(logging.Handler):
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0, 1, 2 or 130)."""
     parser = build_parser()
+    if "_ARGCOMPLETE" in os.environ:  # a shell asks for completions (see `completion`)
+        import argcomplete
+
+        argcomplete.autocomplete(parser)  # prints them and exits
     words = list(sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(_attach_opaque_values(words, _option_strings(parser)))
@@ -355,6 +371,11 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, out: Ou
     from . import _commands
 
     try:
+        if args.command == "completion":
+            from argcomplete.shell_integration import shellcode
+
+            out.text(shellcode([PROG], shell=args.shell).rstrip("\n"))
+            return EXIT_OK
         if args.command == "fake-server":
             from ..testing.__main__ import run
 
@@ -380,11 +401,11 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, out: Ou
         out.error(exc)
         return EXIT_USAGE
     except OktaError as exc:
-        out.error(exc)
+        from ._config import error_hint
+
+        out.error(exc, hint=error_hint(exc, args))
         return EXIT_FAILED
     except BrokenPipeError:  # e.g. `okta-connections apps list | head`: the reader left
-        import os
-
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout
         return EXIT_FAILED

@@ -214,6 +214,13 @@ class _Pairs:
             yield app_id, self._connection
 
 
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
 async def cmd_bulk(args: argparse.Namespace, out: Output) -> int:
     """Run one bulk operation; exit 0 all ok, 1 some failed (now or in an earlier run whose
     failures were skipped), 2 usage errors (a wrong or busy journal), 130 interrupted."""
@@ -230,8 +237,9 @@ async def cmd_bulk(args: argparse.Namespace, out: Output) -> int:
             )
         connection = connection_from_args(args)  # read once; usage errors before any request
     bar: ProgressBar | None = None
-    if not args.no_progress and not args.dry_run and sys.stderr.isatty():
+    if not args.no_progress and not args.dry_run and _isatty(sys.stderr):
         bar = ProgressBar(sys.stderr, args.bulk_command)
+    shares_screen = _isatty(out.stdout)
     secrets = connection_secrets(connection) if connection is not None else ()
     interrupted = False
     async with make_client(args, max_capacity=args.max_capacity) as okta:
@@ -254,12 +262,18 @@ async def cmd_bulk(args: argparse.Namespace, out: Output) -> int:
             async with job:
                 async for outcome in job:
                     line = _human_line(outcome, secrets) if not out.json else None
-                    if bar is not None and (out.json or line is not None):
-                        bar.clear()  # a terminal shows stdout and stderr on one screen
+                    if not out.json and line is None:
+                        continue
+                    # Only a terminal stdout shares the bar's screen: there the line goes
+                    # above the bar, which comes straight back. A file or pipe leaves it be.
+                    if shares_screen and bar is not None:
+                        bar.clear()
                     if out.json:
                         out.data(outcome_to_json(outcome, job.operation, secrets))
-                    elif line is not None:
-                        out.text(line)
+                    else:
+                        out.text(line or "")
+                    if shares_screen and bar is not None:
+                        bar.redraw()
         except asyncio.CancelledError:
             # Ctrl-C: leaving the job's block recorded the in-flight items as cancelled
             # and closed its journal; report what happened and exit 130.
@@ -282,6 +296,12 @@ async def cmd_bulk(args: argparse.Namespace, out: Output) -> int:
         )
     elif args.journal and not report.all_succeeded and not out.json:
         out.info(f"rerun the same command with --journal {args.journal} to resume")
+    if "E0000011" in report.failed_by_code:  # Okta's 401: the token is wrong or revoked
+        from ._config import credential_hint
+
+        hint = credential_hint(args)
+        if hint:
+            out.info(f"{report.failed_by_code['E0000011']} app(s) failed with 401: {hint}")
     if args.bulk_command == "update" and args.read_back and not args.dry_run:
         out.info("read-back checked what Okta returns; a token cannot be read back")
     if interrupted:

@@ -9,8 +9,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import yarl
-
 from ..client import OktaClient
 from ..errors import InvalidArgumentError
 from ..models import OAuthConnection, TokenConnection
@@ -45,13 +43,22 @@ def read_text(name: str, what: str) -> str:
 def make_client(args: argparse.Namespace, **options: Any) -> OktaClient:
     """A client from --org/--profile, OKTA_CLIENT_* and okta.yaml (errors exit 2)."""
     from .._version import __version__
+    from ..errors import ConfigurationError
+    from ._config import resolve_settings, source_of
 
-    return OktaClient.from_config(
-        getattr(args, "profile", None),
-        org_url=getattr(args, "org", None),
-        user_agent_suffix=f"okta-connections-cli/{__version__}",
-        **options,
-    )
+    settings = resolve_settings(args)
+    try:
+        return OktaClient._from_settings(
+            settings, user_agent_suffix=f"okta-connections-cli/{__version__}", **options
+        )
+    except ConfigurationError as exc:
+        if exc.argument != "org_url":
+            raise
+        # Say which setting holds the bad URL: --org, a variable or an okta.yaml line.
+        message = str(exc).removeprefix("org_url: ")
+        raise ConfigurationError(
+            "org_url", f"{message} (set by {source_of(settings, 'org_url')})"
+        ) from None
 
 
 def _body_connection(text: str) -> TokenConnection | OAuthConnection:
@@ -136,25 +143,10 @@ def connection_from_args(args: argparse.Namespace) -> TokenConnection | OAuthCon
 
 def parse_continue_url(url: str, app_id: str, app_name: str) -> tuple[str, str]:
     """Code and state from Okta's ``continue_oauth_flow_url`` for this app."""
-    try:
-        parsed = yarl.URL(url.strip())
-        query = parsed.query
-    except ValueError:
-        raise InvalidArgumentError("--continue-url", "is not a URL; paste the whole URL") from None
-    code, state = query.get("code"), query.get("state")
-    if not code or not state:
-        raise InvalidArgumentError(
-            "--continue-url", "has no code and state in its query; paste the whole URL"
-        )
-    parts = parsed.path.rstrip("/").split("/")
-    if len(parts) >= 4 and parts[-1] == "callback":
-        url_name, url_id = parts[-4], parts[-3]
-        if url_id != app_id or url_name != app_name:
-            raise InvalidArgumentError(
-                "--continue-url",
-                f"is for app {url_id} ({url_name}), not {app_id} ({app_name})",
-            )
-    return code, state
+    from ..consent import parse_continue_url as parse
+
+    found = parse(url, app_id=app_id, app_name=app_name, argument="--continue-url")
+    return found.code, found.state
 
 
 def consent_values(args: argparse.Namespace) -> tuple[str, str] | None:
@@ -266,4 +258,8 @@ async def run(args: argparse.Namespace, out: Output) -> int:
     }
     if args.command == "apps":
         return await cmd_apps_list(args, out)
+    if args.command == "config":
+        from ._config import cmd_config_show
+
+        return await cmd_config_show(args, out)
     return await commands[args.command](args, out)

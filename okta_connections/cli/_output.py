@@ -93,9 +93,36 @@ def describe_error(exc: BaseException) -> str:
         if exc.request_id:
             tail.append(f"request id {exc.request_id}")
         return f"{head} [{', '.join(tail)}]"
+    if isinstance(exc, InvalidArgumentError):
+        # The library names its arguments (org_url, app_id); a person typed flags.
+        text, prefix = str(exc), f"{exc.argument}: "
+        name = CLI_NAMES.get(exc.argument)
+        if name is not None and text.startswith(prefix):
+            return f"{name}: {text[len(prefix) :]}"
+        return text
     if isinstance(exc, OktaError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
+
+
+#: The library's argument names as the command line knows them.
+CLI_NAMES: dict[str, str] = {
+    "org_url": "org URL",
+    "app_id": "APP_ID",
+    "app_name": "--app-name",
+    "code": "--code",
+    "state": "--state",
+    "continue_url": "--continue-url",
+    "profile": "--profile",
+    "authorization_mode": "authorization mode",
+    "client_id": "client id",
+    "private_key": "private key",
+    "key_id": "key id",
+    "scopes": "scopes",
+    "connect_timeout": "connectionTimeout",
+    "request_timeout": "requestTimeout",
+    "ca_bundle": "caBundle",
+}
 
 
 def _cell(value: Any) -> str:
@@ -180,11 +207,38 @@ class Output:
         self.stderr.write(message + "\n")
         self.stderr.flush()
 
-    def error(self, exc: BaseException, *, context: str | None = None) -> None:
-        """Report an error: a line on stderr, and in JSON mode ``{"error": ...}`` on stdout."""
+    def error(
+        self, exc: BaseException, *, context: str | None = None, hint: str | None = None
+    ) -> None:
+        """Report an error: one line on stderr (``hint`` says what to check next), and in JSON
+        mode ``{"error": ...}`` on stdout."""
         line = describe_error(exc)
         if context:
             line = f"{context}: {line}"
-        self.info(f"okta-connections: error: {line}")
+        if hint:
+            line = f"{line}; {hint}"
+        self.info(f"okta-connections: {self.red('error:')} {line}")
         if self.json:
-            self.data({"error": error_to_json(exc)})
+            body = error_to_json(exc)
+            if hint:
+                body["hint"] = hint
+            self.data({"error": body})
+
+    def red(self, text: str) -> str:
+        """``text`` in red when stderr is a colour terminal and ``NO_COLOR`` is not set."""
+        if not self.color:
+            return text
+        return f"\x1b[31m{text}\x1b[0m"
+
+    @property
+    def color(self) -> bool:
+        """Colour on stderr: a terminal, ``TERM`` not ``dumb``, and no ``NO_COLOR``
+        (https://no-color.org: any non-empty value turns colour off)."""
+        import os
+
+        if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+            return False
+        try:
+            return bool(self.stderr.isatty())
+        except (AttributeError, ValueError, OSError):
+            return False

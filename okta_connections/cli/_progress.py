@@ -58,7 +58,11 @@ def render_progress(p: Progress, width: int = 80, *, now: float | None = None) -
 
 
 class ProgressBar:
-    """Redraws one stderr line at most ``hz`` times a second; :meth:`close` clears it.
+    """Redraws one stderr line at most ``hz`` times a second; :meth:`close` ends the line.
+
+    The bar stays on screen for the whole job. When stdout shares the terminal, the caller
+    wraps each output line in :meth:`clear` and :meth:`redraw`, so the line lands above the
+    bar and the bar comes straight back under it.
 
     Args:
         stream: A terminal (the caller checks ``isatty``).
@@ -101,12 +105,16 @@ class ProgressBar:
         self._drawn = True
 
     def clear(self) -> None:
-        """Blank the line, so that other output can be printed; the next update redraws."""
+        """Blank the line, so that a line of other output can be printed; then :meth:`redraw`."""
         if self._drawn:
             self._stream.write("\r\x1b[2K")
             self._stream.flush()
             self._drawn = False
-            self._last = -1e9
+
+    def redraw(self) -> None:
+        """Draw the latest state again (after :meth:`clear` and a line of other output)."""
+        if self._latest is not None and not self._drawn:
+            self._draw(self._latest)
 
     def close(self) -> None:
         """Draw the final state and end the line."""

@@ -1,0 +1,188 @@
+"""Every Python block of README.md and docs/ runs here against a fake org, or says it cannot.
+
+A block is one of:
+
+- ``<!-- excerpt -->`` on the line before it: a fragment (undefined names, a real org's
+  files). It must still compile.
+- ``<!-- example: tests/PATH -->``: that test file, verbatim (so the suite runs it).
+- anything else: a script. It runs in a subprocess with ``OKTA_CLIENT_ORGURL`` and
+  ``OKTA_CLIENT_TOKEN`` of a fake org, and must exit 0. A block of ``async def test_*``
+  functions has them awaited in turn. When it prints a consent link (``opens: URL``),
+  the driver plays the admin: it opens the link and pastes the continue URL back.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import re
+import sys
+import textwrap
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import attrs
+import pytest
+
+from okta_connections.testing import FakeOkta
+
+from .test_cli import TOKEN, cli_env
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+MARK = re.compile(r"<!-- (excerpt|example: (\S+)) -->")
+CONSENT_LINK = re.compile(r"opens: (http\S+)")
+
+
+@attrs.frozen
+class Block:
+    page: Path
+    line: int
+    code: str
+    mark: str  # "excerpt", "example" or "runs"
+    example: str | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.page.relative_to(ROOT)}:{self.line}"
+
+
+def python_blocks(page: Path) -> list[Block]:
+    lines = page.read_text(encoding="utf-8").splitlines()
+    found: list[Block] = []
+    i = 0
+    while i < len(lines):
+        if lines[i].strip() == "```python":
+            end = next(j for j in range(i + 1, len(lines)) if lines[j].strip() == "```")
+            code = textwrap.dedent("\n".join(lines[i + 1 : end])) + "\n"
+            mark = MARK.fullmatch(lines[i - 1].strip()) if i else None
+            if mark is None:
+                found.append(Block(page, i + 1, code, "runs"))
+            elif mark[1] == "excerpt":
+                found.append(Block(page, i + 1, code, "excerpt"))
+            else:
+                found.append(Block(page, i + 1, code, "example", mark[2]))
+            i = end
+        i += 1
+    return found
+
+
+BLOCKS = [b for page in PAGES for b in python_blocks(page)]
+
+
+def test_the_pages_have_blocks_of_every_kind() -> None:
+    kinds = {b.mark for b in BLOCKS}
+    assert kinds == {"excerpt", "example", "runs"}
+    assert any(b.page.name == "README.md" and "from_config()" in b.code for b in BLOCKS)
+
+
+def test_a_marker_only_counts_on_the_line_before_the_block(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "<!-- excerpt -->\n\n```python\nx = 1\n```\n\n<!-- excerpt -->\n```python\ny\n```\n"
+    )
+    assert [b.mark for b in python_blocks(page)] == ["runs", "excerpt"]
+
+
+@pytest.mark.parametrize("block", [b for b in BLOCKS if b.mark == "excerpt"], ids=lambda b: b.id)
+def test_excerpts_compile(block: Block) -> None:
+    code = block.code
+    if code.rstrip().splitlines()[-1].startswith("@"):  # a list of decorators, to put on a test
+        code += "def _decorated() -> None: ...\n"
+    compile(code, block.id, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+
+
+@pytest.mark.parametrize("block", [b for b in BLOCKS if b.mark == "example"], ids=lambda b: b.id)
+def test_examples_are_test_files_verbatim(block: Block) -> None:
+    assert block.example is not None
+    assert block.code == (ROOT / block.example).read_text(encoding="utf-8")
+
+
+@pytest.fixture
+async def org() -> AsyncIterator[FakeOkta]:
+    async with FakeOkta(apps=60, seed=3, token=TOKEN) as fake:
+        yield fake
+
+
+async def run_block(block: Block, fake: FakeOkta, tmp: Path) -> tuple[int, str, str]:
+    code = block.code
+    tree = ast.parse(code)
+    tests = [
+        n.name
+        for n in tree.body
+        if isinstance(n, ast.AsyncFunctionDef) and n.name.startswith("test_")
+    ]
+    if tests and "asyncio.run(" not in code:
+        code += "\nimport asyncio as _asyncio\n" + "".join(
+            f"_asyncio.run({name}())\n" for name in tests
+        )
+    script = tmp / "block.py"
+    script.write_text(code, encoding="utf-8")
+    (tmp / "home").mkdir(exist_ok=True)
+    env = cli_env(
+        tmp,
+        fake,
+        PYTHONUNBUFFERED="1",
+        TARGET_ORG_TOKEN="00target-org-token-for-the-docs",
+        HUB_CLIENT_ID="0oahubserviceapp01",
+        # Only loopback: a block that reached for another host would meet a closed port.
+        HTTPS_PROXY="http://127.0.0.1:9",
+        HTTP_PROXY="http://127.0.0.1:9",
+        NO_PROXY="127.0.0.1,localhost",
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(script), cwd=tmp, env=env,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stdin is not None and proc.stderr is not None
+    out: list[str] = []
+
+    async def drive() -> None:
+        assert proc.stdout is not None and proc.stdin is not None
+        async with aiohttp.ClientSession() as http:
+            async for raw in proc.stdout:
+                line = raw.decode()
+                out.append(line)
+                link = CONSENT_LINK.search(line)
+                if link:  # the admin consents; Okta answers with the continue URL
+                    async with http.get(link[1]) as response:
+                        body = await response.json()
+                    href = body["continue_oauth_flow_url"]["href"]
+                    proc.stdin.write(href.encode() + b"\n")
+                    await proc.stdin.drain()
+
+    try:
+        _, err = await asyncio.wait_for(asyncio.gather(drive(), proc.stderr.read()), 60)
+        rc = await proc.wait()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    return rc, "".join(out), err.decode()
+
+
+@pytest.mark.parametrize("block", [b for b in BLOCKS if b.mark == "runs"], ids=lambda b: b.id)
+async def test_scripts_run_against_the_fake_org(
+    block: Block, org: FakeOkta, tmp_path: Path
+) -> None:
+    rc, out, err = await run_block(block, org, tmp_path)
+    assert rc == 0, out + err
+
+
+async def test_the_quick_start_does_what_it_says(org: FakeOkta, tmp_path: Path) -> None:
+    quick = next(b for b in BLOCKS if b.page.name == "README.md" and "from_config()" in b.code)
+    rc, out, err = await run_block(quick, org, tmp_path)
+    assert rc == 0, out + err
+    org2org = next(a for a in org.apps if a.name == "okta_org2org")
+    slack = next(a for a in org.apps if a.name == "slack")
+    # Org2Org: token set, then OAuth with the hub's client, active, keys shown
+    assert (org2org.auth_scheme, org2org.connection_status) == ("OAUTH2", "ENABLED")
+    assert org.count(operation="get_jwks", app_id=org2org.id, status=200) == 1
+    assert '"keys"' in out or "'keys'" in out
+    # Slack: consent granted, verified with the pasted URL's code, then activated
+    assert (slack.auth_scheme, slack.connection_status) == ("OAUTH2", "ENABLED")
+    assert org.count(operation="verify", app_id=slack.id, status=204) == 1
+    assert f"{slack.id} ENABLED" in out
+    assert "00target-org-token-for-the-docs" not in out + err
