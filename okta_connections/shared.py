@@ -213,8 +213,8 @@ return 1
 """
 
 
-def _display(url: str) -> str:
-    """The URL with its password masked, for reprs and log lines."""
+def masked_url(url: str) -> str:
+    """A Redis URL with its password masked, for reprs, log lines and ``config show``."""
     parts = urllib.parse.urlsplit(url)
     if parts.password is None:
         return url
@@ -314,7 +314,7 @@ class SharedBudget:
     @property
     def display(self) -> str:
         """The URL with its password masked."""
-        return _display(self._url)
+        return masked_url(self._url)
 
     @property
     def password(self) -> str | None:

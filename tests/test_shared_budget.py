@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
 import logging
 import sys
 from collections.abc import Iterator
@@ -257,3 +258,38 @@ def test_okta_yaml_and_the_environment_set_the_shared_budget(
     with pytest.warns(UserWarning, match="sharedBudgte"):
         okta = OktaClient.from_config()
     assert not isinstance(okta._limiter, SharedRateLimiter)
+
+
+# ---------------------------------------------------------------------------- the command
+
+
+async def test_the_command_shares_a_budget_and_shows_it_masked(
+    redis: RedisServer, tmp_path: Path
+) -> None:
+    from .test_cli import cli_env, run_cli
+
+    (tmp_path / "home").mkdir()
+    async with FakeOkta(apps=0, rate_limit=1000, rate_window=1.0) as fake:
+        ids = [fake.add_app("okta_org2org", connection="token").id for _ in range(30)]
+        env = cli_env(tmp_path, fake)
+        shown = await run_cli(
+            "--json", "config", "show", "--shared-budget", redis.url, cwd=tmp_path, env=env
+        )
+        assert shown.rc == 0, shown.err
+        setting = json.loads(shown.out)["settings"]["rateLimit.sharedBudget"]
+        assert setting == {
+            "value": redis.url.replace(PASSWORD, "***"),
+            "source": "--shared-budget",
+        }
+        result = await run_cli(
+            "bulk", "get", "-", "--shared-budget", redis.url,
+            cwd=tmp_path, env=env, input="\n".join(ids),
+        )  # fmt: skip
+        assert result.rc == 0, result.err
+        outcomes = [json.loads(line) for line in result.out.splitlines()]
+        assert sum(1 for o in outcomes if o.get("status") == "succeeded") == 30
+        for text in (shown.out, shown.err, result.out, result.err):
+            assert PASSWORD not in text and fake.token not in text
+    keys = await _keys(redis)
+    counters = [int(v) for k, v in keys.items() if ":w:" in k]
+    assert sum(counters) == 30  # every call drew on the shared budget

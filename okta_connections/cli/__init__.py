@@ -52,6 +52,13 @@ def _common() -> argparse.ArgumentParser:
         help="JSON output (the default when stdout is not a terminal)",
     )
     group.add_argument(
+        "--shared-budget",
+        default=argparse.SUPPRESS,
+        metavar="URL",
+        help="share one rate budget with other processes on Redis, e.g. "
+        "redis://host:6379/0 (needs the redis extra)",
+    )
+    group.add_argument(
         "-v",
         "--verbose",
         action="count",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+import attrs
+
 from ..config import Settings, Timeouts, config_paths, load_settings
 from ..errors import ConfigurationError, UnauthorizedError
 from ._output import Output, render_fields
@@ -46,7 +48,9 @@ def _missing(settings: Settings, field: str) -> ConfigurationError:
 def resolve_settings(args: argparse.Namespace) -> Settings:
     """The settings for this run (--org, --profile, OKTA_CLIENT_*, okta.yaml), checked, with
     errors worded for the command line; kept on ``args`` for the error hints."""
-    settings = load_settings(getattr(args, "profile", None), org_url=getattr(args, "org", None))
+    settings = with_flags(
+        load_settings(getattr(args, "profile", None), org_url=getattr(args, "org", None)), args
+    )
     needed = ["org_url"]
     if settings.authorization_mode in ("SSWS", "Bearer"):
         needed.append("token")
@@ -57,6 +61,15 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
             raise _missing(settings, field)
     args.resolved_settings = settings
     return settings
+
+
+def with_flags(settings: Settings, args: argparse.Namespace) -> Settings:
+    """Settings with the global flags that are not okta.yaml fields applied."""
+    budget = getattr(args, "shared_budget", None)
+    if budget is None:
+        return settings
+    sources = {**settings.sources, "shared_budget": "--shared-budget"}
+    return attrs.evolve(settings, shared_budget=budget, sources=sources)
 
 
 def source_of(settings: Settings, field: str) -> str:
@@ -103,6 +116,10 @@ def _shown(settings: Settings, field: str) -> Any:
         return None
     if field in _SECRET_FIELDS:
         return "*** (hidden)"
+    if field == "shared_budget":
+        from ..shared import masked_url
+
+        return masked_url(value)  # the host is useful, the password is hidden
     if isinstance(value, tuple):
         return " ".join(value)
     return value
@@ -120,12 +137,15 @@ _SHOW: tuple[tuple[str, str], ...] = (
     ("requestTimeout", "request_timeout"),
     ("proxy", "proxy"),
     ("caBundle", "ca_bundle"),
+    ("rateLimit.sharedBudget", "shared_budget"),
 )
 
 
 async def cmd_config_show(args: argparse.Namespace, out: Output) -> int:
     """Print the resolved settings and where each came from; secrets are never shown."""
-    settings = load_settings(getattr(args, "profile", None), org_url=getattr(args, "org", None))
+    settings = with_flags(
+        load_settings(getattr(args, "profile", None), org_url=getattr(args, "org", None)), args
+    )
     timeouts = settings.timeouts(Timeouts())
     rows: list[tuple[str, Any, str]] = [
         (key, _shown(settings, field), source_of(settings, field)) for key, field in _SHOW
