@@ -221,3 +221,40 @@ def available() -> list[str]:
         print("(okta 3.4.6 not installed: pip install -e '.[benchmarks]')")
         return ["ours", "bare"]
     return ["ours", "bare", "official"]
+
+
+async def bare_decoded(
+    url: str, token: str, op: str, app_ids: Sequence[str], concurrency: int
+) -> Result:
+    """The bare loop plus what every typed SDK call must do with a response: parse the
+    JSON, build the typed model, read the rate-limit headers. The floor of a typed client
+    on aiohttp: no pacing, no retries, no error mapping, no redaction."""
+    from okta_connections._json import loads
+    from okta_connections.models import ProvisioningConnection
+    from okta_connections.models._converter import converter
+    from okta_connections.ratelimit import parse_rate_limit
+
+    out = {"succeeded": 0, "failed": 0, "lost": 0}
+    sem = asyncio.Semaphore(concurrency)
+    headers = {"Authorization": f"SSWS {token}", "Accept": "application/json"}
+
+    async def one(session: aiohttp.ClientSession, app_id: str) -> None:
+        method, path = _path(op, app_id)
+        async with sem:
+            try:
+                async with session.request(method, url + path, headers=headers) as resp:
+                    body = await resp.read()
+                    parse_rate_limit(resp.headers)
+                    if resp.status < 300:
+                        converter.structure(loads(body), ProvisioningConnection)
+                        out["succeeded"] += 1
+                    else:
+                        out["failed"] += 1
+            except (TimeoutError, aiohttp.ClientError):
+                out["failed"] += 1
+
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        await asyncio.gather(*(one(session, a) for a in app_ids))
+    out["lost"] = len(app_ids) - out["succeeded"] - out["failed"]
+    return out

@@ -166,6 +166,8 @@ class Session:
         self.org_url = org_url
         self._org = yarl.URL(org_url)
         self.auth = auth
+        # The base class's on_response never replays: skip awaiting it per call.
+        self._sees_responses = type(auth).on_response is not Auth.on_response
         self.timeouts = timeouts
         self.retry = retry
         self.token_retry = token_retry or RetryPolicy.for_token_requests()
@@ -426,7 +428,9 @@ class Session:
                     first_request_id = request_id
                 try:
                     if x.api:
-                        wants_replay = await self.auth.on_response(request, response)
+                        wants_replay = self._sees_responses and await self.auth.on_response(
+                            request, response
+                        )
                     else:
                         wants_replay = x.replay is not None and x.replay(response)
                 except OktaError as exc:

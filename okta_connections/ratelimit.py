@@ -13,6 +13,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import attrs
 
@@ -116,23 +117,42 @@ def parse_rate_limit(
     (negative, non-numeric, more than 12 digits, a reset more than an hour away) are
     ignored, never raised: the headers then count as missing.
     """
-    limits = _ints(header_values(headers, "X-Rate-Limit-Limit"))
-    remainings = _ints(header_values(headers, "X-Rate-Limit-Remaining"))
-    resets = _ints(header_values(headers, "X-Rate-Limit-Reset"))
-    if not limits or not remainings or not resets:
+    getall = getattr(headers, "getall", None)
+    if getall is not None:
+        # A multidict (what the transports give): one C call per header, and the usual
+        # single plain number taken without building lists.
+        limit = _one(getall("X-Rate-Limit-Limit", ()), min)
+        remaining = _one(getall("X-Rate-Limit-Remaining", ()), min)
+        reset = _one(getall("X-Rate-Limit-Reset", ()), max)
+    else:
+        limit = _one(header_values(headers, "X-Rate-Limit-Limit"), min)
+        remaining = _one(header_values(headers, "X-Rate-Limit-Remaining"), min)
+        reset = _one(header_values(headers, "X-Rate-Limit-Reset"), max)
+    if limit is None or remaining is None or reset is None:
         return None
-    reset_at = float(max(resets))
-    server_now = _server_time(headers)
-    reset_after = max(0.0, reset_at - server_now)
-    if reset_after > _MAX_RESET_AFTER:
+    reset_at = float(reset)
+    reset_after = reset_at - _server_time(headers)
+    if reset_after < 0.0:
+        reset_after = 0.0
+    elif reset_after > _MAX_RESET_AFTER:
         return None
     return RateLimitInfo(
-        limit=min(limits),
-        remaining=min(remainings),
+        limit=limit,
+        remaining=remaining,
         reset_after=reset_after,
         reset_at=reset_at,
         observed_at=now(),
     )
+
+
+def _one(values: Any, pick: Callable[[list[int]], int]) -> int | None:
+    """The number of a header's values (``pick`` of several), or None for none usable."""
+    if len(values) == 1:
+        value = values[0]
+        if 0 < len(value) <= _MAX_DIGITS and value.isdecimal() and value.isascii():
+            return int(value)
+    numbers = _ints(list(values))
+    return pick(numbers) if numbers else None
 
 
 #: The last ``Date`` parsed and its epoch seconds. ``Date`` has one-second resolution, so
@@ -143,7 +163,9 @@ _last_date: tuple[str, float] = ("", 0.0)
 
 def _server_time(headers: Mapping[str, str]) -> float:
     global _last_date
-    for value in header_values(headers, "Date"):
+    getall = getattr(headers, "getall", None)
+    dates = getall("Date", ()) if getall is not None else header_values(headers, "Date")
+    for value in dates:
         cached = _last_date
         if value == cached[0]:
             return cached[1]

@@ -87,10 +87,14 @@ class Link:
 
 
 def _structure_link(data: Any, _: type) -> Link:
-    if not isinstance(data, Mapping) or not isinstance(data.get("href"), str):
+    # `type(x) is dict` first: JSON gives dicts, and an ABC isinstance check is slow.
+    if (type(data) is not dict and not isinstance(data, Mapping)) or not isinstance(
+        data.get("href"), str
+    ):
         raise ValueError("a link needs an 'href' string")
     hints = data.get("hints")
-    hints = hints if isinstance(hints, Mapping) else _NO_HINTS
+    if type(hints) is not dict and not isinstance(hints, Mapping):
+        hints = _NO_HINTS
     # The spec's O365 example puts guidance next to hints; the schema puts it inside.
     guidance = hints.get("guidance", data.get("guidance"))
     name, type_ = data.get("name"), data.get("type")
@@ -109,10 +113,11 @@ _NO_HINTS: Mapping[str, Any] = {}
 def _strings(values: Any) -> tuple[str, ...]:
     if not values:
         return ()
-    if isinstance(values, str):
-        return (values,)  # one value where the schema has a list
-    if not isinstance(values, list | tuple):
-        return ()
+    if type(values) is not list:
+        if isinstance(values, str):
+            return (values,)  # one value where the schema has a list
+        if not isinstance(values, list | tuple):
+            return ()
     out = tuple(values)
     if all(type(v) is str for v in out):
         return out
@@ -237,14 +242,14 @@ def _fast_connection(data: Mapping[str, Any], profile: Mapping[str, Any]) -> Any
     client_id = profile.get("clientId")
     links = data.get("_links")
     if (
-        not isinstance(scheme, str)
-        or not isinstance(status, str)
-        or not isinstance(top, str)
-        or not (base_url is None or isinstance(base_url, str))
-        or not (client_id is None or isinstance(client_id, str))
-        or not (links is None or isinstance(links, Mapping))
+        type(scheme) is not str
+        or type(status) is not str
+        or type(top) is not str
+        or not (base_url is None or type(base_url) is str)
+        or not (client_id is None or type(client_id) is str)
+        or not (links is None or type(links) is dict)
     ):
-        return None
+        return None  # unusual (a str subclass, another Mapping): the generated hook
     signing_settings = None
     if signing is not None:
         mode = signing.get("rotationMode") if isinstance(signing, Mapping) else None
@@ -263,10 +268,10 @@ def _fast_connection(data: Mapping[str, Any], profile: Mapping[str, Any]) -> Any
 
 
 def _structure_connection(data: Any, cls: type) -> ProvisioningConnection:
-    if not isinstance(data, Mapping):
+    if type(data) is not dict and not isinstance(data, Mapping):
         raise ValueError("a provisioning connection must be a JSON object")
     profile = data.get("profile")
-    if not isinstance(profile, Mapping):
+    if type(profile) is not dict and not isinstance(profile, Mapping):
         raise ValueError("'profile' is required and must be an object")
     if cls is ProvisioningConnection:
         fast: ProvisioningConnection | None = _fast_connection(data, profile)
