@@ -6,6 +6,7 @@ import warnings
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ._observe import Hook, RequestEvent, ResponseEvent, check_hook, make_observer
 from ._session import Session
 from ._validation import normalize_org_url
 from .auth import Auth
@@ -72,6 +73,15 @@ class OktaClient:
             ``ssl`` and ``connector_limit``.
         max_response_bytes: Largest response body accepted, after decompression (default
             8 MiB); past it the call fails with :class:`ResponseTooLargeError`.
+        on_request: Called (sync or async) with a :class:`RequestEvent` before each HTTP
+            attempt, token requests included; headers that may hold a credential show
+            ``***``. What it raises is logged and ignored.
+        on_response: Called (sync or async) with a :class:`ResponseEvent` after each HTTP
+            attempt, with the status (or the error) and the elapsed time.
+        telemetry: Make OpenTelemetry spans and metrics when ``opentelemetry-api`` is
+            installed (default True); False turns them off. See docs/observability.md.
+        tracer_provider: The OpenTelemetry tracer provider to use instead of the global one.
+        meter_provider: The OpenTelemetry meter provider to use instead of the global one.
 
     Raises:
         ConfigurationError: the org URL, auth or settings are unusable; nothing is sent.
@@ -96,6 +106,11 @@ class OktaClient:
         session: aiohttp.ClientSession | None = None,
         transport: Transport | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        on_request: Hook[RequestEvent] | None = None,
+        on_response: Hook[ResponseEvent] | None = None,
+        telemetry: bool = True,
+        tracer_provider: Any = None,
+        meter_provider: Any = None,
     ) -> None:
         self._session: Session | None = None
         normalized = normalize_org_url(org_url)
@@ -115,6 +130,10 @@ class OktaClient:
             or max_response_bytes < 1024
         ):
             raise ConfigurationError("max_response_bytes", "must be an integer >= 1024")
+        check_hook(on_request, "on_request")
+        check_hook(on_response, "on_response")
+        if not isinstance(telemetry, bool):
+            raise ConfigurationError("telemetry", "must be True or False")
         if not isinstance(trust_env, bool):
             raise ConfigurationError("trust_env", "must be True or False")
         if (
@@ -176,6 +195,15 @@ class OktaClient:
             limiter=self._limiter,
             transport=transport,
             max_response_bytes=max_response_bytes,
+            observer=make_observer(
+                org_url=normalized,
+                limiter=self._limiter,
+                on_request=on_request,
+                on_response=on_response,
+                telemetry=telemetry,
+                tracer_provider=tracer_provider,
+                meter_provider=meter_provider,
+            ),
         )
         self.connections = ConnectionsService(self._session)
         """The default provisioning connection of each app: see :class:`ConnectionsService`."""
