@@ -17,6 +17,7 @@ import contextvars
 import importlib.util
 import inspect
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -44,6 +45,7 @@ __all__ = [
 logger = logging.getLogger("okta_connections")
 
 REDACTED = "***"
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_.:@+=-]{1,128}")  # as _session's check of request ids
 
 #: Response headers worth showing as they are; every other one is shown as ``***``
 #: (``Set-Cookie`` holds a session, and a server may echo anything).
@@ -108,6 +110,28 @@ def log_fields(
         "request_id": request_id,
         "bucket": x.bucket,
         "remaining": remaining if info is None else info.remaining,
+        **more,
+    }
+
+
+def auth_log_fields(
+    operation: str | None,
+    *,
+    path: str | None = None,
+    response: AuthResponse | None = None,
+    bucket: str | None = None,
+    **more: Any,
+) -> dict[str, Any]:
+    """The ``extra`` of an auth strategy's log record: the same fields as the pipeline's."""
+    request_id = None if response is None else response.headers.get("X-Okta-Request-Id")
+    return {
+        "operation": operation,
+        "app_id": None if path is None else app_id_of(path),
+        "status": None if response is None else response.status,
+        "attempt": None,
+        "request_id": request_id if request_id and _PLAIN_ID.fullmatch(request_id) else None,
+        "bucket": bucket,
+        "remaining": None if response is None else header_remaining(response.headers),
         **more,
     }
 
