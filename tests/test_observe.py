@@ -485,3 +485,36 @@ async def test_auth_and_token_logs_carry_the_same_fields(
     challenge = [r for r in ours if "nonce" in r.getMessage() and r.name.endswith("auth")]
     assert challenge[0].__dict__["operation"] == "get"
     assert challenge[0].__dict__["app_id"] == "0oafxqCAJWWGELFTYASJ"
+
+
+def test_docs_example_is_the_test_file_verbatim() -> None:
+    """docs/observability.md shows tests/test_docs_observability_example.py as it is."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    doc = (root / "docs" / "observability.md").read_text(encoding="utf-8")
+    source = (root / "tests" / "test_docs_observability_example.py").read_text(encoding="utf-8")
+    marker = "<!-- example: tests/test_docs_observability_example.py -->\n```python\n"
+    start = doc.index(marker) + len(marker)
+    assert doc[start : doc.index("```\n", start)] == source
+
+
+def test_docs_name_every_metric_and_span_attribute(otel: Otel) -> None:
+    """Every metric name and attribute key the code uses is in docs/observability.md."""
+    from pathlib import Path
+
+    from okta_connections import otel as ours
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "observability.md").read_text()
+    keys = [v for k, v in vars(ours).items() if k.isupper() and isinstance(v, str)]
+    keys.remove(ours.INSTRUMENTATION_NAME)
+    assert len(keys) > 15
+    missing = [k for k in keys if f"`{k}`" not in doc]
+    assert missing == []
+    OktaClient("https://acme.okta.com", auth=SSWSToken("x" * 40), **otel.options())
+    source = Path(ours.__file__).read_text()
+    import re
+
+    names = re.findall(r'"((?:okta\.connections|http\.client)\.[a-z_.]+)",\n', source)
+    assert len(names) == 7, names
+    assert [n for n in names if f"`{n}`" not in doc] == []
