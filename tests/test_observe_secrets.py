@@ -169,3 +169,37 @@ def _assert_clean(
     assert urls and all("?" not in u for u in urls)
     request_headers = [e.headers for e in events if isinstance(e, RequestEvent)]
     assert all(h.get("Authorization") == "***" for h in request_headers if "Authorization" in h)
+
+
+async def test_proxy_password(otel: Otel, caplog: pytest.LogCaptureFixture) -> None:
+    import base64
+
+    import yarl
+
+    from okta_connections.testing import FakeOkta
+
+    from .support.proxy import ForwardProxy
+    from .test_transport import PROXY_PASSWORD
+
+    caplog.set_level(logging.DEBUG)
+    events: list[RequestEvent | ResponseEvent] = []
+    proxy = ForwardProxy(credentials=("svc-okta", PROXY_PASSWORD))
+    await proxy.start()
+    try:
+        async with FakeOkta(apps=2, seed=1) as fake:
+            proxy_url = str(yarl.URL(proxy.url).with_user("svc-okta").with_password(PROXY_PASSWORD))
+            async with OktaClient(
+                fake.org_url,
+                auth=SSWSToken(fake.token),
+                proxy=proxy_url,
+                on_request=events.append,
+                on_response=events.append,
+                **otel.options(),
+            ) as okta:
+                await okta.connections.get(fake.apps[0].id)
+            token = fake.token
+    finally:
+        await proxy.stop()
+    assert proxy.carried and proxy.carried[0].headers["proxy-authorization"].startswith("Basic ")
+    basic = base64.b64encode(f"svc-okta:{PROXY_PASSWORD}".encode()).decode()
+    _assert_clean(otel, events, caplog, [PROXY_PASSWORD, basic, token])
