@@ -406,7 +406,8 @@ def make_observer(
     if tel is None and on_request is None and on_response is None:
         return None
     observer = Observer(on_request=on_request, on_response=on_response, telemetry=tel)
-    limiter.on_wait = observer.paced
+    if tel is not None:
+        limiter.on_wait = observer.paced
     return observer
 
 
