@@ -96,6 +96,9 @@ class Telemetry:
         self.host = url.host or ""
         self.port = url.port or (443 if url.scheme == "https" else 80)
         self.limiter = weakref.ref(limiter)
+        # With the global provider, spans are made once the application has set one (it
+        # may do so after creating the client); until then each call costs one check.
+        self._tracing = tracer_provider is not None
         self.tracer = trace.get_tracer(
             INSTRUMENTATION_NAME, __version__, tracer_provider=tracer_provider
         )
@@ -144,7 +147,16 @@ class Telemetry:
 
     # ------------------------------------------------------------------ operations
 
+    def _traced(self) -> bool:
+        if not self._tracing:
+            if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+                return False
+            self._tracing = True  # a global provider can be set only once: for good
+        return True
+
     def operation_start(self, op: _Op, x: _Exchange) -> object:
+        if not self._traced():
+            return None
         span = self.tracer.start_span(f"okta.connections.{x.op.name}", kind=SpanKind.INTERNAL)
         if span.is_recording():
             path = x.url.path
@@ -160,13 +172,15 @@ class Telemetry:
     def operation_end(
         self, op: _Op, x: _Exchange, scope: object, error: BaseException | None
     ) -> None:
+        span = op.span
+        if span is None:
+            return
         otel_context.detach(scope)  # type: ignore[arg-type]
         attempt = op.attempt
         if attempt is not None and attempt.span is not None:
             # Cancelled (or broken) while in flight: the attempt ends with the call.
             op.attempt = None
             self._end_attempt_span(attempt.span, None, error, None, None)
-        span = op.span
         if span.is_recording():
             attempts = getattr(error, "attempts", None) if error is not None else None
             if attempts:
@@ -188,6 +202,8 @@ class Telemetry:
         if op is not None and retry > op.retries:
             op.retries = retry
             self.retries.add(1, {OPERATION: x.op.name})
+        if op is None or op.span is None:
+            return  # no tracing
         request = a.request
         span = self.tracer.start_span(f"{request.method} {x.op.path}", kind=SpanKind.CLIENT)
         a.span = span
@@ -279,7 +295,9 @@ class Telemetry:
 
     # ------------------------------------------------------------------ bulk jobs
 
-    def job_start(self, operation: str, total: int | None) -> BulkSpan:
+    def job_start(self, operation: str, total: int | None) -> BulkSpan | None:
+        if not self._traced():
+            return None
         span = self.tracer.start_span(f"okta.connections.bulk.{operation}")
         if span.is_recording():
             span.set_attribute("okta.bulk.operation", operation)

@@ -129,6 +129,41 @@ def test_without_opentelemetry_installed_a_client_has_no_observer() -> None:
     assert out.stdout.strip() == "ok"
 
 
+GLOBAL_PROVIDER_LATE = """
+import asyncio
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from okta_connections import OktaClient, SSWSToken
+from okta_connections.testing import FakeOkta
+
+async def main():
+    async with FakeOkta(apps=1) as fake:
+        async with OktaClient(fake.org_url, auth=SSWSToken(fake.token)) as okta:
+            await okta.connections.get(fake.apps[0].id)  # no provider yet: no span
+            exporter = InMemorySpanExporter()
+            provider = TracerProvider()
+            provider.add_span_processor(SimpleSpanProcessor(exporter))
+            trace.set_tracer_provider(provider)  # the application sets it late
+            await okta.connections.get(fake.apps[0].id)
+            names = sorted(s.name for s in exporter.get_finished_spans())
+            assert names == ["GET /api/v1/apps/{appId}/connections/default",
+                             "okta.connections.get"], names
+    print("ok")
+
+asyncio.run(main())
+"""
+
+
+def test_the_global_tracer_provider_is_used_even_when_set_after_the_client() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", GLOBAL_PROVIDER_LATE], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
 def test_telemetry_false_makes_no_spans(otel: Otel) -> None:
     client = OktaClient("https://acme.okta.com", auth=SSWSToken("x" * 40), telemetry=False)
     assert client._session is not None and client._session.observer is None
