@@ -55,6 +55,11 @@ KIND = "okta.rate_limit.kind"
 WAIT = "okta.pacing.wait"
 PACING_EVENT = "okta.pacing.wait"
 
+#: Bucket boundaries (seconds): the HTTP semantic conventions' for request durations, and
+#: for pacing waits the same up to Okta's one-minute windows.
+DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
+PACING_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60)
+
 #: One remaining-budget gauge per meter provider, reporting every live client on it.
 _gauges: dict[int, weakref.WeakSet[Telemetry]] = {}
 
@@ -127,11 +132,13 @@ class Telemetry:
             "http.client.request.duration",
             unit="s",
             description="Duration of HTTP attempts",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
         self.pacing = meter.create_histogram(
             "okta.connections.pacing.duration",
             unit="s",
             description="Time calls waited for the rate limit before being sent, by bucket",
+            explicit_bucket_boundaries_advisory=PACING_BUCKETS,
         )
         key = id(meter_provider) if meter_provider is not None else 0
         clients = _gauges.get(key)

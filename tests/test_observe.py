@@ -221,6 +221,9 @@ async def test_get_makes_an_operation_span_with_one_http_child(
     [duration] = otel.points("http.client.request.duration")
     assert duration.count == 1 and duration.sum > 0
     assert otel.metrics()["http.client.request.duration"].unit == "s"
+    assert tuple(duration.explicit_bounds) == (
+        0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10
+    )  # fmt: skip
     [remaining] = otel.points("okta.connections.rate_limit.remaining")
     assert remaining.attributes["okta.rate_limit.bucket"] == "apps"
     assert remaining.value == a["okta.rate_limit.remaining"]
@@ -329,6 +332,7 @@ async def test_paced_bulk_job(fake_okta: FakeOkta, otel: Otel) -> None:
     assert {e.attributes["okta.rate_limit.bucket"] for e in waits} == {"apps"}  # type: ignore[index]
     [pacing] = otel.points("okta.connections.pacing.duration")
     assert pacing.count == len(waits) and pacing.sum >= longest
+    assert max(pacing.explicit_bounds) == 60
     assert job.status.status_code is StatusCode.UNSET
 
 
