@@ -256,7 +256,16 @@ class _Hooks(Generic[E]):
                 "the %s hook raised %s; ignored",
                 self.name,
                 type(exc).__name__,
-                extra={"operation": event.operation, "attempt": event.attempt, "hook": self.name},
+                extra={
+                    "operation": event.operation,
+                    "app_id": app_id_of(event.path),
+                    "status": getattr(event, "status", None),
+                    "attempt": event.attempt,
+                    "request_id": getattr(event, "request_id", None),
+                    "bucket": event.bucket,
+                    "remaining": getattr(event, "remaining", None),
+                    "hook": self.name,
+                },
             )
 
 

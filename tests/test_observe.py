@@ -445,6 +445,9 @@ async def test_a_failing_hook_is_logged_and_never_breaks_the_call(
     hooks = sorted(r.__dict__.get("hook") for r in caplog.records if "hook" in r.getMessage())
     assert hooks == ["on_request", "on_response"]
     assert all("RuntimeError" in r.getMessage() for r in caplog.records if "hook" in r.__dict__)
+    for record in (r for r in caplog.records if "hook" in r.__dict__):
+        assert [f for f in LOG_FIELDS if not hasattr(record, f)] == []
+        assert record.__dict__["app_id"] == fake_okta.apps[0].id
 
 
 def test_a_hook_must_be_callable() -> None:
