@@ -143,6 +143,26 @@ async def test_oauth_strategies(
         replays = [e for e in events if isinstance(e, RequestEvent) and e.attempt > 1]
         assert replays, "the nonce challenge was answered by a second attempt"
         assert all(e.headers.get("DPoP") == "***" for e in events if isinstance(e, RequestEvent))
+        # The nonce challenges are replays: resent, but not retries.
+        [first_get, *_] = otel.named("okta.connections.get")
+        assert first_get.context is not None
+        attempts = sorted(
+            (
+                x
+                for x in otel.finished()
+                if x.parent is not None
+                and x.parent.span_id == first_get.context.span_id
+                and x.kind.name == "CLIENT"
+            ),
+            key=lambda x: x.start_time or 0,
+        )
+        statuses = [(a.attributes or {}).get("http.response.status_code") for a in attempts]
+        assert statuses == [401, 200]
+        assert (attempts[1].attributes or {}).get("http.request.resend_count") == 1
+        assert (attempts[1].attributes or {}).get("okta.retry_count") == 0
+        token_statuses = [(s.attributes or {}).get("http.response.status_code") for s in http_token]
+        assert token_statuses[:2] == [400, 200]  # use_dpop_nonce, then the token
+        assert otel.points("okta.connections.retries") == []
     _assert_clean(otel, events, caplog, [*_known_secrets(server), CLIENT_SECRET])
 
 
