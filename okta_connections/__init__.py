@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._observe import RequestEvent, ResponseEvent
     from .auth import (
         Auth,
         AuthContext,
@@ -149,6 +150,8 @@ __all__ = [
     "ReadBackError",
     "ReauthorizationRequired",
     "RefreshTokenAuth",
+    "RequestEvent",
+    "ResponseEvent",
     "ResponseTooLargeError",
     "RetryPolicy",
     "RotationMode",
@@ -174,6 +177,8 @@ __all__ = [
 # pytest_plugin``) is loaded into every test session of every user. A name added above
 # must be added here too (tests/test_plugin_cost.py checks that every name resolves).
 _WHERE: dict[str, str] = {
+    "RequestEvent": "._observe",
+    "ResponseEvent": "._observe",
     "Auth": ".auth",
     "AuthContext": ".auth",
     "AuthRequest": ".auth",

@@ -25,6 +25,7 @@ import yarl
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from . import _json
+from ._observe import Observer, header_remaining, log_fields
 from ._redact import header_secrets, redact
 from ._version import __version__
 from .auth import Auth, AuthContext, AuthRequest, AuthResponse, SideRequest
@@ -145,6 +146,7 @@ class _Exchange:
     secrets: tuple[str, ...] = ()
     prepare: Callable[[], SideRequest] | None = None
     replay: Callable[[AuthResponse], bool] | None = None
+    attempt: int = 0  # the attempt in progress, for log records
 
 
 class Session:
@@ -162,8 +164,10 @@ class Session:
         limiter: RateLimiter,
         transport: Transport,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        observer: Observer | None = None,
     ) -> None:
         self.org_url = org_url
+        self.observer = observer
         self._org = yarl.URL(org_url)
         self.auth = auth
         # The base class's on_response never replays: skip awaiting it per call.
@@ -283,7 +287,10 @@ class Session:
             None if body is None else "application/json",
             secrets,
         )
-        response, request_id, attempts = await self._run(exchange)
+        obs = self.observer
+        response, request_id, attempts = await (
+            self._run(exchange) if obs is None else obs.operation(exchange, self._run)
+        )
         return HttpResponse(
             status=response.status,
             headers=response.headers,
@@ -312,7 +319,10 @@ class Session:
             prepare=prepare if callable(prepare) else lambda: prepare,
             replay=replay,
         )
-        response, _, _ = await self._run(exchange)
+        obs = self.observer
+        response, _, _ = await (
+            self._run(exchange) if obs is None else obs.operation(exchange, self._run)
+        )
         return response
 
     # ------------------------------------------------------------------ the engine
@@ -332,9 +342,11 @@ class Session:
         counter = attempt_counter.get() if x.api else None
         template = self._header_template
         bodyless_write = x.body is None and op.method in ("POST", "PUT", "PATCH")
+        obs = self.observer
         while True:
             retry_count = attempts - replays
             attempts += 1
+            x.attempt = attempts
             if counter is not None:
                 counter[0] += 1
             # The slot first, then the attempt: a token request's assertion (and the
@@ -396,6 +408,7 @@ class Session:
             failure: OktaError | None = None
             error: OktaError | None = None
             response: AuthResponse | None = None
+            att = None
             try:
                 if x.api:
                     try:
@@ -405,6 +418,8 @@ class Session:
                     except Exception as exc:  # a user's strategy: never chain, it may hold a secret
                         failure = _strategy_failure(self.auth, "authorize", exc)
                 if failure is None:
+                    if obs is not None:
+                        att = await obs.attempt_start(x, request, attempts, attempts - 1 - replays)
                     response = await self._transmit(request, x, deadline, secrets)
                     info = parse_rate_limit(response.headers)
             except TransportError as exc:
@@ -414,6 +429,8 @@ class Session:
             finally:
                 # Always, whatever happened since acquire: a lost slot would stall the bucket.
                 self.limiter.release(x.bucket, sent_at=sent_at, info=info)
+            if obs is not None and att is not None:
+                await obs.attempt_end(x, att, response, error or failure, info)
             if info is not None and response is not None and response.status == 429:
                 # A 429 while Remaining shows budget teaches this principal's share.
                 self.limiter.rate_limited(x.bucket, info)
@@ -445,7 +462,9 @@ class Session:
                 if wants_replay and replays < (_API_REPLAYS if x.api else _TOKEN_REPLAYS):
                     replays += 1
                     logger.debug(
-                        "%s: auth asked for a replay", op.name, extra={"operation": op.name}
+                        "%s: auth asked for a replay",
+                        op.name,
+                        extra=log_fields(x, attempts, response.status, request_id, info),
                     )
                     continue
                 error = ApiError.from_response(
@@ -489,7 +508,15 @@ class Session:
                 attempts,
                 type(error).__name__,
                 delay,
-                extra={"operation": op.name, "attempt": attempts},
+                extra=log_fields(
+                    x,
+                    attempts,
+                    None if response is None else response.status,
+                    first_request_id if response is None else request_id,
+                    info,
+                    error_type=type(error).__name__,
+                    delay=delay,
+                ),
             )
             await x.policy.sleep(delay)
 
@@ -603,6 +630,8 @@ class Session:
             raise failure
         if logger.isEnabledFor(logging.DEBUG):
             request_id = response.headers.get("X-Okta-Request-Id", "-")
+            if not _plain_request_id(request_id):
+                request_id = "-"
             logger.debug(
                 "%s %s -> %d in %.1f ms (request id %s)",
                 request.method,
@@ -610,12 +639,14 @@ class Session:
                 response.status,
                 (time.perf_counter() - started) * 1000,
                 request_id,
-                extra={
-                    "operation": x.op.name,
-                    "status": response.status,
-                    "request_id": request_id,
-                    "bucket": x.bucket,
-                },
+                extra=log_fields(
+                    x,
+                    x.attempt,
+                    response.status,
+                    None if request_id == "-" else request_id,
+                    remaining=header_remaining(response.headers),
+                    elapsed_ms=(time.perf_counter() - started) * 1000,
+                ),
             )
         return response
 

@@ -40,12 +40,14 @@ from ._journal import (
     JournalMismatchError,
     JournalWarning,
 )
+from ._observe import job_start
 from ._session import attempt_counter
 from .errors import ApiError, InvalidArgumentError, OktaError
 from .ratelimit import RateLimitInfo
 
 if TYPE_CHECKING:
     from .client import OktaClient
+    from .otel import BulkSpan
 
 __all__ = [
     "BulkJob",
@@ -409,6 +411,7 @@ class BulkJob(Generic[T]):
         self._all_done: anyio.Event | None = None
         self._t0 = 0.0
         self._done_without_request = 0
+        self._span: BulkSpan | None = None  # the job's span, when tracing
 
     # ------------------------------------------------------------------ public
 
@@ -525,6 +528,7 @@ class BulkJob(Generic[T]):
         self._cap = self._limiter.total_tokens
         self._all_done = anyio.Event()
         self._live = n
+        self._span = job_start(self._client, self.operation, self.total)
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._tg = tg
@@ -536,6 +540,8 @@ class BulkJob(Generic[T]):
         else:
             for index in range(n):
                 tg.start_soon(self._work, index, None)
+        if self._span is not None:
+            self._span.detach()  # the workers have it; the caller's context is left as it was
 
     async def _exit(
         self,
@@ -583,6 +589,8 @@ class BulkJob(Generic[T]):
             self._receive = None
         if self._journal is not None:
             self._journal.close()
+        if self._span is not None:
+            self._span.end(report)
 
     async def _pull(self) -> Any:
         if self._exhausted or self._stopping:

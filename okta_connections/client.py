@@ -6,6 +6,7 @@ import warnings
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ._observe import Hook, RequestEvent, ResponseEvent, check_hook, make_observer
 from ._session import Session
 from ._validation import normalize_org_url
 from .auth import Auth
@@ -79,6 +80,15 @@ class OktaClient:
             :class:`~okta_connections.shared.SharedBudget`. Needs the ``redis`` extra and
             burst pacing. If Redis stops answering, the client paces locally (one
             warning) until it answers again. See docs/bulk.md.
+        on_request: Called (sync or async) with a :class:`RequestEvent` before each HTTP
+            attempt, token requests included; headers that may hold a credential show
+            ``***``. What it raises is logged and ignored.
+        on_response: Called (sync or async) with a :class:`ResponseEvent` after each HTTP
+            attempt, with the status (or the error) and the elapsed time.
+        telemetry: Make OpenTelemetry spans and metrics when ``opentelemetry-api`` is
+            installed (default True); False turns them off. See docs/observability.md.
+        tracer_provider: The OpenTelemetry tracer provider to use instead of the global one.
+        meter_provider: The OpenTelemetry meter provider to use instead of the global one.
 
     Raises:
         ConfigurationError: the org URL, auth or settings are unusable; nothing is sent.
@@ -104,6 +114,11 @@ class OktaClient:
         transport: Transport | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         shared_budget: str | SharedBudget | None = None,
+        on_request: Hook[RequestEvent] | None = None,
+        on_response: Hook[ResponseEvent] | None = None,
+        telemetry: bool = True,
+        tracer_provider: Any = None,
+        meter_provider: Any = None,
     ) -> None:
         self._session: Session | None = None
         normalized = normalize_org_url(org_url)
@@ -123,6 +138,10 @@ class OktaClient:
             or max_response_bytes < 1024
         ):
             raise ConfigurationError("max_response_bytes", "must be an integer >= 1024")
+        check_hook(on_request, "on_request")
+        check_hook(on_response, "on_response")
+        if not isinstance(telemetry, bool):
+            raise ConfigurationError("telemetry", "must be True or False")
         if not isinstance(trust_env, bool):
             raise ConfigurationError("trust_env", "must be True or False")
         if (
@@ -195,6 +214,15 @@ class OktaClient:
             limiter=self._limiter,
             transport=transport,
             max_response_bytes=max_response_bytes,
+            observer=make_observer(
+                org_url=normalized,
+                limiter=self._limiter,
+                on_request=on_request,
+                on_response=on_response,
+                telemetry=telemetry,
+                tracer_provider=tracer_provider,
+                meter_provider=meter_provider,
+            ),
         )
         self.connections = ConnectionsService(self._session)
         """The default provisioning connection of each app: see :class:`ConnectionsService`."""

@@ -365,6 +365,8 @@ class RateLimiter:
         self._buckets: dict[str, _Bucket] = {}
         #: Times a waiting call was woken (by a response or its timer); for tests.
         self.wakeups = 0
+        #: Called with (bucket, seconds) when a call waited before its grant (observability).
+        self.on_wait: Callable[[str, float], None] | None = None
 
     def _bucket(self, name: str) -> _Bucket:
         bucket = self._buckets.get(name)
@@ -641,12 +643,15 @@ class RateLimiter:
         now = self._clock()
         if not b.lock.locked() and self._wait_time(b, now) == 0.0:
             return self._grant(b, now)
+        started = now
         async with b.lock:
             loop = asyncio.get_running_loop()
             while True:
                 now = self._clock()
                 wait = self._wait_time(b, now)
                 if wait == 0.0:
+                    if self.on_wait is not None:
+                        self.on_wait(bucket, now - started)
                     return self._grant(b, now)
                 if deadline is not None:
                     left = deadline - now

@@ -39,6 +39,7 @@ import yarl
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from .. import _json
+from .._observe import auth_log_fields
 from .._redact import header_secrets, redact, unchained
 from .._validation import is_loopback
 from ..errors import (
@@ -292,7 +293,12 @@ class _OAuthStrategy(Auth, abc.ABC):
             if nonce is not None:
                 self._api_nonce = nonce
                 if response.status in (400, 401) and self._is_nonce_challenge(response):
-                    logger.debug("API asked for a DPoP nonce; replaying with it")
+                    logger.debug(
+                        "API asked for a DPoP nonce; replaying with it",
+                        extra=auth_log_fields(
+                            request.operation, path=request.url.path, response=response
+                        ),
+                    )
                     return True
         if response.status != 401:
             return False
@@ -301,7 +307,10 @@ class _OAuthStrategy(Auth, abc.ABC):
             # The token that failed is still the cached one: drop it, and the replay's
             # authorize() fetches a new one (once, however many calls got this 401).
             self._token = None
-            logger.debug("API answered 401; dropping the cached access token")
+            logger.debug(
+                "API answered 401; dropping the cached access token",
+                extra=auth_log_fields(request.operation, path=request.url.path, response=response),
+            )
         # Otherwise another call already dropped or replaced it: just replay.
         return True
 
@@ -416,6 +425,7 @@ class _OAuthStrategy(Auth, abc.ABC):
                         "is still valid, and trying again in %.0fs",
                         exc,
                         _REFRESH_COOLDOWN,
+                        extra=auth_log_fields("token", bucket="oauth2-token"),
                     )
                     return token
                 raise
@@ -501,7 +511,11 @@ class _OAuthStrategy(Auth, abc.ABC):
                 f"could not reach the token endpoint {token_url} after "
                 f"{max(exc.attempts, 1)} attempt(s): {exc}"
             ) from exc
-        logger.debug("token endpoint answered %d", response.status)
+        logger.debug(
+            "token endpoint answered %d",
+            response.status,
+            extra=auth_log_fields("token", response=response, bucket="oauth2-token"),
+        )
         if response.status == 200:
             return self._parse_token(response, started[0], sent)
         error, description = self._parse_error(response, sent)
@@ -581,6 +595,7 @@ class _OAuthStrategy(Auth, abc.ABC):
             scheme,
             lifetime,
             margin,
+            extra=auth_log_fields("token", bucket="oauth2-token"),
         )
         return _Token(
             authorization=f"{scheme} {access_token}",
@@ -892,7 +907,10 @@ class RefreshTokenAuth(_OAuthStrategy):
         if isinstance(new, str) and new and new != self._refresh_token:
             self._refresh_token = new
             self._rotated = new
-            logger.debug("the token endpoint rotated the refresh token")
+            logger.debug(
+                "the token endpoint rotated the refresh token",
+                extra=auth_log_fields("token", bucket="oauth2-token"),
+            )
 
     async def _after_store(self) -> None:
         rotated, self._rotated = self._rotated, None

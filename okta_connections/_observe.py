@@ -1,0 +1,435 @@
+"""Observability: event hooks, structured log fields, and the optional OpenTelemetry bridge.
+
+The pipeline makes one call per event (operation, attempt start, attempt end, pacing
+wait) on its session's :class:`Observer`. A client with no hooks and without
+OpenTelemetry has no observer at all, and the pipeline then calls nothing. The
+OpenTelemetry half lives in :mod:`okta_connections.otel`, imported only when
+``opentelemetry-api`` is installed and telemetry is on.
+
+Nothing that reaches a hook, a span or a metric is a secret: request headers other than
+a short list of plain ones are replaced by ``***``, response headers that may carry one
+too, URLs lose their query strings, and bodies are never shown.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import importlib.util
+import inspect
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import attrs
+
+from ._redact import _PLAIN_HEADERS
+
+if TYPE_CHECKING:
+    from ._session import _Exchange
+    from .auth import AuthRequest, AuthResponse
+    from .errors import OktaError
+    from .otel import BulkSpan, Telemetry
+    from .ratelimit import RateLimiter, RateLimitInfo
+
+__all__ = [
+    "Observer",
+    "RequestEvent",
+    "ResponseEvent",
+    "job_start",
+    "log_fields",
+    "make_observer",
+]
+
+logger = logging.getLogger("okta_connections")
+
+REDACTED = "***"
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_.:@+=-]{1,128}")  # as _session's check of request ids
+
+#: Response headers worth showing as they are; every other one is shown as ``***``
+#: (``Set-Cookie`` holds a session, and a server may echo anything).
+_PLAIN_RESPONSE_HEADERS = frozenset(
+    {
+        "content-type",
+        "content-length",
+        "content-encoding",
+        "date",
+        "cache-control",
+        "expires",
+        "pragma",
+        "vary",
+        "retry-after",
+        "x-okta-request-id",
+        "x-rate-limit-limit",
+        "x-rate-limit-remaining",
+        "x-rate-limit-reset",
+        "www-authenticate",
+        "dpop-nonce",
+        "link",
+        "location",
+        "server",
+        "strict-transport-security",
+        "x-content-type-options",
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+    }
+)
+
+
+def redact_headers(headers: Mapping[str, str], plain: frozenset[str]) -> dict[str, str]:
+    """A copy of ``headers`` with every value whose name is not in ``plain`` as ``***``."""
+    return {k: (v if k.lower() in plain else REDACTED) for k, v in headers.items()}
+
+
+def app_id_of(path: str) -> str | None:
+    """The app id of an ``/api/v1/apps/{id}/...`` path, else None."""
+    if path.startswith("/api/v1/apps/"):
+        app = path[13:].split("/", 1)[0]
+        return app or None
+    return None
+
+
+def log_fields(
+    x: _Exchange,
+    attempt: int | None = None,
+    status: int | None = None,
+    request_id: str | None = None,
+    info: RateLimitInfo | None = None,
+    *,
+    remaining: int | None = None,
+    **more: Any,
+) -> dict[str, Any]:
+    """The ``extra`` of one log record of the pipeline (no secret among them)."""
+    return {
+        "operation": x.op.name,
+        "app_id": app_id_of(x.url.path),
+        "status": status,
+        "attempt": attempt or None,
+        "request_id": request_id,
+        "bucket": x.bucket,
+        "remaining": remaining if info is None else info.remaining,
+        **more,
+    }
+
+
+def auth_log_fields(
+    operation: str | None,
+    *,
+    path: str | None = None,
+    response: AuthResponse | None = None,
+    bucket: str | None = None,
+    **more: Any,
+) -> dict[str, Any]:
+    """The ``extra`` of an auth strategy's log record: the same fields as the pipeline's."""
+    request_id = None if response is None else response.headers.get("X-Okta-Request-Id")
+    return {
+        "operation": operation,
+        "app_id": None if path is None else app_id_of(path),
+        "status": None if response is None else response.status,
+        "attempt": None,
+        "request_id": request_id if request_id and _PLAIN_ID.fullmatch(request_id) else None,
+        "bucket": bucket,
+        "remaining": None if response is None else header_remaining(response.headers),
+        **more,
+    }
+
+
+def header_remaining(headers: Mapping[str, str]) -> int | None:
+    """``X-Rate-Limit-Remaining`` as an int, when it is one."""
+    value = headers.get("X-Rate-Limit-Remaining")
+    if value is None or not value.isdigit() or len(value) > 12:
+        return None
+    return int(value)
+
+
+@attrs.frozen
+class RequestEvent:
+    """What an ``on_request`` hook sees: one HTTP attempt, about to be sent.
+
+    Attributes:
+        operation: The SDK operation (``"activate"``, ``"get"``, ``"token"`` ...).
+        method: HTTP method.
+        path: URL path, without the query string.
+        attempt: 1 for the first attempt of the call, 2 for the next ...
+        headers: Request headers; any that may hold a credential (``Authorization``,
+            ``DPoP`` ...) shows ``***``.
+        bucket: The rate-limit bucket (``"apps"``, ``"oauth2-token"`` ...).
+        token_request: True for a request to the OAuth token endpoint.
+    """
+
+    operation: str
+    method: str
+    path: str
+    attempt: int
+    headers: Mapping[str, str]
+    bucket: str
+    token_request: bool
+
+
+@attrs.frozen
+class ResponseEvent:
+    """What an ``on_response`` hook sees: one HTTP attempt, ended.
+
+    Attributes:
+        operation, method, path, attempt, bucket, token_request: as in
+            :class:`RequestEvent`.
+        status: The HTTP status, or None when no response came (see ``error``).
+        elapsed: Seconds from sending to the end of the response (or the failure).
+        request_id: Okta's ``X-Okta-Request-Id``, when it sent one.
+        headers: Response headers; any that may hold a secret (``Set-Cookie`` ...)
+            shows ``***``.
+        error: The class name of the error when the attempt failed without a response
+            (``"OktaTimeoutError"`` ...), else None.
+        remaining: ``X-Rate-Limit-Remaining`` of the response, when it had one.
+    """
+
+    operation: str
+    method: str
+    path: str
+    attempt: int
+    status: int | None
+    elapsed: float
+    request_id: str | None
+    headers: Mapping[str, str]
+    error: str | None
+    bucket: str
+    token_request: bool
+    remaining: int | None
+
+
+E = TypeVar("E", RequestEvent, ResponseEvent)
+#: A hook: a function of the event, plain or async.
+Hook = Callable[[E], Awaitable[None] | None]
+
+
+def check_hook(value: object, name: str) -> None:
+    from .errors import ConfigurationError
+
+    if value is not None and not callable(value):
+        raise ConfigurationError(name, "must be a function of one event (sync or async)")
+
+
+@attrs.define(slots=True)
+class _Attempt:
+    """One HTTP attempt between its start and end events."""
+
+    request: AuthRequest
+    attempt: int
+    started: float
+    span: Any = None
+
+
+@attrs.define(slots=True)
+class _Op:
+    """The operation in progress (per task): its span and open attempt."""
+
+    span: Any = None
+    retries: int = 0
+    attempt: _Attempt | None = None
+    status: int | None = None
+    request_id: str | None = None
+
+
+_current: contextvars.ContextVar[_Op | None] = contextvars.ContextVar(
+    "okta_connections_operation", default=None
+)
+
+
+class _Hooks(Generic[E]):
+    """Calls one user hook; what it raises is logged, never passed on."""
+
+    __slots__ = ("func", "name")
+
+    def __init__(self, func: Hook[E], name: str) -> None:
+        self.func: Hook[E] = func
+        self.name = name
+
+    async def __call__(self, event: E) -> None:
+        try:
+            result = self.func(event)
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:
+            logger.warning(
+                "the %s hook raised %s; ignored",
+                self.name,
+                type(exc).__name__,
+                extra={
+                    "operation": event.operation,
+                    "app_id": app_id_of(event.path),
+                    "status": getattr(event, "status", None),
+                    "attempt": event.attempt,
+                    "request_id": getattr(event, "request_id", None),
+                    "bucket": event.bucket,
+                    "remaining": getattr(event, "remaining", None),
+                    "hook": self.name,
+                },
+            )
+
+
+class Observer:
+    """The observability of one session: hooks and, when available, OpenTelemetry."""
+
+    __slots__ = ("_on_request", "_on_response", "_plain_id", "telemetry")
+
+    def __init__(
+        self,
+        *,
+        on_request: Hook[RequestEvent] | None,
+        on_response: Hook[ResponseEvent] | None,
+        telemetry: Telemetry | None,
+    ) -> None:
+        self._on_request = None if on_request is None else _Hooks(on_request, "on_request")
+        self._on_response = None if on_response is None else _Hooks(on_response, "on_response")
+        self.telemetry = telemetry
+        from ._session import _plain_request_id
+
+        self._plain_id = _plain_request_id
+
+    async def operation(
+        self,
+        x: _Exchange,
+        run: Callable[[_Exchange], Awaitable[tuple[AuthResponse, str | None, int]]],
+    ) -> tuple[AuthResponse, str | None, int]:
+        """Run one call of the pipeline as an operation (a span, when tracing)."""
+        op = _Op()
+        token = _current.set(op)
+        tel = self.telemetry
+        scope = None if tel is None else tel.operation_start(op, x)
+        error: BaseException | None = None
+        try:
+            result = await run(x)
+            op.status = result[0].status
+            op.request_id = result[1]
+            return result
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            _current.reset(token)
+            if tel is not None:
+                tel.operation_end(op, x, scope, error)
+
+    async def attempt_start(
+        self, x: _Exchange, request: AuthRequest, attempt: int, retry: int
+    ) -> _Attempt:
+        """An HTTP attempt is about to be sent (after pacing and auth).
+
+        ``attempt`` counts every attempt of the call, ``retry`` those after a failure
+        (not the replays that answer a DPoP nonce challenge or a 401)."""
+        op = _current.get()
+        a = _Attempt(request, attempt, time.perf_counter())
+        if op is not None:
+            op.attempt = a
+        if self.telemetry is not None:
+            self.telemetry.attempt_start(op, x, a, retry)
+        if self._on_request is not None:
+            await self._on_request(
+                RequestEvent(
+                    operation=x.op.name,
+                    method=request.method,
+                    path=request.url.path,
+                    attempt=attempt,
+                    headers=redact_headers(request.headers, _PLAIN_HEADERS),
+                    bucket=x.bucket,
+                    token_request=not x.api,
+                )
+            )
+        return a
+
+    async def attempt_end(
+        self,
+        x: _Exchange,
+        a: _Attempt,
+        response: AuthResponse | None,
+        error: OktaError | None,
+        info: RateLimitInfo | None,
+    ) -> None:
+        """An HTTP attempt ended: with a response, or with ``error`` and none."""
+        elapsed = time.perf_counter() - a.started
+        op = _current.get()
+        if op is not None:
+            op.attempt = None
+        request_id = None if response is None else response.headers.get("X-Okta-Request-Id")
+        if request_id is not None and not self._plain_id(request_id):
+            request_id = None  # not Okta's: never repeated
+        if self.telemetry is not None:
+            self.telemetry.attempt_end(x, a, response, error, info, elapsed, request_id)
+        if self._on_response is not None:
+            await self._on_response(
+                ResponseEvent(
+                    operation=x.op.name,
+                    method=a.request.method,
+                    path=a.request.url.path,
+                    attempt=a.attempt,
+                    status=None if response is None else response.status,
+                    elapsed=elapsed,
+                    request_id=request_id,
+                    headers={}
+                    if response is None
+                    else redact_headers(response.headers, _PLAIN_RESPONSE_HEADERS),
+                    error=None if error is None or response is not None else type(error).__name__,
+                    bucket=x.bucket,
+                    token_request=not x.api,
+                    remaining=None if info is None else info.remaining,
+                )
+            )
+
+    def paced(self, bucket: str, wait: float) -> None:
+        """A call waited ``wait`` seconds for the rate limit of ``bucket``."""
+        if self.telemetry is not None:
+            self.telemetry.paced(bucket, wait)
+
+
+def otel_available() -> bool:
+    """Whether ``opentelemetry-api`` is installed (without importing it)."""
+    try:
+        return importlib.util.find_spec("opentelemetry.trace") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def make_observer(
+    *,
+    org_url: str,
+    limiter: RateLimiter,
+    on_request: Hook[RequestEvent] | None = None,
+    on_response: Hook[ResponseEvent] | None = None,
+    telemetry: bool = True,
+    tracer_provider: Any = None,
+    meter_provider: Any = None,
+) -> Observer | None:
+    """The observer of a new session, or None when there is nothing to observe for."""
+    tel: Telemetry | None = None
+    if telemetry and otel_available():
+        from .otel import Telemetry
+
+        tel = Telemetry(
+            org_url,
+            limiter,
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+        )
+    if tel is None and on_request is None and on_response is None:
+        return None
+    observer = Observer(on_request=on_request, on_response=on_response, telemetry=tel)
+    if tel is not None:
+        limiter.on_wait = observer.paced
+    return observer
+
+
+def observer_of(client: object) -> Observer | None:
+    """The observer of a client's session (None for a client without one)."""
+    session = getattr(client, "_session", None)
+    obs = getattr(session, "observer", None)
+    return obs if isinstance(obs, Observer) else None
+
+
+def job_start(client: object, operation: str, total: int | None) -> BulkSpan | None:
+    """The span of a bulk job, current until ``detach()``; None without tracing."""
+    obs = observer_of(client)
+    if obs is None or obs.telemetry is None:
+        return None
+    return obs.telemetry.job_start(operation, total)
