@@ -15,7 +15,8 @@ excluded. Clients, all 50 in flight, token-connection gets, no rate limit:
 - ``gather``: okta_connections' ``connections.get`` calls under ``asyncio.gather``;
 - ``ours``: okta_connections' bulk runner (``client.bulk.get``).
 
-Needs valgrind (``apt-get install valgrind``).
+``OKC_BENCH_NO_OTEL=1`` runs the clients as if ``opentelemetry-api`` were not installed
+(tracing off; the dev extra installs it). Needs valgrind (``apt-get install valgrind``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ CLIENTS = ["bare", "bare_decoded", "gather", "ours"]
 SIZES = (1000, 3000)
 UNLIMITED = {"rate_limit": 10_000_000, "rate_window": 60.0, "enforce_rate_limit": False}
 CHILD = """
-import asyncio, json, sys
+import asyncio, json, os, sys
+if os.environ.get("OKC_BENCH_NO_OTEL"):
+    sys.modules["opentelemetry"] = None  # tracing off: as without the otel extra
 from benchmarks import clients
 client, url, token, n = sys.argv[1:]
 ids = json.loads(sys.stdin.read())[: int(n)]

@@ -429,11 +429,12 @@ class Session:
             finally:
                 # Always, whatever happened since acquire: a lost slot would stall the bucket.
                 self.limiter.release(x.bucket, sent_at=sent_at, info=info)
+            if info is not None and response is not None and response.status == 429:
+                # A 429 while Remaining shows budget teaches this principal's share. Right
+                # after release, with no await between: a shared budget reads both together.
+                self.limiter.rate_limited(x.bucket, info)
             if obs is not None and att is not None:
                 await obs.attempt_end(x, att, response, error or failure, info)
-            if info is not None and response is not None and response.status == 429:
-                # A 429 while Remaining shows budget teaches this principal's share.
-                self.limiter.rate_limited(x.bucket, info)
             if failure is not None:
                 failure.attempts = attempts
                 raise failure

@@ -258,7 +258,9 @@ async def cmd_bulk(args: argparse.Namespace, out: Output) -> int:
         job.check()  # a wrong or busy journal fails here, before the apps are listed
         ids.extend(await _select(args, okta))
         job.total = len(ids)
+        sigint = _Interrupt()
         try:
+            sigint.install()
             async with job:
                 async for outcome in job:
                     line = _human_line(outcome, secrets) if not out.json else None
@@ -282,8 +284,12 @@ async def cmd_bulk(args: argparse.Namespace, out: Output) -> int:
             if task is not None:
                 task.uncancel()
         finally:
+            sigint.remove()
             if bar is not None:
                 bar.close()
+        # Ctrl-C cancels this task; where the cancellation lands inside the job's own task
+        # group, leaving the block may absorb it, so the signal itself is what counts.
+        interrupted = interrupted or sigint.seen
     report = job.report
     if out.json:
         out.data({"summary": report_to_json(report, job.operation, interrupted)})
@@ -309,3 +315,40 @@ async def cmd_bulk(args: argparse.Namespace, out: Output) -> int:
     if report.failed or report.skipped_failed or report.cancelled or report.not_started:
         return 1
     return 0
+
+
+class _Interrupt:
+    """Ctrl-C during a job: remembered, and the running task cancelled (as asyncio.run
+    would), so that the job stops cleanly and the command exits 130 whatever absorbed the
+    cancellation."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        self._installed = False
+
+    def install(self) -> None:
+        import signal
+
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        if task is None:
+            return
+
+        def on_sigint() -> None:
+            if self.seen:
+                raise KeyboardInterrupt  # a second Ctrl-C: stop waiting for the cleanup
+            self.seen = True
+            task.cancel()
+
+        try:
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+        except (NotImplementedError, RuntimeError, ValueError):
+            return  # not the main thread, or no signals here: asyncio.run's own handling
+        self._installed = True
+
+    def remove(self) -> None:
+        if self._installed:
+            import signal
+
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
+            self._installed = False
