@@ -681,12 +681,16 @@ class RateLimiter:
     ) -> None:
         """Return a slot, and learn from the response's headers (None when there were none)."""
         b = self._bucket(bucket)
-        b.in_flight = max(0, b.in_flight - 1)
+        if b.in_flight > 0:
+            b.in_flight -= 1
         now = self._clock()
         sample = now - sent_at
         b.rtt = sample if b.rtt == 0.0 else 0.8 * b.rtt + 0.2 * sample
         if info is not None and not info.is_concurrency_signal:
-            b.cap = min(float(self.max_in_flight), b.cap + 1.0 / max(b.cap, 1.0))
+            cap = b.cap
+            if cap < self.max_in_flight:
+                cap += 1.0 / cap if cap > 1.0 else 1.0
+                b.cap = cap if cap < self.max_in_flight else float(self.max_in_flight)
             if self._burst:
                 self._observe_burst(b, info, sent_at, now)
             else:

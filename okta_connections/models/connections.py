@@ -96,14 +96,20 @@ def _structure_link(data: Any, _: type) -> Link:
     if type(hints) is not dict and not isinstance(hints, Mapping):
         hints = _NO_HINTS
     # The spec's O365 example puts guidance next to hints; the schema puts it inside.
-    guidance = hints.get("guidance", data.get("guidance"))
-    name, type_ = data.get("name"), data.get("type")
+    guidance = hints.get("guidance")
+    if guidance is None:
+        guidance = data.get("guidance")
+    if len(data) <= 2 and hints is not _NO_HINTS:
+        name = type_ = None  # only href and hints: the usual link
+    else:
+        name, type_ = data.get("name"), data.get("type")
+    allow = hints.get("allow")
     return Link(
-        href=data["href"],
-        allow=_strings(hints.get("allow")),
-        guidance=_strings(guidance),
-        name=name if isinstance(name, str) else None,
-        type=type_ if isinstance(type_, str) else None,
+        data["href"],
+        _strings(allow) if allow else (),
+        _strings(guidance) if guidance else (),
+        name if isinstance(name, str) else None,
+        type_ if isinstance(type_, str) else None,
     )
 
 
@@ -119,9 +125,10 @@ def _strings(values: Any) -> tuple[str, ...]:
         if not isinstance(values, list | tuple):
             return ()
     out = tuple(values)
-    if all(type(v) is str for v in out):
-        return out
-    return tuple(v if isinstance(v, str) else str(v) for v in out)
+    for v in out:  # a loop, not all(genexpr): this runs for every link of every response
+        if type(v) is not str:
+            return tuple(v if isinstance(v, str) else str(v) for v in out)
+    return out
 
 
 converter.register_structure_hook(Link, _structure_link)
