@@ -269,7 +269,8 @@ class Session:
             TransportError: No response (after retries, where allowed).
             OktaError: anything the auth strategy raised.
         """
-        await self.open()
+        if not self._bound or self._closed:
+            await self.open()  # the first call binds the strategy; a closed client refuses
         url = self._org.with_path(path)
         if params:
             url = url.with_query(params)

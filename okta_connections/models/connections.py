@@ -238,6 +238,10 @@ def _enum(cls: type[LenientStrEnum], value: str) -> Any:
     return member if member is not None else cls(value)
 
 
+_SCHEMES: Mapping[str, Any] = AuthScheme._value2member_map_
+_STATUSES: Mapping[str, Any] = ConnectionStatus._value2member_map_
+
+
 def _fast_connection(data: Mapping[str, Any], profile: Mapping[str, Any]) -> Any:
     """The usual response, structured by hand (a bulk job decodes thousands); None for
     anything unusual, which the generated hook then structures, or explains."""
@@ -263,11 +267,18 @@ def _fast_connection(data: Mapping[str, Any], profile: Mapping[str, Any]) -> Any
         if not isinstance(mode, str):
             return None
         signing_settings = SigningSettings(rotation_mode=_enum(RotationMode, mode))
+    # The enums' own value maps, looked up inline: three calls fewer per response.
+    schemes = _SCHEMES
+    auth_scheme = schemes.get(top) or _enum(AuthScheme, top)
     return ProvisioningConnection(
-        auth_scheme=_enum(AuthScheme, top),
-        status=_enum(ConnectionStatus, status),
+        auth_scheme=auth_scheme,
+        status=_STATUSES.get(status) or _enum(ConnectionStatus, status),
         profile=ConnectionProfile(
-            auth_scheme=_enum(AuthScheme, scheme), signing=signing_settings, client_id=client_id
+            auth_scheme=auth_scheme
+            if scheme == top
+            else (schemes.get(scheme) or _enum(AuthScheme, scheme)),
+            signing=signing_settings,
+            client_id=client_id,
         ),
         base_url=base_url,
         links=ConnectionLinks() if links is None else _structure_links(links, ConnectionLinks),
