@@ -457,7 +457,7 @@ class RateLimiter:
             return 0.0 if b.shared_left > 0 else b.end - now
         usable = left
         share = self._share_now(b)
-        spent = b.own - max(0, b.own_zero - 1)
+        spent = b.own - b.own_zero + 1 if b.own_zero > 1 else b.own
         if share < 1.0:
             if b.windows <= 1:
                 # Shares seen so far in the window are rough: keep a margin.

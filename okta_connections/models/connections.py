@@ -88,9 +88,10 @@ class Link:
 
 def _structure_link(data: Any, _: type) -> Link:
     # `type(x) is dict` first: JSON gives dicts, and an ABC isinstance check is slow.
-    if (type(data) is not dict and not isinstance(data, Mapping)) or not isinstance(
-        data.get("href"), str
-    ):
+    if type(data) is not dict and not isinstance(data, Mapping):
+        raise ValueError("a link needs an 'href' string")
+    href = data.get("href")
+    if type(href) is not str and not isinstance(href, str):
         raise ValueError("a link needs an 'href' string")
     hints = data.get("hints")
     if type(hints) is not dict and not isinstance(hints, Mapping):
@@ -105,11 +106,11 @@ def _structure_link(data: Any, _: type) -> Link:
         name, type_ = data.get("name"), data.get("type")
     allow = hints.get("allow")
     return Link(
-        data["href"],
+        href,
         _strings(allow) if allow else (),
         _strings(guidance) if guidance else (),
-        name if isinstance(name, str) else None,
-        type_ if isinstance(type_, str) else None,
+        None if name is None or not isinstance(name, str) else name,
+        None if type_ is None or not isinstance(type_, str) else type_,
     )
 
 
@@ -161,7 +162,7 @@ _LINK_NAMES = ("self", "activate", "deactivate", "authorize")
 def _structure_links(data: Any, _: type) -> ConnectionLinks:
     # Written out rather than generated: every connection response has these, and a
     # bulk job structures thousands of them.
-    if not isinstance(data, Mapping):
+    if type(data) is not dict and not isinstance(data, Mapping):
         raise ValueError("'_links' must be an object")
 
     found = [
