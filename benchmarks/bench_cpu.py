@@ -3,6 +3,8 @@
     python -m benchmarks.bench_cpu                        # every client below
     python -m benchmarks.bench_cpu gather bare            # or some of them
     python -m benchmarks.bench_cpu --sizes 500 1500 gather
+    python -m benchmarks.bench_cpu --base /tmp/base       # A/B: also gather and ours
+        # with okta_connections from another checkout (git worktree add --detach ...)
 
 Each client runs its gets against a fake org in another process (not measured), under
 ``valgrind --tool=callgrind`` (instructions executed by the client's process, start-up
@@ -37,15 +39,19 @@ CHILD = """
 import asyncio, json, os, sys
 if os.environ.get("OKC_BENCH_NO_OTEL"):
     sys.modules["opentelemetry"] = None  # tracing off: as without the otel extra
+client, url, token, n, tree = sys.argv[1:]
+if tree:  # the A/B: okta_connections from another checkout, the clients from this one
+    sys.path.insert(0, tree)
+    import okta_connections
+    sys.path.remove(tree)
 from benchmarks import clients
-client, url, token, n = sys.argv[1:]
 ids = json.loads(sys.stdin.read())[: int(n)]
 result = asyncio.run(getattr(clients, client)(url, token, "get", ids, 50))
 assert result["succeeded"] == len(ids), result
 """
 
 
-def instructions(client: str, fake: Any, ids: list[str], n: int) -> int:
+def instructions(client: str, fake: Any, ids: list[str], n: int, tree: str = "") -> int:
     """Instructions the client's process executed for ``n`` gets (start-up included)."""
     proc = subprocess.run(
         [
@@ -59,6 +65,7 @@ def instructions(client: str, fake: Any, ids: list[str], n: int) -> int:
             fake.url,
             fake.token,
             str(n),
+            tree,
         ],
         input=json.dumps(ids),
         capture_output=True,
@@ -73,6 +80,11 @@ def instructions(client: str, fake: Any, ids: list[str], n: int) -> int:
 
 def main(argv: list[str]) -> None:
     sizes = SIZES
+    base = ""
+    if "--base" in argv:
+        i = argv.index("--base")
+        base = argv[i + 1]
+        del argv[i : i + 2]
     if "--sizes" in argv:
         i = argv.index("--sizes")
         sizes = (int(argv[i + 1]), int(argv[i + 2]))
@@ -83,9 +95,17 @@ def main(argv: list[str]) -> None:
     rows = []
     with fake_org(apps=0, token_apps=max(sizes), **UNLIMITED) as fake:
         ids = [a for a, _ in fake.apps][: max(sizes)]
-        for client in which:
-            small, large = (instructions(client, fake, ids, n) for n in sizes)
-            rows.append({"client": client, "per request": (large - small) / (sizes[1] - sizes[0])})
+        runs = [(c, "") for c in which]
+        if base:
+            runs += [(c, base) for c in which if c in ("gather", "ours")]
+        for client, tree in runs:
+            small, large = (instructions(client, fake, ids, n, tree) for n in sizes)
+            rows.append(
+                {
+                    "client": client + ("@base" if tree else ""),
+                    "per request": (large - small) / (sizes[1] - sizes[0]),
+                }
+            )
     bare = next((r["per request"] for r in rows if r["client"] == "bare"), None)
     for row in rows:
         row["instructions per request"] = f"{row['per request'] / 1000:.0f} k"
