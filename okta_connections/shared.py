@@ -57,7 +57,8 @@ _MAX_BLOCK = 3600.0
 # KEYS (both): 1 leases (zset: lease -> expiry ms by the server's clock), 2 probes in
 # flight, 3 "shown" (a grant past the assumed share succeeded), 4 ceiling, 5 the newest
 # window seen (its Reset), 6 probe hold, 7 the newest window's limit, 8 the window length
-# an early probe taught (ms).
+# an early probe taught (ms), 9 when the newest window ends (ms, Redis's clock): after
+# that nobody draws on it, and the next client to ask probes the new one.
 #
 # TAKE ARGV: 1 lease ttl ms, 2 max concurrency, 3 full cap (0: the caller has no headers
 # yet), 4 assumed cap, 5 window key ttl s, 6 the caller's window (0: none), 7 the window
@@ -82,6 +83,9 @@ local full = tonumber(ARGV[3])
 local assumed = tonumber(ARGV[4])
 local window = tonumber(ARGV[6])
 local newest = tonumber(redis.call('GET', KEYS[5]) or '0')
+if newest > 0 and now >= tonumber(redis.call('GET', KEYS[9]) or '0') then
+  newest = 0  -- that window is over by the server's Reset (Redis's clock): probe anew
+end
 if full <= 0 and newest > 0 then
   -- A client with no headers yet, where others know the window: their limit, its caps.
   local limit = tonumber(redis.call('GET', KEYS[7]) or '0')
@@ -158,13 +162,16 @@ out[#out + 1] = tonumber(redis.call('GET', KEYS[8]) or '0')
 return out
 """
 
-# GIVE ARGV: 1 the window counters' key prefix, then ten fields per returned grant: lease
+# GIVE ARGV: 1 the window counters' key prefix, then 11 fields per returned grant: lease
 # id, Limit - Remaining seen (-1: no headers), 1 if it was a probe, window key ttl s, 1 if
 # it was past the assumed share and succeeded, a ceiling (-1: none), the answered window
 # (its Reset), ms to hold the fleet's probes back (a probe that came before the window's
-# end; 0: none), the answered window's limit, the window length it taught (ms; 0: none).
+# end; 0: none), the answered window's limit, the window length it taught (ms; 0: none),
+# the answered window's Reset - Date (ms).
 _GIVE = """
-for i = 2, #ARGV, 10 do
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for i = 2, #ARGV, 11 do
   redis.call('ZREM', KEYS[1], ARGV[i])
   local seen = tonumber(ARGV[i + 1])
   local ttl = ARGV[i + 3]
@@ -185,9 +192,16 @@ for i = 2, #ARGV, 10 do
     if seen > tonumber(redis.call('GET', key) or '0') then
       redis.call('SET', key, seen, 'EX', ttl)
     end
-    if window > tonumber(redis.call('GET', KEYS[5]) or '0') then
+    -- When the window ends, on Redis's clock: Reset - Date, from a Date rounded down, is
+    -- at most a second late, never early; the earliest seen is the best bound.
+    local ends = now + tonumber(ARGV[i + 10])
+    local newest = tonumber(redis.call('GET', KEYS[5]) or '0')
+    if window > newest then
       redis.call('SET', KEYS[5], window, 'EX', 3600)
       redis.call('SET', KEYS[7], ARGV[i + 8], 'EX', 3600)
+      redis.call('SET', KEYS[9], ends, 'EX', 3600)
+    elseif window == newest and ends < tonumber(redis.call('GET', KEYS[9]) or ends) then
+      redis.call('SET', KEYS[9], ends, 'EX', 3600)
     end
   end
   if ARGV[i + 4] == '1' then
@@ -450,7 +464,9 @@ class SharedRateLimiter(RateLimiter):
     def _keys(self, bucket: str) -> list[str]:
         """The grant script's keys: leases, probes, shown, ceiling, newest window, hold."""
         base = f"{self._base}:{bucket}"
-        names = ("leases", "probes", "shown", "ceiling", "newest", "hold", "limit", "wlen")
+        names = (
+            "leases", "probes", "shown", "ceiling", "newest", "hold", "limit", "wlen", "ends"
+        )  # fmt: skip
         return [f"{base}:{name}" for name in names]
 
     def _caps(self, info: RateLimitInfo | None) -> tuple[int, int]:
@@ -594,7 +610,7 @@ class SharedRateLimiter(RateLimiter):
             elif row[0] == 1:
                 # Its caller was cancelled while asking: give the grant straight back.
                 self._queue_give(
-                    bucket, [lease, -1, 1 if row[2] == 0 else 0, 60, 0, -1, row[2], 0, 0, 0]
+                    bucket, [lease, -1, 1 if row[2] == 0 else 0, 60, 0, -1, row[2], 0, 0, 0, 0]
                 )
 
     @staticmethod
@@ -661,11 +677,13 @@ class SharedRateLimiter(RateLimiter):
         ceiling = -1
         limit = 0
         ttl_s = 120
+        ends_ms = 0
         if info is not None and not info.is_concurrency_signal:
             seen = max(0, info.limit - info.remaining)
             window = info.reset_at
             limit = info.limit
             ttl_s = int(info.reset_after) + 60
+            ends_ms = int(info.reset_after * 1000)
             if grant.refused:
                 if info.remaining > self._headroom(info.limit) and grant.n > 1:
                     ceiling = grant.n - 1  # the principal's share ran out before the org's
@@ -682,6 +700,7 @@ class SharedRateLimiter(RateLimiter):
             grant.hold_ms,
             limit,
             grant.wlen_ms,
+            ends_ms,
         ]
 
     async def _run_gives(self, bucket: str, entries: list[list[object]]) -> None:

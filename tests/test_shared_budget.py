@@ -7,6 +7,7 @@ import collections
 import json
 import logging
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,6 +93,28 @@ async def test_without_the_shared_budget_the_same_fleet_collides() -> None:
         statuses = await _run_fleet(fake, None, clients=4, per=40)
     assert statuses.count(200) == 160
     assert statuses.count(429) > 1
+
+
+async def test_a_client_that_joins_after_a_spent_window_ended_does_not_wait_on_it(
+    redis: RedisServer,
+) -> None:
+    # The last window of an earlier job is spent in Redis; once it has ended (by Okta's
+    # Reset), a new client probes the next window instead of waiting on that counter.
+    async with FakeOkta(apps=0, rate_limit=10, rate_window=1.0) as fake:
+        ids = [fake.add_app("okta_org2org", connection="token").id for _ in range(25)]
+        async with OktaClient(
+            fake.org_url, auth=SSWSToken(fake.token), shared_budget=redis.url
+        ) as okta:
+            await asyncio.gather(*(okta.connections.get(i) for i in ids[:20]))
+        started = time.monotonic()
+        async with OktaClient(
+            fake.org_url, auth=SSWSToken(fake.token), shared_budget=redis.url
+        ) as okta:
+            await asyncio.gather(*(okta.connections.get(i) for i in ids[20:]))
+        waited = time.monotonic() - started
+        statuses = [r.status for r in fake.requests if r.operation == "get"]
+    assert waited < 5  # a window or two, not the spent counter's minute-long life
+    assert statuses.count(429) <= 1
 
 
 async def test_redis_going_away_mid_job_falls_back_to_local_pacing_with_one_warning(
