@@ -83,6 +83,7 @@ if TYPE_CHECKING:
     )
     from .ratelimit import RateLimitInfo
     from .retry import RetryPolicy
+    from .scale_out import ScaleOutReport
     from .services import ConnectionsService
     from .shared import SharedBudget
     from .transport import (
@@ -153,6 +154,7 @@ __all__ = [
     "RetryPolicy",
     "RotationMode",
     "SSWSToken",
+    "ScaleOutReport",
     "ServerError",
     "SharedBudget",
     "SideRequest",
@@ -237,6 +239,7 @@ _WHERE: dict[str, str] = {
     "TokenConnection": ".models",
     "RateLimitInfo": ".ratelimit",
     "RetryPolicy": ".retry",
+    "ScaleOutReport": ".scale_out",
     "SharedBudget": ".shared",
     "ConnectionsService": ".services",
     "AiohttpTransport": ".transport",

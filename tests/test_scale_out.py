@@ -1,0 +1,307 @@
+"""One bulk job across the workers of a real task queue (Celery on Redis), for real.
+
+Two redis-servers (the broker and the result store on one, databases 0 and 1; the shared
+rate budget on the other, so that restarting it loses no queued chunk), ``fake-server``
+in its own process with a scaled window (100 per 2 s) and a 50% share per token, and two
+Celery workers of two pool processes each. Wall time against the fixed-window minimum is
+measured in benchmarks/bench_scale_out.py, not asserted here.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from okta_connections.scale_out import (
+    ScaleOutReport,
+    celery_fan_out,
+    celery_gather,
+    failed_rows,
+    split,
+    summarize,
+)
+
+from .support.redis_server import RedisServer, redis_server
+
+ROOT = Path(__file__).resolve().parent.parent
+BROKER_PASSWORD = "br0ker-pass-9c1e"
+BUDGET_PASSWORD = "budg3t-pass-4d7b"
+
+
+# ------------------------------------------------------------------- pure helpers
+
+
+def test_split_keeps_order_drops_repeats_and_refuses_empty_chunks() -> None:
+    assert split(["a", "b", "a", "c", "d"], 2) == [["a", "b"], ["c", "d"]]
+    assert split([], 3) == []
+    with pytest.raises(Exception, match="at least one"):
+        split(["a"], 0)
+
+
+def test_summarize_accounts_for_every_app_of_failed_lost_and_short_chunks() -> None:
+    chunks = [["a", "b"], ["c", "d"], ["e"], ["f", "g"]]
+    ok = [
+        {"app_id": "a", "status": "succeeded", "changed": True, "error_code": None},
+        {"app_id": "b", "status": "succeeded", "changed": False, "error_code": None},
+    ]
+    short = [{"app_id": "f", "status": "failed", "changed": None, "error_code": "E0000007"}]
+    report = summarize(chunks, [ok, RuntimeError("boom"), None, short])
+    assert isinstance(report, ScaleOutReport)
+    assert sorted(report.rows) == list("abcdefg")
+    assert report.accounted == report.report.accounted == 7
+    assert (report.report.succeeded, report.report.changed, report.report.unchanged) == (2, 1, 1)
+    assert report.report.failed == 5
+    assert report.failed_chunks == 2
+    assert report.missing == ["g"]
+    assert report.rows["c"]["cause"] == "RuntimeError: boom"
+    assert report.rows["e"]["error_code"] == "ChunkLost"
+    assert report.report.failed_by_code["RuntimeError"] == 2
+    assert "2 chunk(s) failed as a whole" in report.summary()
+
+
+def test_the_helpers_do_not_import_celery() -> None:
+    # The extra costs nothing when absent: only celery_fan_out imports celery.
+    code = (
+        "import sys, okta_connections, okta_connections.scale_out; "
+        "okta_connections.ScaleOutReport; print('celery' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_failed_rows_redact_query_strings() -> None:
+    (row,) = failed_rows(["a"], RuntimeError("GET http://h/p?code=s3cr3t failed"))
+    assert "s3cr3t" not in row["cause"]
+
+
+# ------------------------------------------------------------------- the real thing
+
+
+def _need(binary: str) -> None:
+    if shutil.which(binary) is None:
+        pytest.skip(f"{binary} is not installed (apt-get install redis-server)")
+
+
+class Cluster:
+    """redis-servers, fake-server and Celery workers, all on loopback."""
+
+    def __init__(self, tmp: Path, *, apps: int) -> None:
+        pytest.importorskip("celery", reason="celery is not installed (pip install -e '.[dev]')")
+        _need("redis-server")
+        self.tmp = tmp
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self.broker: RedisServer = redis_server(BROKER_PASSWORD)
+        self.budget: RedisServer = redis_server(BUDGET_PASSWORD)
+        self.requests_log = tmp / "requests.jsonl"
+        self.started = tmp / "started"
+        self.started.mkdir()
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("OKTA_", "OKC_"))}
+        self.env["HOME"] = str(tmp / "home")
+        self.env["PYTHONPATH"] = str(ROOT)
+        self._start_fake(apps)
+        self.broker_url = self.broker.url  # database 0: the queue
+        self.results_url = self.broker.url[: -len("/0")] + "/1"  # database 1: results
+        self.env.update(
+            OKC_TEST_BROKER=self.broker_url,
+            OKC_TEST_RESULTS=self.results_url,
+            OKC_TEST_STARTED=str(self.started),
+            OKTA_CLIENT_RATELIMIT_SHAREDBUDGET=self.budget.url,
+        )
+
+    def start_workers(self, workers: int = 2, concurrency: int = 2, **env: str) -> None:
+        self.env.update(env)
+        for _ in range(workers):
+            self._start_worker(len(self.workers), concurrency)
+
+    def _start_fake(self, apps: int) -> None:
+        fake = subprocess.Popen(
+            [sys.executable, "-m", "okta_connections", "fake-server", "--port", "0",
+             "--apps", str(apps), "--rate-limit", "100", "--window", "2",
+             "--principal-share", "0.5", "--requests-log", str(self.requests_log)],
+            cwd=self.tmp, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.fake = fake
+        assert fake.stdout is not None
+        printed: dict[str, str] = {}
+        while "OKTA_CLIENT_TOKEN" not in printed:
+            line = fake.stdout.readline().decode()
+            assert line, "fake-server exited early"
+            key, sep, value = line.strip().partition("=")
+            if sep:
+                printed[key] = value
+        self.org_url, self.token = printed["OKTA_CLIENT_ORGURL"], printed["OKTA_CLIENT_TOKEN"]
+        self.env.update(OKTA_CLIENT_ORGURL=self.org_url, OKTA_CLIENT_TOKEN=self.token)
+
+    def _start_worker(self, n: int, concurrency: int) -> None:
+        log = open(self.tmp / f"worker{n}.log", "wb")  # noqa: SIM115 (closed in stop)
+        self._logs = [*getattr(self, "_logs", []), log]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "tests.support.celery_app", "worker",
+             "--pool", "prefork", "--concurrency", str(concurrency), "--hostname", f"w{n}@%h",
+             "--without-gossip", "--without-mingle", "--without-heartbeat",
+             "--loglevel", "WARNING"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        self.workers.append(proc)
+
+    def client(self) -> tuple[Any, Any]:
+        from .support.celery_app import make_app
+
+        return make_app(self.broker_url, self.results_url)
+
+    def worker_logs(self) -> str:
+        return "\n".join(
+            p.read_text(errors="replace") for p in sorted(self.tmp.glob("worker*.log"))
+        )
+
+    def runs(self) -> collections.Counter[str]:
+        """Chunk runs that started, by the chunk's first app id."""
+        return collections.Counter(p.name.rsplit(".", 1)[0] for p in self.started.iterdir())
+
+    def served(self) -> list[dict[str, Any]]:
+        """Stop fake-server and read what it served."""
+        if self.fake.poll() is None:
+            self.fake.send_signal(signal.SIGINT)
+            self.fake.wait(15)
+        return [json.loads(line) for line in self.requests_log.read_text().splitlines()]
+
+    def stop(self) -> None:
+        for proc in self.workers:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.workers:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for log in getattr(self, "_logs", []):
+            log.close()
+        if self.fake.poll() is None:
+            self.fake.kill()
+            self.fake.wait()
+        if self.fake.stdout is not None:
+            self.fake.stdout.close()
+        self.broker.cleanup()
+        self.budget.cleanup()
+
+
+@pytest.fixture
+def cluster_factory(tmp_path: Path) -> Iterator[Any]:
+    made: list[Cluster] = []
+
+    def make(**kwargs: Any) -> Cluster:
+        c = Cluster(tmp_path, **kwargs)
+        made.append(c)
+        return c
+
+    try:
+        yield make
+    finally:
+        for c in made:
+            c.stop()
+
+
+def _app_ids(apps: int) -> list[str]:
+    """fake-server's app ids: its estate is FakeOkta's, the same for the same seed."""
+    from okta_connections.testing import FakeOkta
+
+    return [a.id for a in FakeOkta(apps=apps, seed=0).apps]
+
+
+def _wait_for_a_run(c: Cluster, deadline: float, not_of: str) -> Path:
+    """The first chunk run that started, of a chunk other than ``not_of``'s."""
+    while time.monotonic() < deadline:
+        files = [p for p in c.started.iterdir() if not p.name.startswith(not_of + ".")]
+        files.sort(key=lambda p: p.stat().st_mtime)
+        if files:
+            return files[0]
+        time.sleep(0.05)
+    raise AssertionError("no chunk started")
+
+
+def _check_changes(
+    report: ScaleOutReport, served: list[dict[str, Any]], verb: str, rerun: set[str]
+) -> None:
+    """No app changed twice, none lost: the org's log agrees with the outcomes.
+
+    An app that a killed run changed before it died is reported by the chunk's second run
+    as already in that state (``changed: false``): the change is in the org, once.
+    """
+    done = collections.Counter(
+        r["app_id"] for r in served if r["operation"] == verb and 200 <= r["status"] < 300
+    )
+    assert max(done.values(), default=0) == 1, [a for a, n in done.items() if n > 1]
+    changed = {a for a, r in report.rows.items() if r["changed"] is True}
+    assert changed <= set(done)
+    assert set(done) - changed <= rerun
+    assert all(report.rows[a]["status"] == "succeeded" for a in done)
+
+
+@pytest.mark.real_components
+def test_600_apps_across_two_workers_one_budget_a_killed_worker_and_a_failing_chunk(
+    cluster_factory: Any,
+) -> None:
+    started = time.monotonic()
+    c: Cluster = cluster_factory(apps=600)
+    ids = _app_ids(600)
+    assert len(ids) == 600
+    chunks = split(ids, 50)
+    # One chunk fails on its own, every time it runs: its apps must be failed outcomes
+    # with the cause, the other chunks go on.
+    broken = chunks[5]
+    c.start_workers(2, 2, OKC_TEST_FAIL_APP=broken[0])
+    app, task = c.client()
+    try:
+        chunks, result = celery_fan_out(task, "ensure_deactivated", ids, chunk_size=50)
+        # A worker's pool process killed mid-chunk: late acknowledgement and
+        # reject_on_worker_lost put the chunk back, and another process runs it again.
+        first = _wait_for_a_run(c, time.monotonic() + 60, not_of=broken[0])
+        time.sleep(1.0)
+        killed_chunk, pid = first.name.rsplit(".", 1)
+        os.kill(int(pid), signal.SIGKILL)
+        report = celery_gather(chunks, result, timeout=110 - (time.monotonic() - started))
+    finally:
+        app.close()
+    served = c.served()
+    logs = c.worker_logs()
+
+    # Every app is accounted for, once.
+    assert sorted(report.rows) == sorted(ids)
+    assert report.report.accounted == 600
+    assert report.failed_chunks == 1
+    for app_id in broken:
+        row = report.rows[app_id]
+        assert row["status"] == "failed"
+        assert "injected fault" in row["cause"]
+    others = [a for a in ids if a not in set(broken)]
+    assert all(report.rows[a]["status"] == "succeeded" for a in others), report.summary()
+    # The killed chunk ran again (and was not lost); no app was changed twice.
+    assert "signal 9" in logs, logs[-2000:]
+    assert c.runs()[killed_chunk] >= 2
+    killed = next(ch for ch in chunks if ch[0] == killed_chunk)
+    _check_changes(report, served, "deactivate", set(killed))
+    # One budget for the fleet: 429s at or below 0.5%.
+    statuses = collections.Counter(r["status"] for r in served)
+    print(
+        f"\n{len(served)} requests, {statuses[429]} answered 429; job {report.report.elapsed:.1f} s"
+        f"; minimum {(math.ceil(len(served) / 50) - 1) * 2} s"
+    )
+    assert statuses[429] <= math.floor(0.005 * len(served)), statuses
+    # No secret in results or logs.
+    text = json.dumps(report.rows) + logs
+    for secret in (c.token, BROKER_PASSWORD, BUDGET_PASSWORD):
+        assert secret not in text
