@@ -42,6 +42,7 @@ __all__ = [
     "celery_fan_out",
     "celery_gather",
     "celery_settings",
+    "close_process_clients",
     "failed_rows",
     "outcome_row",
     "run_chunk",
@@ -150,9 +151,67 @@ async def _rows(client: OktaClient, action: str, ids: list[str]) -> list[ChunkRo
     return rows
 
 
-def run_chunk_sync(action: str, app_ids: Sequence[str], **options: Any) -> list[ChunkRow]:
-    """:func:`run_chunk` in a fresh event loop, for synchronous workers (Celery's prefork)."""
-    return asyncio.run(run_chunk(action, app_ids, **options))
+def run_chunk_sync(
+    action: str, app_ids: Sequence[str], *, reuse_client: bool = True, **options: Any
+) -> list[ChunkRow]:
+    """:func:`run_chunk` for synchronous workers (Celery's prefork pool).
+
+    By default each worker process keeps one event loop and one client per set of
+    options for all the chunks it runs: the client's pacing knowledge (the window, the
+    principal's share), its connections and its shared budget carry over from chunk to
+    chunk, and a Redis outage is one warning per process, not one per chunk.
+    ``reuse_client=False`` runs each chunk in a fresh loop with a fresh client.
+    """
+    if not reuse_client:
+        return asyncio.run(run_chunk(action, app_ids, **options))
+    loop, clients = _process_state()
+    key = repr(sorted(options.items()))  # in this process's memory only
+    client = clients.get(key)
+    if client is None or client.closed:
+        from .client import OktaClient
+
+        profile = options.get("profile")
+        rest = {k: v for k, v in options.items() if k != "profile"}
+        client = clients[key] = OktaClient.from_config(profile, **rest)
+    return loop.run_until_complete(run_chunk(action, app_ids, client=client))
+
+
+_STATE: dict[int, tuple[asyncio.AbstractEventLoop, dict[str, OktaClient]]] = {}
+
+
+def _process_state() -> tuple[asyncio.AbstractEventLoop, dict[str, OktaClient]]:
+    """This process's loop and clients (a forked child makes its own)."""
+    import os
+
+    pid = os.getpid()
+    state = _STATE.get(pid)
+    if state is None:
+        import atexit
+
+        _STATE.clear()  # a parent's loop and clients are not ours to use after a fork
+        state = _STATE[pid] = (asyncio.new_event_loop(), {})
+        atexit.register(close_process_clients)
+    return state
+
+
+def close_process_clients() -> None:
+    """Close the clients and the loop :func:`run_chunk_sync` kept in this process.
+
+    Registered with :mod:`atexit`; call it from a worker's shutdown hook (Celery's
+    ``worker_process_shutdown`` signal) where the process does not run atexit handlers.
+    """
+    import os
+
+    state = _STATE.pop(os.getpid(), None)
+    if state is None:
+        return
+    loop, clients = state
+    try:
+        for client in clients.values():
+            loop.run_until_complete(client.close())
+    finally:
+        clients.clear()
+        loop.close()
 
 
 @attrs.define

@@ -75,6 +75,33 @@ def test_the_helpers_do_not_import_celery() -> None:
     assert out.stdout.strip() == "False"
 
 
+def test_run_chunk_sync_keeps_one_client_per_process(
+    fake_okta: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from okta_connections import scale_out
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("OKTA_CLIENT_ORGURL", fake_okta.org_url)
+    monkeypatch.setenv("OKTA_CLIENT_TOKEN", fake_okta.token)
+    ids = [a.id for a in fake_okta.apps][:6]
+    try:
+        first = scale_out.run_chunk_sync("get", ids[:3])
+        loop, clients = scale_out._process_state()
+        (client,) = clients.values()
+        second = scale_out.run_chunk_sync("get", ids[3:])
+        assert scale_out._process_state() == (loop, {next(iter(clients)): client})
+        fresh = scale_out.run_chunk_sync("get", ids[:2], reuse_client=False)
+        assert list(clients.values()) == [client]
+    finally:
+        scale_out.close_process_clients()
+    assert client.closed and loop.is_closed()
+    assert sorted(r["app_id"] for r in first + second) == sorted(ids)
+    assert [r["app_id"] for r in fresh] == ids[:2] or sorted(r["app_id"] for r in fresh) == sorted(
+        ids[:2]
+    )
+    assert fake_okta.token not in json.dumps(first + second + fresh)
+
+
 def test_failed_rows_redact_query_strings() -> None:
     (row,) = failed_rows(["a"], RuntimeError("GET http://h/p?code=s3cr3t failed"))
     assert "s3cr3t" not in row["cause"]

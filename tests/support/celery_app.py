@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery
-from celery.signals import after_setup_logger
+from celery.signals import after_setup_logger, worker_process_shutdown
 
-from okta_connections.scale_out import celery_settings, run_chunk_sync
+from okta_connections.scale_out import celery_settings, close_process_clients, run_chunk_sync
 
 TASK = "okta_connections.chunk"
 
@@ -45,6 +45,12 @@ def make_app(broker: str, backend: str, visibility_timeout: int = 3600) -> tuple
 def _sdk_warnings(logger: logging.Logger, **_: Any) -> None:
     # The shared budget's "pacing locally" warning reaches the worker's log.
     logging.getLogger("okta_connections").setLevel(logging.WARNING)
+
+
+@worker_process_shutdown.connect
+def _close_clients(**_: Any) -> None:
+    # The pool process's client (run_chunk_sync keeps one per process) closes with it.
+    close_process_clients()
 
 
 if os.environ.get("OKC_TEST_BROKER"):
