@@ -217,7 +217,7 @@ def test_the_budgets_redis_restarted_mid_job_loses_no_chunk_and_no_outcome(
 ) -> None:
     # The budget on its own redis-server, the queue and results on another: restarting the
     # budget's loses nothing queued; the chunks running pace locally from the headers
-    # (one warning per client) and use the restarted, empty Redis again.
+    # (one warning per worker process) and use the restarted, empty Redis again.
     c: Cluster = cluster_factory(apps=400)
     ids = app_ids(400)
     c.start_workers(2, 2)
@@ -238,8 +238,7 @@ def test_the_budgets_redis_restarted_mid_job_loses_no_chunk_and_no_outcome(
     assert report.report.succeeded == 400, report.summary()
     _check_changes(report, served, "deactivate", set())
     warnings = logs.count("pacing locally from the headers")
-    # One warning per chunk running at the restart (one client each; four pool
-    # processes), none for the chunks that start once Redis is back.
+    # One warning per pool process at most (run_chunk_sync keeps one client each).
     assert 1 <= warnings <= 4, logs[-2000:]
     assert "127.0.0.1" in logs and BUDGET_PASSWORD not in logs
     statuses = collections.Counter(r["status"] for r in served)
@@ -247,3 +246,42 @@ def test_the_budgets_redis_restarted_mid_job_loses_no_chunk_and_no_outcome(
     # Local pacing across four processes, and rejoining an empty Redis, cost 429s (each
     # retried): 1% to 14% of requests in runs here. Bounded, not the shared budget's 0.5%.
     assert statuses[429] <= 0.25 * len(served), statuses
+
+
+@pytest.mark.real_components
+def test_a_worker_killed_as_a_whole_gets_its_chunk_back_after_the_visibility_timeout(
+    cluster_factory: Any,
+) -> None:
+    # The main process and its pool SIGKILLed: nobody rejects the message, it stays
+    # unacknowledged in Redis until the visibility timeout (10 s here, longer than a chunk
+    # of 50 runs) has passed, then a live worker restores it (its sweep every second
+    # here, 100 s by default) and runs the chunk again.
+    c: Cluster = cluster_factory(apps=100)
+    ids = app_ids(100)
+    c.start_workers(1, 1, OKC_TEST_VISIBILITY="10", OKC_TEST_RESTORE_INTERVAL="1")
+    app, task = c.client()
+    try:
+        # Chunks of 50 (about 68 requests: two windows of our 50) run for 2 s or more.
+        chunks, result = celery_fan_out(task, "ensure_deactivated", ids, chunk_size=50)
+        _wait_for_a_run(c, time.monotonic() + 60, not_of="-")
+        time.sleep(0.5)
+        # One pool process: the chunk running is the one that started last.
+        first = max(c.started.iterdir(), key=lambda p: p.stat().st_mtime)
+        c.kill_worker(c.workers[0])
+        killed_at = time.monotonic()
+        c.start_workers(1, 1)
+        # kombu brings it back about a minute after the kill here (10 s visibility
+        # timeout, 1 s sweep): its timing, not ours.
+        report = celery_gather(chunks, result, timeout=150)
+        took = time.monotonic() - killed_at
+    finally:
+        app.close()
+    served = c.served()
+    killed_chunk = first.name.rsplit(".", 1)[0]
+    assert sorted(report.rows) == sorted(ids)
+    assert report.report.succeeded == 100, report.summary()
+    assert c.runs()[killed_chunk] == 2
+    print(f"\nthe killed worker's chunk back and done {took:.1f} s after the kill")
+    assert took >= 10  # not before the visibility timeout: never while still running
+    killed = next(ch for ch in chunks if ch[0] == killed_chunk)
+    _check_changes(report, served, "deactivate", set(killed))

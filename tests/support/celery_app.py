@@ -28,6 +28,13 @@ def make_app(broker: str, backend: str, visibility_timeout: int = 3600) -> tuple
     app = Celery("okc_scale_out", broker=broker, backend=backend)
     app.conf.update(celery_settings(visibility_timeout=visibility_timeout))
     app.conf.update(broker_connection_retry_on_startup=True, worker_hijack_root_logger=False)
+    restore = os.environ.get("OKC_TEST_RESTORE_INTERVAL")
+    if restore:
+        # kombu sweeps for unacknowledged messages past the visibility timeout every
+        # interval x throttle seconds (10 x 10 by default): every second here.
+        app.conf.broker_transport_options.update(
+            unacked_restore_interval=int(restore), unacked_restore_throttle=1
+        )
 
     @app.task(name=TASK)
     def chunk(action: str, app_ids: list[str]) -> list[dict[str, Any]]:

@@ -93,8 +93,14 @@ class Cluster:
              "--without-gossip", "--without-mingle", "--without-heartbeat",
              "--loglevel", "WARNING"],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: kill_worker takes it whole
         )  # fmt: skip
         self.workers.append(proc)
+
+    def kill_worker(self, proc: subprocess.Popen[bytes]) -> None:
+        """SIGKILL a worker as a whole: its main process and its pool processes."""
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
     def client(self) -> tuple[Any, Any]:
         from .celery_app import make_app
