@@ -6,7 +6,9 @@ credentials and the shared budget come from ``OKTA_CLIENT_*`` (never from a mess
 
 Test hooks, off unless set: ``OKC_TEST_STARTED`` (a folder: each chunk run writes a file
 ``<first app id>.<pid>`` as it starts, so the test knows which process to kill) and
-``OKC_TEST_FAIL_APP`` (a chunk holding this app id fails as a whole, on its own).
+``OKC_TEST_FAIL_APP`` (a chunk holding this app id fails as a whole, on its own);
+``OKC_TEST_VISIBILITY``, ``OKC_TEST_RESTORE_INTERVAL`` and ``OKC_TEST_ATTEMPT_TIMEOUT``
+(seconds) shorten the broker's and the client's timeouts.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import after_setup_logger, worker_process_shutdown
 
+from okta_connections import Timeouts
 from okta_connections.scale_out import celery_settings, close_process_clients, run_chunk_sync
 
 TASK = "okta_connections.chunk"
@@ -43,7 +46,13 @@ def make_app(broker: str, backend: str, visibility_timeout: int = 3600) -> tuple
             (Path(started) / f"{app_ids[0]}.{os.getpid()}").touch()
         if os.environ.get("OKC_TEST_FAIL_APP") in app_ids:
             raise RuntimeError("injected fault: this chunk fails on its own")
-        return run_chunk_sync(action, app_ids)
+        options: dict[str, Any] = {}
+        attempt = os.environ.get("OKC_TEST_ATTEMPT_TIMEOUT")
+        if attempt:
+            # A shorter per-attempt timeout: the shared budget's leases (it plus 5 s) of
+            # a killed worker expire sooner.
+            options["timeouts"] = Timeouts(total=float(attempt))
+        return run_chunk_sync(action, app_ids, **options)
 
     return app, chunk
 
