@@ -93,10 +93,7 @@ if full <= 0 and newest > 0 then
     end
   end
 end
--- A window whose end has passed (by this server's clock, a second's grace for skew) is
--- not drawn on: a fleet that all went away and came back must probe for a new one, not
--- wait on the old one's spent counter until its key expires.
-local adopt = full > 0 and newest > window and newest * 1000 + 1000 > now
+local adopt = full > 0 and newest > window
 if adopt then
   window = newest  -- another client has seen a newer window: draw on it, no probe
 end

@@ -165,28 +165,6 @@ async def test_a_restarted_redis_is_one_outage_not_one_per_stale_pooled_connecti
     assert len(warnings) == 1, [w.getMessage() for w in warnings]
 
 
-async def test_a_client_joining_after_the_fleets_last_window_ended_does_not_wait_on_it(
-    redis: RedisServer,
-) -> None:
-    # A fleet that spent a window and went away (a job's workers all killed or done),
-    # then a new client: the fleet's newest window is over, so it probes for a new one
-    # instead of drawing on the old one's spent counter until that key expires (a minute).
-    async with FakeOkta(apps=0, rate_limit=10, rate_window=1.0) as fake:
-        ids = [fake.add_app("okta_org2org", connection="token").id for _ in range(11)]
-        async with OktaClient(
-            fake.org_url, auth=SSWSToken(fake.token), shared_budget=redis.url
-        ) as first:
-            await asyncio.gather(*(first.connections.get(i) for i in ids[:10]))
-        await asyncio.sleep(2.1)  # that window (whole seconds) is over
-        async with OktaClient(
-            fake.org_url, auth=SSWSToken(fake.token), shared_budget=redis.url
-        ) as second:
-            started = asyncio.get_running_loop().time()
-            await asyncio.wait_for(second.connections.get(ids[10]), 10)
-            took = asyncio.get_running_loop().time() - started
-    assert took < 3.0
-
-
 async def test_a_killed_workers_leases_expire(redis: RedisServer) -> None:
     # A worker killed with SIGKILL never returns its slots: fill the semaphore with
     # leases that nobody will give back, and see them expire by their time-to-live.
