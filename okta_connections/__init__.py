@@ -84,6 +84,7 @@ if TYPE_CHECKING:
     )
     from .ratelimit import RateLimitInfo
     from .retry import RetryPolicy
+    from .scale_out import ScaleOutReport
     from .services import ConnectionsService
     from .shared import SharedBudget
     from .transport import (
@@ -156,6 +157,7 @@ __all__ = [
     "RetryPolicy",
     "RotationMode",
     "SSWSToken",
+    "ScaleOutReport",
     "ServerError",
     "SharedBudget",
     "SideRequest",
@@ -242,6 +244,7 @@ _WHERE: dict[str, str] = {
     "TokenConnection": ".models",
     "RateLimitInfo": ".ratelimit",
     "RetryPolicy": ".retry",
+    "ScaleOutReport": ".scale_out",
     "SharedBudget": ".shared",
     "ConnectionsService": ".services",
     "AiohttpTransport": ".transport",

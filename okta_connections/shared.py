@@ -367,7 +367,12 @@ class SharedBudget:
         flat: list[object] = list(args)
         for lease, probe in leases:
             flat += [lease, 1 if probe else 0]
-        out = [int(v) for v in await self._take(keys=keys, args=flat)]
+        try:
+            raw = await self._take(keys=keys, args=flat)
+        except Exception as exc:
+            await self._drop_connections(exc)
+            raise
+        out = [int(v) for v in raw]
         rows = [(out[i], out[i + 1], out[i + 2], out[i + 3]) for i in range(0, len(out) - 1, 4)]
         return rows, out[-1]
 
@@ -377,7 +382,31 @@ class SharedBudget:
         flat: list[object] = [prefix]
         for entry in entries:
             flat += entry
-        await self._give(keys=keys, args=flat)
+        try:
+            await self._give(keys=keys, args=flat)
+        except Exception as exc:
+            await self._drop_connections(exc)
+            raise
+
+    async def _drop_connections(self, exc: BaseException) -> None:
+        """After a connection error, close every pooled connection, not only the failed one.
+
+        A restarted Redis leaves each of the pool's connections dead; without this, each
+        retry (every ``retry_after`` seconds) would find the next dead one and count as a
+        new outage, with a new warning. The next call connects afresh.
+        """
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+
+        client = self._client
+        if client is None or not isinstance(
+            exc, RedisConnectionError | RedisTimeoutError | OSError
+        ):
+            return
+        try:
+            await client.connection_pool.disconnect(inuse_connections=True)
+        except Exception:  # closing a broken connection is not a failure
+            logger.debug("shared budget: closing the Redis connections failed")
 
     async def aclose(self) -> None:
         """Close the connection pool (idempotent)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import json
 import math
 import re
 import signal
@@ -88,6 +89,52 @@ async def test_fake_server_prints_its_url_and_token_and_serves(tmp_path: Path) -
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+async def test_fake_server_principal_share_and_requests_log(tmp_path: Path) -> None:
+    # What tests/test_scale_out.py relies on: a token may use half of each window, and
+    # the log of what was served reaches a test in another process when the fake stops.
+    log = tmp_path / "requests.jsonl"
+    proc = await start_cli(
+        "fake-server", "--port", "0", "--apps", "3", "--rate-limit", "4", "--window", "60",
+        "--principal-share", "0.5", "--requests-log", str(log),
+        cwd=tmp_path, env=cli_env(tmp_path, None),
+    )  # fmt: skip
+    assert proc.stdout is not None
+    printed: dict[str, str] = {}
+    statuses = []
+    try:
+        while "OKTA_CLIENT_TOKEN" not in printed:
+            line = await asyncio.wait_for(proc.stdout.readline(), 15)
+            assert line, "fake-server exited early"
+            key, sep, value = line.decode().strip().partition("=")
+            if sep:
+                printed[key] = value
+        token = printed["OKTA_CLIENT_TOKEN"]
+        async with aiohttp.ClientSession() as http:
+            for _ in range(3):
+                async with http.get(
+                    printed["OKTA_CLIENT_ORGURL"] + "/api/v1/apps",
+                    headers={"Authorization": f"SSWS {token}"},
+                ) as resp:
+                    statuses.append(resp.status)
+                    limit = resp.headers["X-Rate-Limit-Limit"]
+        proc.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(proc.wait(), 15) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    # Half of 4: the third request in the window is refused.
+    assert statuses == [200, 200, 429]
+    assert limit == "2"
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(r["operation"], r["status"]) for r in rows] == [("list_apps", 200)] * 2 + [
+        ("list_apps", 429)
+    ]
+    assert all(r["principal"] == "ssws-1" for r in rows)
+    assert token not in log.read_text()
 
 
 async def test_fake_server_refuses_a_bad_fail_rate(tmp_path: Path) -> None:

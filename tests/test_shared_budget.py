@@ -159,6 +159,35 @@ async def test_redis_coming_back_is_used_again(redis: RedisServer) -> None:
     assert any(":w:" in k for k in keys)  # the restarted Redis holds counters again
 
 
+async def test_a_restarted_redis_is_one_outage_not_one_per_stale_pooled_connection(
+    redis: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Redis restarted while grants and returns are in flight: every pooled connection is
+    # dead. Each retry (every retry_after) must not find the next dead one, which would be
+    # a new outage and a new warning each time.
+    caplog.set_level(logging.WARNING, logger="okta_connections")
+    budget = SharedBudget(redis.url, retry_after=0.4)
+    async with FakeOkta(apps=0, rate_limit=40, rate_window=1.0) as fake:
+        ids = [fake.add_app("okta_org2org", connection="token").id for _ in range(200)]
+        async with OktaClient(
+            fake.org_url, auth=SSWSToken(fake.token), shared_budget=budget
+        ) as okta:
+
+            async def restart() -> None:
+                await asyncio.sleep(1.5)
+                await asyncio.to_thread(redis.restart)
+
+            restarting = asyncio.create_task(restart())
+            report = await okta.bulk.get(ids).run()
+            await restarting
+            limiter = okta._limiter
+            assert isinstance(limiter, SharedRateLimiter)
+            assert limiter.outages == 1
+    assert report.succeeded == 200
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, [w.getMessage() for w in warnings]
+
+
 async def test_a_killed_workers_leases_expire(redis: RedisServer) -> None:
     # A worker killed with SIGKILL never returns its slots: fill the semaphore with
     # leases that nobody will give back, and see them expire by their time-to-live.

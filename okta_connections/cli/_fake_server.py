@@ -93,6 +93,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="keep a log of every request in memory (off: a long run would only grow it)",
     )
     parser.add_argument(
+        "--requests-log",
+        default=None,
+        metavar="PATH",
+        help="on stop, write the request log to PATH as JSON lines (method, path, operation, "
+        "app id, status, principal; never headers or bodies); implies --record",
+    )
+    parser.add_argument(
         "--fail-rate",
         type=float,
         default=0.0,

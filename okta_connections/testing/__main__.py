@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import signal
 import sys
 from collections.abc import Sequence
@@ -49,8 +50,30 @@ async def serve(args: argparse.Namespace) -> int:
         print(f"OKTA_CLIENT_ORGURL={fake.org_url}", flush=True)
         print(f"OKTA_CLIENT_TOKEN={fake.token}", flush=True)
         await stop.wait()
+        if args.requests_log:
+            write_requests_log(fake, args.requests_log)
     print("FakeOkta: stopped", file=sys.stderr, flush=True)
     return 0
+
+
+def write_requests_log(fake: FakeOkta, path: str) -> None:
+    """The request log as JSON lines: what a test in another process asserts on.
+
+    Only what identifies a call and its answer: no headers (credentials), no bodies
+    (target tokens), no query (consent codes).
+    """
+    with open(path, "w", encoding="utf-8") as out:
+        for r in list(fake.requests):
+            row = {
+                "method": r.method,
+                "path": r.path,
+                "operation": r.operation,
+                "app_id": r.app_id,
+                "status": r.status,
+                "principal": r.principal,
+                "received_at": r.received_at,
+            }
+            out.write(json.dumps(row) + "\n")
 
 
 def build(args: argparse.Namespace) -> FakeOkta:
@@ -75,7 +98,7 @@ def build(args: argparse.Namespace) -> FakeOkta:
         principal_share=default_share,
         concurrency_limit=args.concurrency_limit,
         rate_limit_headers=args.rate_limit_headers,
-        record_requests=args.record,
+        record_requests=args.record or bool(args.requests_log),
         fail_rate=args.fail_rate,
     )
     for who, share in args.principal_share:

@@ -190,7 +190,7 @@ class MockedApp:
 
 
 def _result(status: int, body: Any, headers: Mapping[str, str]) -> Any:
-    from aioresponses import CallbackResult  # type: ignore[import-untyped,unused-ignore]
+    from aioresponses import CallbackResult  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
     if body is None:
         return CallbackResult(status=status, body=b"", headers=dict(headers))
