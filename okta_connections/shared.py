@@ -83,8 +83,13 @@ local full = tonumber(ARGV[3])
 local assumed = tonumber(ARGV[4])
 local window = tonumber(ARGV[6])
 local newest = tonumber(redis.call('GET', KEYS[5]) or '0')
-if newest > 0 and now >= tonumber(redis.call('GET', KEYS[9]) or '0') then
-  newest = 0  -- that window is over by the server's Reset (Redis's clock): probe anew
+-- A window is over at its Reset (epoch seconds; Okta's windows end on it, or before it
+-- when they open at their first request): by Redis's clock, nobody draws on it after
+-- that, whatever a client's own estimate says. (Redis's clock stands in for Okta's: on
+-- NTP-synchronised hosts they agree to milliseconds.)
+local over = now >= window * 1000
+if newest > 0 and (now >= newest * 1000 or now >= tonumber(redis.call('GET', KEYS[9]) or '0')) then
+  newest = 0  -- over too: the next to ask probes the new window
 end
 if full <= 0 and newest > 0 then
   -- A client with no headers yet, where others know the window: their limit, its caps.
@@ -119,7 +124,7 @@ local probes0 = probes
 local hold = redis.call('PTTL', KEYS[6])
 local out = {}
 for i = 10, #ARGV, 2 do
-  local probe = (ARGV[i + 1] == '1' or full <= 0) and not adopt
+  local probe = (ARGV[i + 1] == '1' or full <= 0 or over) and not adopt
   local r
   if held >= maxc then
     r = {0, held, 0, 0}

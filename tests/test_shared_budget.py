@@ -26,6 +26,7 @@ from okta_connections.shared import SharedRateLimiter
 from okta_connections.testing import FakeOkta
 
 from .support.redis_server import RedisServer, redis_server
+from .test_cli import cli_env, run_cli
 from .test_oauth_server import pem, rsa_key
 
 pytestmark = pytest.mark.real_components
@@ -196,8 +197,10 @@ async def test_a_killed_workers_leases_expire(redis: RedisServer) -> None:
         budget, org_url="https://acme.okta.com", principal="p", lease_ttl=1.0, max_in_flight=2
     )
     keys = limiter._keys("apps")
-    # Full cap 100 in window 17, no assumed share: only the concurrency limit (2) binds.
-    args: list[object] = [1000, 2, 100, 100, 60, 17, "okta-connections:{x}:apps:w:", 1.0, 1.0]
+    # Full cap 100 in a window an hour from now, no assumed share: only the concurrency
+    # limit (2) binds.
+    window = int(time.time()) + 3600
+    args: list[object] = [1000, 2, 100, 100, 60, window, "okta-connections:{x}:apps:w:", 1.0, 1.0]
     rows, _ = await budget.take(keys, args, [("dead:1", False), ("dead:2", False)])
     assert [r[0] for r in rows] == [1, 1]
     rows, _ = await budget.take(keys, args, [("live:1", False)])
@@ -318,8 +321,6 @@ def test_okta_yaml_and_the_environment_set_the_shared_budget(
 async def test_the_command_shares_a_budget_and_shows_it_masked(
     redis: RedisServer, tmp_path: Path
 ) -> None:
-    from .test_cli import cli_env, run_cli
-
     (tmp_path / "home").mkdir()
     async with FakeOkta(apps=0, rate_limit=1000, rate_window=1.0) as fake:
         ids = [fake.add_app("okta_org2org", connection="token").id for _ in range(30)]
