@@ -62,8 +62,8 @@ _MAX_BLOCK = 3600.0
 #
 # TAKE ARGV: 1 lease ttl ms, 2 max concurrency, 3 full cap (0: the caller has no headers
 # yet), 4 assumed cap, 5 window key ttl s, 6 the caller's window (0: none), 7 the window
-# counters' key prefix, 8 the caller's max_capacity, 9 its assumed share, then pairs of
-# (lease id, 1 if the caller takes the window to be over).
+# counters' key prefix, 8 the caller's max_capacity, 9 its assumed share, 10 its round
+# trip (ms), then pairs of (lease id, 1 if the caller takes the window to be over).
 # Returns, per lease, four numbers: {1, n, window, left} granted, the n-th of the window
 # (window 0: a probe), with `left` grants left in it (2^30 while the assumed share is
 # unconfirmed); {0, held, 0, 0} every concurrency slot is leased; {-1, used, window,
@@ -117,13 +117,17 @@ if ceiling and tonumber(ceiling) < cap then
   cap = tonumber(ceiling)
   final = 1
 end
+-- The window's last round trip: a request granted now would reach Okta after the window
+-- has ended and count, unseen, in the next one. Refused as spent: the callers sleep to
+-- the end and the next window's probe.
+local closing = window > 0 and now >= window * 1000 - tonumber(ARGV[10])
 local key = ARGV[7] .. string.format('%d', window)
 local used0 = tonumber(redis.call('GET', key) or '0')
 local used = used0
 local probes0 = probes
 local hold = redis.call('PTTL', KEYS[6])
 local out = {}
-for i = 10, #ARGV, 2 do
+for i = 11, #ARGV, 2 do
   local probe = (ARGV[i + 1] == '1' or full <= 0 or over) and not adopt
   local r
   if held >= maxc then
@@ -140,7 +144,7 @@ for i = 10, #ARGV, 2 do
       redis.call('ZADD', KEYS[1], now + ttl, ARGV[i])
       r = {1, probes, 0, big}
     end
-  elseif used + probes >= cap then
+  elseif closing or used + probes >= cap then
     r = {-1, used + probes, window, final}
   else
     used = used + 1
@@ -158,6 +162,10 @@ for i = 10, #ARGV, 2 do
 end
 if used > used0 then
   redis.call('SET', key, used, 'EX', ARGV[5])
+  -- Grants of this window not yet answered: they may still land in the next one.
+  local flying = ARGV[7] .. 'f' .. string.format('%d', window)
+  redis.call('INCRBY', flying, used - used0)
+  redis.call('EXPIRE', flying, ARGV[5])
 end
 if probes > probes0 then
   redis.call('SET', KEYS[2], probes, 'PX', ttl)
@@ -167,21 +175,28 @@ out[#out + 1] = tonumber(redis.call('GET', KEYS[8]) or '0')
 return out
 """
 
-# GIVE ARGV: 1 the window counters' key prefix, then 11 fields per returned grant: lease
+# GIVE ARGV: 1 the window counters' key prefix, then 12 fields per returned grant: lease
 # id, Limit - Remaining seen (-1: no headers), 1 if it was a probe, window key ttl s, 1 if
 # it was past the assumed share and succeeded, a ceiling (-1: none), the answered window
 # (its Reset), ms to hold the fleet's probes back (a probe that came before the window's
 # end; 0: none), the answered window's limit, the window length it taught (ms; 0: none),
-# the answered window's Reset - Date (ms).
+# the answered window's Reset - Date (ms), the window it was granted in (0: a probe).
 _GIVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-for i = 2, #ARGV, 11 do
+for i = 2, #ARGV, 12 do
   redis.call('ZREM', KEYS[1], ARGV[i])
   local seen = tonumber(ARGV[i + 1])
   local ttl = ARGV[i + 3]
   local window = tonumber(ARGV[i + 6])
   local key = ARGV[1] .. string.format('%d', window)
+  local taken = tonumber(ARGV[i + 11])
+  if taken > 0 then
+    local flying = ARGV[1] .. 'f' .. string.format('%d', taken)
+    if redis.call('DECR', flying) < 0 then
+      redis.call('SET', flying, 0, 'EX', 60)
+    end
+  end
   if ARGV[i + 2] == '1' then
     if redis.call('DECR', KEYS[2]) < 0 then
       redis.call('SET', KEYS[2], 0)
@@ -202,6 +217,16 @@ for i = 2, #ARGV, 11 do
     local ends = now + tonumber(ARGV[i + 10])
     local newest = tonumber(redis.call('GET', KEYS[5]) or '0')
     if window > newest then
+      -- A new window: what the last one still has in flight may land in this one (sent
+      -- near its end); it counts here from the start, not when its answers come.
+      if newest > 0 then
+        local last = ARGV[1] .. 'f' .. string.format('%d', newest)
+        local flying = tonumber(redis.call('GET', last) or '0')
+        if flying > 0 then
+          redis.call('INCRBY', key, flying)
+          redis.call('EXPIRE', key, ttl)
+        end
+      end
       redis.call('SET', KEYS[5], window, 'EX', 3600)
       redis.call('SET', KEYS[7], ARGV[i + 8], 'EX', 3600)
       redis.call('SET', KEYS[9], ends, 'EX', 3600)
@@ -624,6 +649,8 @@ class SharedRateLimiter(RateLimiter):
             f"{self._base}:{bucket}:w:",
             self.max_capacity,
             self.assumed_share,
+            # A round trip, so that no grant lands after its window's end: 5-500 ms.
+            min(500, max(5, int(b.rtt * 1000))),
         ]
         try:
             rows, wlen_ms = await self.budget.take(
@@ -644,7 +671,8 @@ class SharedRateLimiter(RateLimiter):
             elif row[0] == 1:
                 # Its caller was cancelled while asking: give the grant straight back.
                 self._queue_give(
-                    bucket, [lease, -1, 1 if row[2] == 0 else 0, 60, 0, -1, row[2], 0, 0, 0, 0]
+                    bucket,
+                    [lease, -1, 1 if row[2] == 0 else 0, 60, 0, -1, row[2], 0, 0, 0, 0, row[2]],
                 )
 
     @staticmethod
@@ -735,6 +763,7 @@ class SharedRateLimiter(RateLimiter):
             limit,
             grant.wlen_ms,
             ends_ms,
+            0 if grant.probe or grant.window is None else int(grant.window),
         ]
 
     async def _run_gives(self, bucket: str, entries: list[list[object]]) -> None:

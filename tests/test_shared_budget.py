@@ -200,7 +200,8 @@ async def test_a_killed_workers_leases_expire(redis: RedisServer) -> None:
     # Full cap 100 in a window an hour from now, no assumed share: only the concurrency
     # limit (2) binds.
     window = int(time.time()) + 3600
-    args: list[object] = [1000, 2, 100, 100, 60, window, "okta-connections:{x}:apps:w:", 1.0, 1.0]
+    prefix = "okta-connections:{x}:apps:w:"
+    args: list[object] = [1000, 2, 100, 100, 60, window, prefix, 1.0, 1.0, 10]
     rows, _ = await budget.take(keys, args, [("dead:1", False), ("dead:2", False)])
     assert [r[0] for r in rows] == [1, 1]
     rows, _ = await budget.take(keys, args, [("live:1", False)])
@@ -345,4 +346,6 @@ async def test_the_command_shares_a_budget_and_shows_it_masked(
             assert PASSWORD not in text and fake.token not in text
     keys = await _keys(redis)
     counters = [int(v) for k, v in keys.items() if ":w:" in k]
-    assert sum(counters) == 30  # every call drew on the shared budget
+    # Every call drew on the shared budget (a grant near a window's end can be counted in
+    # that window and, by the headers, in the next one too).
+    assert sum(counters) >= 30
