@@ -517,9 +517,6 @@ class SharedRateLimiter(RateLimiter):
     def __repr__(self) -> str:
         return f"SharedRateLimiter({self.budget!r})"
 
-    def _counter(self, bucket: str, window: float | None) -> str:
-        return f"{self._base}:{bucket}:w:{int(window) if window is not None else 'none'}"
-
     def _keys(self, bucket: str) -> list[str]:
         """The grant script's keys: leases, probes, shown, ceiling, newest window, hold."""
         base = f"{self._base}:{bucket}"
