@@ -360,14 +360,6 @@ class SharedBudget:
         """The URL with its password masked."""
         return masked_url(self._url)
 
-    @property
-    def password(self) -> str | None:
-        """The URL's password (a secret), for redaction."""
-        try:
-            return urllib.parse.urlsplit(self._url).password
-        except ValueError:
-            return None
-
     def _redis(self) -> Any:
         if self._client is None:
             import redis.asyncio as aioredis
