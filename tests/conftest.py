@@ -8,7 +8,6 @@ from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import attrs
 import pytest
 from aiohttp import web
@@ -145,19 +144,6 @@ def fast_retry(**kwargs: Any) -> RetryPolicy:
 async def client(server: ScriptedServer) -> AsyncIterator[OktaClient]:
     async with OktaClient(server.url, auth=SSWSToken(SECRET), retry=fast_retry()) as okta:
         yield okta
-
-
-_AIOHTTP = tuple(int(p) for p in aiohttp.__version__.split(".")[:2])
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """aioresponses 0.7.9 cannot build responses on aiohttp >= 3.14 (aioresponses#289)."""
-    if _AIOHTTP < (3, 14):
-        return
-    skip = pytest.mark.skip(reason="aioresponses 0.7.9 breaks on aiohttp >= 3.14 (#289)")
-    for item in items:
-        if item.get_closest_marker("aioresponses") is not None:
-            item.add_marker(skip)
 
 
 def chain_text(exc: BaseException) -> str:

@@ -1,7 +1,8 @@
 """aioresponses can mock every call: our auth and retries do not depend on aiohttp middlewares.
 
-aioresponses 0.7.9 breaks on aiohttp 3.14 (pnuckowski/aioresponses#289), so CI runs these
-only in its aiohttp<3.14 pass; they are deselected by marker in the newest-aiohttp pass.
+aioresponses 0.7.9 alone cannot build a response on aiohttp 3.14 (pnuckowski/aioresponses#289);
+``okta_connections.testing.aioresponses`` (a drop-in) and ``MockClientResponse`` make it work
+on the patched aiohttp that the package requires.
 """
 
 from __future__ import annotations
@@ -11,11 +12,10 @@ import re
 
 import pytest
 
-pytest.importorskip(
-    "aioresponses", reason="aioresponses is not installed: it is in the [aioresponses] extra"
-)
+pytest.importorskip("aioresponses", reason="aioresponses is not installed: it is in the test extra")
 
-from aioresponses import aioresponses
+import aiohttp
+import aioresponses as upstream
 from yarl import URL
 
 from okta_connections import (
@@ -25,6 +25,7 @@ from okta_connections import (
     SSWSToken,
     TokenConnection,
 )
+from okta_connections.testing import MockClientResponse, aioresponses
 
 from .conftest import APP_ID, CONNECTION_BODY, SECRET, fast_retry
 
@@ -102,3 +103,40 @@ async def test_errors_and_retries_work_under_aioresponses() -> None:
         assert "X-Okta-Retry-Count" in calls[1]["headers"]  # type: ignore[operator]
         assert info.value.error_code == "E0000007"
         assert info.value.request_id == "reqMOCK"
+
+
+async def test_the_drop_in_fixes_callback_results_sync_and_async() -> None:
+    def sync_callback(url: URL, **kwargs: object) -> upstream.CallbackResult:
+        return upstream.CallbackResult(payload=CONNECTION_BODY)
+
+    async def async_callback(url: URL, **kwargs: object) -> upstream.CallbackResult:
+        return upstream.CallbackResult(status=204)
+
+    with aioresponses() as mocked:
+        mocked.get(BASE, callback=sync_callback)
+        mocked.post(f"{BASE}/lifecycle/activate", callback=async_callback)
+        async with OktaClient(ORG, auth=SSWSToken(SECRET)) as okta:
+            conn = await okta.connections.get(APP_ID)
+            await okta.connections.activate(APP_ID)
+    assert conn.status == "ENABLED"
+
+
+async def test_plain_aioresponses_works_with_the_response_class() -> None:
+    with upstream.aioresponses() as mocked:
+        mocked.get(BASE, payload=CONNECTION_BODY, response_class=MockClientResponse)
+        async with OktaClient(ORG, auth=SSWSToken(SECRET)) as okta:
+            conn = await okta.connections.get(APP_ID)
+    assert conn.status == "ENABLED"
+
+
+async def test_the_response_class_reads_like_a_real_response() -> None:
+    with aioresponses() as mocked:
+        mocked.get("http://127.0.0.1:9/x", body=b"hello", content_type="text/plain")
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get("http://127.0.0.1:9/x") as response,
+        ):
+            assert isinstance(response, MockClientResponse)
+            assert response.status == 200
+            assert await response.read() == b"hello"
+            assert response.headers["Content-Type"] == "text/plain"

@@ -1,7 +1,8 @@
 """mock_okta: Okta-shaped responses on an aioresponses mock, in one call.
 
-aioresponses 0.7.9 breaks on aiohttp >= 3.14 (pnuckowski/aioresponses#289): these run in
-the aiohttp<3.14 pass only (marker ``aioresponses``, see tests/conftest.py).
+The helpers give aioresponses a response class that fits aiohttp 3.14 (aioresponses 0.7.9
+alone cannot build one: pnuckowski/aioresponses#289), so these use aioresponses as users
+import it, on the patched aiohttp that the package requires.
 """
 
 from __future__ import annotations
@@ -10,9 +11,7 @@ import json
 
 import pytest
 
-pytest.importorskip(
-    "aioresponses", reason="aioresponses is not installed: it is in the [aioresponses] extra"
-)
+pytest.importorskip("aioresponses", reason="aioresponses is not installed: it is in the test extra")
 
 from aioresponses import aioresponses
 from yarl import URL

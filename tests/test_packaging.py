@@ -19,17 +19,32 @@ def _names(requirements: list[str]) -> dict[str, str]:
     return out
 
 
-def test_the_test_extra_installs_no_pair_the_docs_call_broken() -> None:
+PATCHED_AIOHTTP = (3, 14, 3)  # CVE-2026-69244, and the advisories fixed in 3.14.0-3.14.2
+
+
+def test_no_install_with_any_extra_allows_an_unpatched_aiohttp() -> None:
+    # The floor is in `dependencies`, which every extra installs too; no extra may hold
+    # aiohttp below it (as the aioresponses extra once did with aiohttp<3.14).
+    base = _names(PROJECT["project"]["dependencies"])
+    assert base["aiohttp"].replace(" ", "") == "aiohttp>=3.14.3"
+    for name, requirements in PROJECT["project"]["optional-dependencies"].items():
+        assert "aiohttp" not in _names(requirements), name
+
+
+def test_the_installed_aiohttp_is_patched() -> None:
+    import aiohttp
+
+    version = tuple(int(p) for p in re.findall(r"\d+", aiohttp.__version__)[:3])
+    assert version >= PATCHED_AIOHTTP, aiohttp.__version__
+
+
+def test_users_test_extra_brings_aioresponses_and_dev_brings_test() -> None:
     extras = PROJECT["project"]["optional-dependencies"]
-    test = _names(extras["test"])
-    # aioresponses 0.7.9 breaks on aiohttp 3.14 (pnuckowski/aioresponses#289)
-    assert "aioresponses" not in test
-    aio = _names(extras["aioresponses"])
-    assert "aioresponses" in aio and aio["aiohttp"].replace(" ", "") == "aiohttp<3.14"
-    # The dev extra (the README's test command) must not bring it in with the newest aiohttp.
-    assert not any("aioresponses" in r for r in extras["dev"])
+    assert "aioresponses" in _names(extras["aioresponses"])
+    assert any(r.replace(" ", "") == "okta-connections[aioresponses]" for r in extras["test"])
+    assert any("test" in r.partition("[")[2] for r in extras["dev"] if r.startswith("okta-"))
     testing = (ROOT / "docs" / "testing.md").read_text(encoding="utf-8")
-    assert "aiohttp<3.14" in testing and "[test,aioresponses]" in testing
+    assert "aiohttp<3.14" not in testing
 
 
 def test_no_page_tells_users_to_install_from_pypi() -> None:
@@ -55,4 +70,6 @@ def test_skips_print_their_reason_and_ci_installs_the_binaries() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert re.search(r"for binary in [^;]*\btmux\b", ci)
     assert re.search(r"for binary in [^;]*\bredis-server\b", ci)
-    assert "'.[dev,aioresponses]'" in ci
+    # One pass: the aioresponses tests run on the aiohttp that the README's command installs.
+    assert ci.count("/bin/pip\" install") == 1 and "'.[dev]'" in ci
+    assert "not aioresponses" not in ci

@@ -8,13 +8,20 @@ apps, Okta's error bodies, auth, headers and rate-limit windows. Run it standalo
 For pytest, the package installs a plugin (``okta_connections.testing.pytest_plugin``)
 with ``fake_okta``, ``okta_client`` and ``okta_app_factory`` fixtures and rate-limit and
 fault markers; see docs/testing.md. :func:`mock_okta` registers Okta-shaped responses on
-an ``aioresponses`` mock instead.
+an ``aioresponses`` mock instead, and :func:`aioresponses` is that mock made to work on
+aiohttp 3.14 and newer.
 """
 
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._aioresponses import MockedApp, mock_okta, mock_okta_not_found
+    from ._aioresponses import (
+        MockClientResponse,
+        MockedApp,
+        aioresponses,
+        mock_okta,
+        mock_okta_not_found,
+    )
     from ._factory import AppFactory
     from ._fake import FakeOkta, FakeOktaSnapshot
     from ._log import RequestLog
@@ -27,12 +34,14 @@ __all__ = [
     "FakeApp",
     "FakeOkta",
     "FakeOktaSnapshot",
+    "MockClientResponse",
     "MockedApp",
     "OrgState",
     "RecordedRequest",
     "RequestLog",
     "ServingThread",
     "UnknownAppError",
+    "aioresponses",
     "mock_okta",
     "mock_okta_not_found",
 ]
@@ -40,7 +49,9 @@ __all__ = [
 # Imported on first use: the pytest plugin lives in this package and is loaded into every
 # test session, so importing the package must not import aiohttp.web and the fake org.
 _WHERE = {
+    "MockClientResponse": "_aioresponses",
     "MockedApp": "_aioresponses",
+    "aioresponses": "_aioresponses",
     "mock_okta": "_aioresponses",
     "mock_okta_not_found": "_aioresponses",
     "AppFactory": "_factory",

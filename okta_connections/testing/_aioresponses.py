@@ -4,12 +4,17 @@ For users who mock at the HTTP layer instead of running :class:`FakeOkta`. The b
 headers and errors come from the same code as FakeOkta's, and the mocked app keeps state
 (activate, then get, shows ``ENABLED``).
 
-Caveat: aioresponses 0.7.9 cannot build responses on aiohttp 3.14 or newer
-(pnuckowski/aioresponses#289); use aiohttp < 3.14 with it, or use ``fake_okta``.
+aioresponses 0.7.9 cannot build a response on aiohttp 3.14 and newer by itself
+(pnuckowski/aioresponses#289: ``ClientResponse.__init__()`` requires ``stream_writer``).
+The helpers here give it :class:`MockClientResponse`, which fits; for mocks of your own, use
+:func:`aioresponses` from this package, a drop-in ``aioresponses.aioresponses`` that does
+the same for every response you add.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import random
 import re
@@ -20,6 +25,7 @@ from email.utils import formatdate
 from typing import Any, Final, Literal, Protocol
 
 import attrs
+from aiohttp import ClientResponse
 from yarl import URL
 
 from ._fake import FakeOkta
@@ -27,7 +33,7 @@ from ._model import CONSENT_APPS, FakeApp
 from ._seed import apply_oauth, apply_token
 from ._wire import OktaError, app_not_found, connection_body, no_provisioning, validation_error
 
-__all__ = ["MockedApp", "mock_okta", "mock_okta_not_found"]
+__all__ = ["MockClientResponse", "MockedApp", "aioresponses", "mock_okta", "mock_okta_not_found"]
 
 _OPERATIONS: Final = ("get", "update", "activate", "deactivate", "get_jwks", "verify")
 _ERRORS: Final = {
@@ -38,6 +44,92 @@ _ERRORS: Final = {
     429: ("E0000047", "API call exceeded rate limit due to too many requests."),
 }
 _ALNUM: Final = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+class _SentRequest:
+    """What a response built without a connection reads of its request's writer."""
+
+    output_size = 0
+
+
+class MockClientResponse(ClientResponse):
+    """A ``ClientResponse`` that aioresponses can build on aiohttp 3.14 and newer.
+
+    aiohttp 3.14 added a required ``stream_writer`` argument, which aioresponses 0.7.9 does
+    not pass (pnuckowski/aioresponses#289). A mocked response has no request on the wire, so
+    this one stands in a writer that sent nothing. Pass it as ``response_class=`` to
+    ``aioresponses.add()`` or to a ``CallbackResult``, or use :func:`aioresponses`, which
+    does that for every response.
+    """
+
+    def __init__(self, method: str, url: URL, *, stream_writer: Any = None, **kwargs: Any) -> None:
+        writer: Any = _SentRequest() if stream_writer is None else stream_writer
+        super().__init__(method, url, stream_writer=writer, **kwargs)
+
+
+def aioresponses(**kwargs: Any) -> Any:
+    """``aioresponses.aioresponses(**kwargs)`` whose responses work on aiohttp 3.14 and newer.
+
+    A drop-in for the class of the same name: every ``add()`` (and ``get()``, ``post()``...)
+    without a ``response_class`` builds a :class:`MockClientResponse`, and so does every
+    ``CallbackResult`` without one::
+
+        from okta_connections.testing import aioresponses
+
+        with aioresponses() as m:
+            m.get("https://acme.okta.com/api/v1/apps/0oa1/connections/default", payload=body)
+
+    Raises:
+        ModuleNotFoundError: aioresponses is not installed (``pip install
+            'okta-connections[aioresponses]'``).
+    """
+    return _compatible_class()(**kwargs)
+
+
+@functools.cache
+def _compatible_class() -> type[Any]:
+    from aioresponses import (  # type: ignore[import-not-found,unused-ignore]
+        CallbackResult,
+    )
+    from aioresponses import (  # type: ignore[import-not-found,unused-ignore]
+        aioresponses as base,
+    )
+
+    class Aioresponses(base):  # type: ignore[misc,unused-ignore]
+        def add(  # type: ignore[override]
+            self, url: Any, method: str = "GET", **kwargs: Any
+        ) -> None:
+            kwargs.setdefault("response_class", MockClientResponse)
+            callback = kwargs.get("callback")
+            if callback is not None:
+                kwargs["callback"] = _with_response_class(callback, CallbackResult)
+            super().add(url, method, **kwargs)
+
+    Aioresponses.__name__ = Aioresponses.__qualname__ = "aioresponses"
+    return Aioresponses
+
+
+def _with_response_class(
+    callback: Callable[..., Any], result_type: type[Any]
+) -> Callable[..., Any]:
+    """Wrap a user's callback so that a ``CallbackResult`` it returns builds our response."""
+
+    def fix(result: Any) -> Any:
+        if isinstance(result, result_type) and result.response_class is None:
+            result.response_class = MockClientResponse
+        return result
+
+    if inspect.iscoroutinefunction(callback):
+
+        async def wrapped_async(url: Any, **kwargs: Any) -> Any:
+            return fix(await callback(url, **kwargs))
+
+        return wrapped_async
+
+    def wrapped(url: Any, **kwargs: Any) -> Any:
+        return fix(callback(url, **kwargs))
+
+    return wrapped
 
 
 class AioresponsesLike(Protocol):
@@ -193,12 +285,18 @@ def _result(status: int, body: Any, headers: Mapping[str, str]) -> Any:
     from aioresponses import CallbackResult  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
     if body is None:
-        return CallbackResult(status=status, body=b"", headers=dict(headers))
+        return CallbackResult(
+            status=status,
+            body=b"",
+            headers=dict(headers),
+            response_class=MockClientResponse,
+        )
     return CallbackResult(
         status=status,
         body=json.dumps(body, separators=(",", ":")),
         content_type="application/json",
         headers=dict(headers),
+        response_class=MockClientResponse,
     )
 
 
