@@ -1,124 +1,18 @@
-"""Shared fixtures: a scripted loopback HTTP server for exact wire-level assertions."""
+"""Shared fixtures. Helpers live in tests/support (see tests/README.md)."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections import deque
 from collections.abc import AsyncIterator
-from typing import Any
 
-import attrs
 import pytest
-from aiohttp import web
 
-from okta_connections import OktaClient, RetryPolicy, SSWSToken
+# The support modules' asserts report like the tests' own: registered before they load.
+pytest.register_assert_rewrite("tests.support")
 
-SECRET = "00SECRETtokenValue-abcdefghijklmnopqrstu"
-APP_ID = "0oafxqCAJWWGELFTYASJ"
-
-CONNECTION_BODY: dict[str, Any] = {
-    "authScheme": "TOKEN",
-    "status": "ENABLED",
-    "baseUrl": "https://scim.zscalerbeta.net/1234567/890/scim",
-    "profile": {"authScheme": "TOKEN"},
-    "_links": {
-        "self": {
-            "href": f"https://acme.okta.com/api/v1/apps/{APP_ID}/connections/default",
-            "hints": {"allow": ["GET", "POST"]},
-        },
-        "deactivate": {
-            "href": f"https://acme.okta.com/api/v1/apps/{APP_ID}/connections/default/lifecycle/deactivate",
-            "hints": {"allow": ["POST"]},
-        },
-    },
-}
-
-
-@attrs.define
-class Scripted:
-    status: int = 200
-    body: bytes | None = None
-    headers: dict[str, str] = attrs.field(factory=dict)
-    delay: float = 0.0
-    drop: bool = False
-
-
-@attrs.define
-class Seen:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
-
-
-async def serve_on_loopback(app: web.Application) -> tuple[web.AppRunner, str]:
-    """Serve ``app`` on 127.0.0.1 at a free port; returns the runner and the base URL."""
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}"
-
-
-class ScriptedServer:
-    """A loopback server answering from a queue of scripted responses."""
-
-    def __init__(self) -> None:
-        self.queue: deque[Scripted] = deque()
-        self.seen: list[Seen] = []
-        self.default = Scripted(status=200, body=json.dumps(CONNECTION_BODY).encode())
-        self.url = ""
-        self._runner: web.AppRunner | None = None
-
-    def add(
-        self,
-        status: int = 200,
-        *,
-        json_body: Any = None,
-        body: bytes | None = None,
-        headers: dict[str, str] | None = None,
-        delay: float = 0.0,
-        drop: bool = False,
-    ) -> None:
-        if json_body is not None:
-            body = json.dumps(json_body).encode()
-        self.queue.append(
-            Scripted(status=status, body=body, headers=headers or {}, delay=delay, drop=drop)
-        )
-
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
-        self.seen.append(
-            Seen(
-                method=request.method,
-                path=request.path,
-                query=dict(request.query),
-                headers=dict(request.headers),
-                body=await request.read(),
-            )
-        )
-        script = self.queue.popleft() if self.queue else self.default
-        if script.delay:
-            await asyncio.sleep(script.delay)
-        if script.drop:
-            assert request.transport is not None
-            request.transport.close()
-            return web.Response(status=500)
-        headers = {"X-Okta-Request-Id": f"req{len(self.seen)}", **script.headers}
-        if script.body is not None and "Content-Type" not in headers:
-            headers["Content-Type"] = "application/json"
-        return web.Response(status=script.status, body=script.body, headers=headers)
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner, self.url = await serve_on_loopback(app)
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+from okta_connections import OktaClient, SSWSToken  # noqa: E402
+from tests.support.constants import SECRET  # noqa: E402
+from tests.support.retry import fast_retry  # noqa: E402
+from tests.support.scripted import ScriptedServer  # noqa: E402
 
 
 @pytest.fixture
@@ -129,53 +23,10 @@ async def server() -> AsyncIterator[ScriptedServer]:
     await srv.close()
 
 
-async def _no_sleep(_: float) -> None:
-    return None
-
-
-def fast_retry(**kwargs: Any) -> RetryPolicy:
-    """A retry policy that never sleeps and has no jitter."""
-    kwargs.setdefault("sleep", _no_sleep)
-    kwargs.setdefault("random", lambda: 0.0)
-    return RetryPolicy(**kwargs)
-
-
 @pytest.fixture
 async def client(server: ScriptedServer) -> AsyncIterator[OktaClient]:
     async with OktaClient(server.url, auth=SSWSToken(SECRET), retry=fast_retry()) as okta:
         yield okta
-
-
-def chain_text(exc: BaseException) -> str:
-    """Everything an exception and its whole chain show: str, repr, args, traceback text."""
-    import traceback
-
-    parts: list[str] = ["".join(traceback.format_exception(exc))]
-    seen: set[int] = set()
-    stack: list[BaseException | None] = [exc]
-    while stack:
-        item = stack.pop()
-        if item is None or id(item) in seen:
-            continue
-        seen.add(id(item))
-        parts += [str(item), repr(item), repr(item.args)]
-        parts += [repr(v) for v in vars(item).values()] if hasattr(item, "__dict__") else []
-        stack += [item.__cause__, item.__context__]
-    return "\n".join(parts)
-
-
-def assert_chain_clean(exc: BaseException, *secrets: str) -> None:
-    """No secret, no Authorization value and no URL query string anywhere in the chain."""
-    text = chain_text(exc)
-    for secret in secrets:
-        assert secret not in text, f"a secret leaked through {type(exc).__name__}'s chain"
-    for marker in ("?code=", "&state=", "?state="):
-        assert marker not in text, f"a query string leaked: {marker}"
-
-
-def bulk_ids(n: int) -> list[str]:
-    """``n`` distinct, valid app ids."""
-    return [f"0oa{i:017d}" for i in range(n)]
 
 
 @pytest.fixture

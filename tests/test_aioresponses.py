@@ -26,8 +26,8 @@ from okta_connections import (
     TokenConnection,
 )
 from okta_connections.testing import MockClientResponse, aioresponses
-
-from .conftest import APP_ID, CONNECTION_BODY, SECRET, fast_retry
+from tests.support.constants import APP_ID, CONNECTION_BODY, SECRET
+from tests.support.retry import fast_retry
 
 pytestmark = pytest.mark.aioresponses
 

@@ -6,8 +6,7 @@ import pytest
 
 from okta_connections import DecodeError, InvalidArgumentError, OktaClient
 from okta_connections.services import parse_link_header
-
-from .conftest import ScriptedServer
+from tests.support.scripted import ScriptedServer
 
 
 def app(i: int, name: str = "okta_org2org") -> dict[str, object]:

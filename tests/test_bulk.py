@@ -20,9 +20,9 @@ from okta_connections.bulk import (
     OutcomeStatus,
     Progress,
 )
-
-from .conftest import SECRET, ScriptedServer
-from .conftest import bulk_ids as ids
+from tests.support.constants import SECRET
+from tests.support.constants import bulk_ids as ids
+from tests.support.scripted import ScriptedServer
 
 
 async def test_outcomes_stream_in_completion_order_and_all_are_accounted(okta: OktaClient) -> None:

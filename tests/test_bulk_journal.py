@@ -19,9 +19,8 @@ from okta_connections.bulk import (
     JournalWarning,
     OutcomeStatus,
 )
-
-from .conftest import ScriptedServer
-from .conftest import bulk_ids as ids
+from tests.support.constants import bulk_ids as ids
+from tests.support.scripted import ScriptedServer
 
 TARGET = "tgtTOKEN-0123456789abcdefghijklmnop"
 

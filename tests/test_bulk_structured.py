@@ -14,9 +14,9 @@ import pytest
 from okta_connections import OAuthConnection, OktaClient
 from okta_connections.bulk import OutcomeStatus, Progress, ReadBackError, eta_seconds
 from okta_connections.ratelimit import RateLimitInfo
-
-from .conftest import CONNECTION_BODY, ScriptedServer
-from .conftest import bulk_ids as ids
+from tests.support.constants import CONNECTION_BODY
+from tests.support.constants import bulk_ids as ids
+from tests.support.scripted import ScriptedServer
 
 
 class Tracker:

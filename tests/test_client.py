@@ -8,8 +8,8 @@ import warnings
 import pytest
 
 from okta_connections import ClientClosedError, OktaClient, SSWSToken, Timeouts
-
-from .conftest import APP_ID, SECRET, ScriptedServer
+from tests.support.constants import APP_ID, SECRET
+from tests.support.scripted import ScriptedServer
 
 
 async def test_one_session_for_the_clients_life(server: ScriptedServer) -> None:

@@ -24,8 +24,9 @@ from okta_connections import (
     TokenConnection,
     UnauthorizedError,
 )
-
-from .conftest import APP_ID, SECRET, ScriptedServer, fast_retry
+from tests.support.constants import APP_ID, SECRET
+from tests.support.retry import fast_retry
+from tests.support.scripted import ScriptedServer
 
 
 def okta_error(code: str, summary: str, causes: tuple[str, ...] = ()) -> dict[str, object]:

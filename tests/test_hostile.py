@@ -23,9 +23,10 @@ from okta_connections import (
     SSWSToken,
     Timeouts,
 )
-
-from .conftest import APP_ID, CONNECTION_BODY, SECRET, assert_chain_clean, fast_retry
-from .support.tcp import LoopbackServer
+from tests.support.chains import assert_chain_clean
+from tests.support.constants import APP_ID, CONNECTION_BODY, SECRET
+from tests.support.retry import fast_retry
+from tests.support.tcp import LoopbackServer
 
 CODE = "one-time-code-SECRET-4f1c9a"
 STATE = "state-SECRET-77aa01"

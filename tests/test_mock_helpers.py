@@ -28,8 +28,7 @@ from okta_connections import (
     TokenConnection,
 )
 from okta_connections.testing import mock_okta, mock_okta_not_found
-
-from .conftest import fast_retry
+from tests.support.retry import fast_retry
 
 pytestmark = pytest.mark.aioresponses
 

@@ -29,8 +29,8 @@ from okta_connections import (
 from okta_connections.auth import AuthRequest, _jose
 from okta_connections.auth._keys import load_signing_key
 from okta_connections.testing import FakeOkta
+from tests.support.retry import fast_retry
 
-from .conftest import fast_retry
 from .test_oauth_flows import Clock, Sleeps
 from .test_oauth_server import ec_key, pem, rsa_key
 

@@ -27,8 +27,8 @@ from okta_connections import (
 )
 from okta_connections.auth import AuthRequest, AuthResponse
 from okta_connections.auth._jose import access_token_hash
+from tests.support.retry import fast_retry
 
-from .conftest import fast_retry
 from .test_oauth_server import APP_ID, CLIENT_ID, OAuthServer, pem, rsa_key
 from .test_oauth_server import oauth_server as oauth_server
 

@@ -18,8 +18,8 @@ from okta_connections import (
     ReauthorizationRequired,
     RefreshTokenAuth,
 )
+from tests.support.retry import fast_retry
 
-from .conftest import fast_retry
 from .test_oauth_flows import Clock
 from .test_oauth_server import APP_ID, CLIENT_ID, OAuthServer, pem, rsa_key
 from .test_oauth_server import oauth_server as oauth_server

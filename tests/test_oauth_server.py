@@ -34,8 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from okta_connections.auth import _jose
 from okta_connections.auth._keys import load_signing_key
-
-from .conftest import serve_on_loopback
+from tests.support.scripted import serve_on_loopback
 
 APP_ID = "0oafxqCAJWWGELFTYASJ"
 CLIENT_ID = "0oa1serviceAPPclient"

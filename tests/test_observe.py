@@ -33,8 +33,7 @@ from okta_connections import (
     SSWSToken,
 )
 from okta_connections.testing import AppFactory, FakeOkta
-
-from .conftest import fast_retry
+from tests.support.retry import fast_retry
 
 
 @attrs.define

@@ -17,8 +17,10 @@ from okta_connections import (
     ResponseEvent,
     SSWSToken,
 )
+from tests.support.constants import CONNECTION_BODY, SECRET
+from tests.support.retry import fast_retry
+from tests.support.scripted import ScriptedServer
 
-from .conftest import CONNECTION_BODY, SECRET, ScriptedServer, fast_retry
 from .test_oauth_secrets import CLIENT_SECRET, KEY_PEM, _known_secrets
 from .test_oauth_server import APP_ID, CLIENT_ID, OAuthServer, rsa_key
 from .test_oauth_server import oauth_server as oauth_server
@@ -197,8 +199,8 @@ async def test_proxy_password(otel: Otel, caplog: pytest.LogCaptureFixture) -> N
     import yarl
 
     from okta_connections.testing import FakeOkta
+    from tests.support.proxy import ForwardProxy
 
-    from .support.proxy import ForwardProxy
     from .test_transport import PROXY_PASSWORD
 
     caplog.set_level(logging.DEBUG)

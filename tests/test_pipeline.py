@@ -33,8 +33,10 @@ from okta_connections import (
     TransportRequest,
     TransportResponse,
 )
+from tests.support.chains import assert_chain_clean, chain_text
+from tests.support.constants import APP_ID, CONNECTION_BODY, SECRET
+from tests.support.retry import fast_retry
 
-from .conftest import APP_ID, CONNECTION_BODY, SECRET, assert_chain_clean, chain_text, fast_retry
 from .test_oauth_server import CLIENT_ID, pem, rsa_key
 
 ORG = "https://acme.okta.com"

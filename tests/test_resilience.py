@@ -17,8 +17,9 @@ from okta_connections import (
 )
 from okta_connections.bulk import OutcomeStatus
 from okta_connections.testing import FakeOkta
-
-from .conftest import APP_ID, SECRET, ScriptedServer, fast_retry
+from tests.support.constants import APP_ID, SECRET
+from tests.support.retry import fast_retry
+from tests.support.scripted import ScriptedServer
 
 UNLIMITED = {"rate_limit": 1_000_000, "rate_window": 60.0}
 

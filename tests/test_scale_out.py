@@ -31,8 +31,7 @@ from okta_connections.scale_out import (
     split,
     summarize,
 )
-
-from .support.celery_cluster import BROKER_PASSWORD, BUDGET_PASSWORD, Cluster, app_ids
+from tests.support.celery_cluster import BROKER_PASSWORD, BUDGET_PASSWORD, Cluster, app_ids
 
 # ------------------------------------------------------------------- pure helpers
 

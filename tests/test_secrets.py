@@ -16,8 +16,9 @@ from okta_connections import (
     SSWSToken,
     TokenConnection,
 )
-
-from .conftest import APP_ID, SECRET, ScriptedServer, fast_retry
+from tests.support.constants import APP_ID, SECRET
+from tests.support.retry import fast_retry
+from tests.support.scripted import ScriptedServer
 
 TARGET_TOKEN = "zscalerTARGETtoken-0123456789"
 ADMIN_PASSWORD = "O365-admin-Pa55word!"

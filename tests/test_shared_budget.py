@@ -24,8 +24,8 @@ from okta_connections import (
 )
 from okta_connections.shared import SharedRateLimiter
 from okta_connections.testing import FakeOkta
+from tests.support.redis_server import RedisServer, redis_server
 
-from .support.redis_server import RedisServer, redis_server
 from .test_cli import cli_env, run_cli
 from .test_oauth_server import pem, rsa_key
 

@@ -14,8 +14,8 @@ from okta_connections import (
     Timeouts,
     TokenConnection,
 )
-
-from .conftest import APP_ID, SECRET, ScriptedServer
+from tests.support.constants import APP_ID, SECRET
+from tests.support.scripted import ScriptedServer
 
 BAD_APP_IDS = [
     "",

@@ -19,8 +19,9 @@ from okta_connections import (
     TokenConnection,
     __version__,
 )
-
-from .conftest import APP_ID, SECRET, ScriptedServer, fast_retry
+from tests.support.constants import APP_ID, CONNECTION_BODY, SECRET
+from tests.support.retry import fast_retry
+from tests.support.scripted import ScriptedServer
 
 BASE = f"/api/v1/apps/{APP_ID}/connections/default"
 
@@ -115,8 +116,6 @@ async def test_update_body_and_query(
 async def test_update_accepts_200_and_201(
     server: ScriptedServer, client: OktaClient, status: int
 ) -> None:
-    from .conftest import CONNECTION_BODY
-
     server.add(status, json_body=CONNECTION_BODY)
     conn = await client.connections.update(APP_ID, TokenConnection(token="t"))
     assert conn.status == "ENABLED"
