@@ -11,6 +11,7 @@ pytest.register_assert_rewrite("tests.support")
 
 from okta_connections import OktaClient, SSWSToken  # noqa: E402
 from tests.support.constants import SECRET  # noqa: E402
+from tests.support.oauth_server import OAuthServer  # noqa: E402
 from tests.support.retry import fast_retry  # noqa: E402
 from tests.support.scripted import ScriptedServer  # noqa: E402
 
@@ -27,6 +28,14 @@ async def server() -> AsyncIterator[ScriptedServer]:
 async def client(server: ScriptedServer) -> AsyncIterator[OktaClient]:
     async with OktaClient(server.url, auth=SSWSToken(SECRET), retry=fast_retry()) as okta:
         yield okta
+
+
+@pytest.fixture
+async def oauth_server() -> AsyncIterator[OAuthServer]:
+    srv = OAuthServer()
+    await srv.start()
+    yield srv
+    await srv.close()
 
 
 @pytest.fixture

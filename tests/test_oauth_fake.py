@@ -29,10 +29,9 @@ from okta_connections import (
 from okta_connections.auth import AuthRequest, _jose
 from okta_connections.auth._keys import load_signing_key
 from okta_connections.testing import FakeOkta
+from tests.support.clock import Clock, Sleeps
+from tests.support.keys import ec_key, pem, rsa_key
 from tests.support.retry import fast_retry
-
-from .test_oauth_flows import Clock, Sleeps
-from .test_oauth_server import ec_key, pem, rsa_key
 
 CLIENT_ID = "0oaFAKEserviceAPP"
 

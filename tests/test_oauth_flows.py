@@ -27,27 +27,11 @@ from okta_connections import (
 )
 from okta_connections.auth import AuthRequest, AuthResponse
 from okta_connections.auth._jose import access_token_hash
+from tests.support.clock import Clock, Sleeps
+from tests.support.constants import APP_ID
+from tests.support.keys import pem, rsa_key
+from tests.support.oauth_server import CLIENT_ID, OAuthServer
 from tests.support.retry import fast_retry
-
-from .test_oauth_server import APP_ID, CLIENT_ID, OAuthServer, pem, rsa_key
-from .test_oauth_server import oauth_server as oauth_server
-
-
-class Clock:
-    """A settable wall clock shared by the strategy and the server."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Sleeps(list[float]):
-    """An injected sleep that records the delays and returns at once."""
-
-    async def __call__(self, delay: float) -> None:
-        self.append(delay)
 
 
 @pytest.fixture

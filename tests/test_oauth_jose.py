@@ -12,8 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from okta_connections.auth import _jose
 from okta_connections.auth._keys import SigningKey, generate_dpop_key, load_signing_key
-
-from .test_oauth_server import ec_key, pem, rsa_key
+from tests.support.keys import ec_key, pem, rsa_key
 
 TOKEN_URL = "https://acme.okta.com/oauth2/v1/token"
 

@@ -12,8 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from okta_connections import ConfigurationError, PrivateKeyJWT, RefreshTokenAuth
-
-from .test_oauth_server import ec_key, pem, rsa_key
+from tests.support.keys import ec_key, pem, rsa_key
 
 PEM = pem(rsa_key())
 PEM_BODY = "".join(PEM.strip().splitlines()[1:-1])

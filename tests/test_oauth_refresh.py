@@ -14,11 +14,11 @@ from okta_connections import (
     ReauthorizationRequired,
     RefreshTokenAuth,
 )
+from tests.support.clock import Clock
+from tests.support.constants import APP_ID
+from tests.support.keys import pem, rsa_key
+from tests.support.oauth_server import OAuthServer
 from tests.support.retry import fast_retry
-
-from .test_oauth_flows import Clock
-from .test_oauth_server import APP_ID, OAuthServer, pem, rsa_key
-from .test_oauth_server import oauth_server as oauth_server
 
 CONNECTOR = "0oa1workflowsCONN"
 SECRET = "client-SECRET-value-0123456789"

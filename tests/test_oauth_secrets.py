@@ -18,11 +18,12 @@ from okta_connections import (
     ReauthorizationRequired,
     RefreshTokenAuth,
 )
+from tests.support.clock import Clock
+from tests.support.constants import APP_ID
+from tests.support.keys import pem, rsa_key
+from tests.support.oauth_server import CLIENT_ID, OAuthServer
 from tests.support.retry import fast_retry
 
-from .test_oauth_flows import Clock
-from .test_oauth_server import APP_ID, CLIENT_ID, OAuthServer, pem, rsa_key
-from .test_oauth_server import oauth_server as oauth_server
 from .test_secrets import _chain
 
 CLIENT_SECRET = "cs-KNOWN-secret-value-9876543210"

@@ -33,6 +33,8 @@ from okta_connections import (
     SSWSToken,
 )
 from okta_connections.testing import AppFactory, FakeOkta
+from tests.support.keys import pem, rsa_key
+from tests.support.oauth_server import CLIENT_ID, OAuthServer
 from tests.support.retry import fast_retry
 
 
@@ -496,8 +498,6 @@ async def test_log_records_carry_their_fields_as_extra(
 async def test_auth_and_token_logs_carry_the_same_fields(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from .test_oauth_server import CLIENT_ID, OAuthServer, pem, rsa_key
-
     server = OAuthServer()
     await server.start()
     try:

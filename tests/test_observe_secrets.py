@@ -17,13 +17,13 @@ from okta_connections import (
     ResponseEvent,
     SSWSToken,
 )
-from tests.support.constants import CONNECTION_BODY, SECRET
+from tests.support.constants import APP_ID, CONNECTION_BODY, SECRET
+from tests.support.keys import rsa_key
+from tests.support.oauth_server import CLIENT_ID, OAuthServer
 from tests.support.retry import fast_retry
 from tests.support.scripted import ScriptedServer
 
 from .test_oauth_secrets import CLIENT_SECRET, KEY_PEM, _known_secrets
-from .test_oauth_server import APP_ID, CLIENT_ID, OAuthServer, rsa_key
-from .test_oauth_server import oauth_server as oauth_server
 from .test_observe import Otel
 from .test_observe import otel as otel
 

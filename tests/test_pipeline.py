@@ -35,9 +35,9 @@ from okta_connections import (
 )
 from tests.support.chains import assert_chain_clean, chain_text
 from tests.support.constants import APP_ID, CONNECTION_BODY, SECRET
+from tests.support.keys import pem, rsa_key
+from tests.support.oauth_server import CLIENT_ID
 from tests.support.retry import fast_retry
-
-from .test_oauth_server import CLIENT_ID, pem, rsa_key
 
 ORG = "https://acme.okta.com"
 JSON = {"Content-Type": "application/json"}
