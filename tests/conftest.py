@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +11,8 @@ import pytest
 pytest.register_assert_rewrite("tests.support")
 
 from okta_connections import OktaClient, SSWSToken  # noqa: E402
+from okta_connections.testing import FakeOkta  # noqa: E402
+from tests.support.cli import TOKEN, Cli  # noqa: E402
 from tests.support.constants import SECRET  # noqa: E402
 from tests.support.oauth_server import OAuthServer  # noqa: E402
 from tests.support.retry import fast_retry  # noqa: E402
@@ -36,6 +39,18 @@ async def oauth_server() -> AsyncIterator[OAuthServer]:
     await srv.start()
     yield srv
     await srv.close()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeOkta]:
+    async with FakeOkta(apps=40, seed=3, token=TOKEN, rate_limit=1_000_000) as org:
+        yield org
+
+
+@pytest.fixture
+def cli(fake: FakeOkta, tmp_path: Path) -> Cli:
+    (tmp_path / "home").mkdir()
+    return Cli(fake, tmp_path)
 
 
 @pytest.fixture

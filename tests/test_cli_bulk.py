@@ -13,15 +13,9 @@ from pathlib import Path
 import pytest
 
 from okta_connections.testing import FakeOkta
-
-from . import test_cli
-from .test_cli import TARGET_TOKEN, Cli, assert_no_secret, start_cli
+from tests.support.cli import TARGET_TOKEN, Cli, assert_no_secret, start_cli
 
 pytestmark = pytest.mark.filterwarnings("error::ResourceWarning")
-
-# The same org and runner as test_cli.
-fake = test_cli.fake
-cli = test_cli.cli
 
 
 def provisioned(fake: FakeOkta, name: str) -> list[str]:

@@ -13,12 +13,7 @@ import pytest
 from okta_connections import __version__
 from okta_connections.cli._config import cmd_config_show
 from okta_connections.cli._output import Output
-
-from . import test_cli
-from .test_cli import TOKEN, Cli, assert_no_secret, cli_env, run_cli
-
-fake = test_cli.fake
-cli = test_cli.cli
+from tests.support.cli import TOKEN, Cli, assert_no_secret, cli_env, run_cli
 
 
 async def test_version(cli: Cli) -> None:

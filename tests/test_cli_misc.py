@@ -24,8 +24,7 @@ from okta_connections.cli._progress import ProgressBar, format_duration, render_
 from okta_connections.errors import InvalidArgumentError
 from okta_connections.models import OAuthConnection, TokenConnection
 from okta_connections.ratelimit import RateLimitInfo
-
-from .test_cli import cli_env, run_cli, start_cli
+from tests.support.cli import cli_env, run_cli, start_cli
 
 APP = "0oafxqCAJWWGELFTYASJ"
 

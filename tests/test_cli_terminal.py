@@ -21,8 +21,7 @@ from pathlib import Path
 import pytest
 
 from okta_connections.testing import FakeOkta
-
-from .test_cli import TOKEN, cli_env
+from tests.support.cli import TOKEN, cli_env
 
 pytestmark = pytest.mark.real_components
 

@@ -26,8 +26,7 @@ import attrs
 import pytest
 
 from okta_connections.testing import FakeOkta
-
-from .test_cli import TOKEN, cli_env
+from tests.support.cli import TOKEN, cli_env
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

@@ -24,10 +24,9 @@ from okta_connections import (
 )
 from okta_connections.shared import SharedRateLimiter
 from okta_connections.testing import FakeOkta
+from tests.support.cli import cli_env, run_cli
 from tests.support.keys import pem, rsa_key
 from tests.support.redis_server import RedisServer, redis_server
-
-from .test_cli import cli_env, run_cli
 
 pytestmark = pytest.mark.real_components
 
