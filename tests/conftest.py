@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +18,9 @@ from tests.support.constants import SECRET  # noqa: E402
 from tests.support.oauth_server import OAuthServer  # noqa: E402
 from tests.support.retry import fast_retry  # noqa: E402
 from tests.support.scripted import ScriptedServer  # noqa: E402
+
+if TYPE_CHECKING:
+    from tests.support.otel import Otel
 
 
 @pytest.fixture
@@ -51,6 +55,15 @@ async def fake() -> AsyncIterator[FakeOkta]:
 def cli(fake: FakeOkta, tmp_path: Path) -> Cli:
     (tmp_path / "home").mkdir()
     return Cli(fake, tmp_path)
+
+
+@pytest.fixture
+def otel() -> Iterator[Otel]:
+    """In-memory OpenTelemetry providers to hand to a client, and what they recorded."""
+    from tests.support.otel import capture  # opentelemetry-sdk: only for the tests that use it
+
+    with capture() as otel:
+        yield otel
 
 
 @pytest.fixture

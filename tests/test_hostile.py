@@ -26,6 +26,7 @@ from okta_connections import (
 from tests.support.chains import assert_chain_clean
 from tests.support.constants import APP_ID, CONNECTION_BODY, SECRET
 from tests.support.retry import fast_retry
+from tests.support.strategies import STRATEGIES
 from tests.support.tcp import LoopbackServer
 
 CODE = "one-time-code-SECRET-4f1c9a"
@@ -364,8 +365,6 @@ def _carried_secrets(captured: list[bytes]) -> list[str]:
     "name", ["ssws", "private_key_jwt", "private_key_jwt dpop", "refresh token"]
 )
 async def test_garbage_from_the_token_endpoint_leaks_nothing(raw: RawServer, name: str) -> None:
-    from .test_pipeline import STRATEGIES
-
     raw.scenario = reply(b"HTTP/1.1 2OO OK\r\nContent-Length: 0\r\n\r\n")
     okta = OktaClient(
         raw.url,
@@ -429,8 +428,6 @@ def echoing(raw: RawServer, where: str) -> Writer:
 async def test_a_credential_echoed_into_malformed_http_is_redacted(
     raw: RawServer, name: str, where: str
 ) -> None:
-    from .test_pipeline import STRATEGIES
-
     raw.scenario = echoing(raw, where)
     okta = OktaClient(
         raw.url, auth=STRATEGIES[name](), timeouts=Timeouts(deadline=DEADLINE), retry=fast_retry()

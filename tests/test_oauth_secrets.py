@@ -7,7 +7,6 @@ import base64
 import logging
 
 import pytest
-from jwt.algorithms import RSAAlgorithm
 
 from okta_connections import (
     ConfigurationError,
@@ -18,33 +17,17 @@ from okta_connections import (
     ReauthorizationRequired,
     RefreshTokenAuth,
 )
+from tests.support.chains import _chain
 from tests.support.clock import Clock
 from tests.support.constants import APP_ID
-from tests.support.keys import pem, rsa_key
+from tests.support.keys import rsa_key
+from tests.support.oauth_secrets import CLIENT_SECRET, KEY_PEM, _known_secrets
 from tests.support.oauth_server import CLIENT_ID, OAuthServer
 from tests.support.retry import fast_retry
-
-from .test_secrets import _chain
-
-CLIENT_SECRET = "cs-KNOWN-secret-value-9876543210"
-KEY_PEM = pem(rsa_key())
 
 
 def _describe(exc: BaseException) -> list[str]:
     return [t for e in _chain(exc) for t in (str(e), repr(e), repr(vars(e)))]
-
-
-def _known_secrets(server: OAuthServer) -> list[str]:
-    secrets = [CLIENT_SECRET]
-    secrets += [line for line in KEY_PEM.splitlines() if not line.startswith("-----")]
-    jwk = RSAAlgorithm.to_jwk(rsa_key(), as_dict=True)
-    secrets += [str(jwk[m]) for m in ("d", "p", "q", "dp", "dq", "qi")]
-    secrets += server.seen_assertions + server.seen_proofs
-    secrets += server.issued_access + server.issued_refresh
-    secrets += server.seen_basic + [b.removeprefix("Basic ") for b in server.seen_basic]
-    # Signed JWTs are also checked by their signature part, the piece nothing else shares.
-    secrets += [jws.rsplit(".", 1)[-1] for jws in server.seen_assertions + server.seen_proofs]
-    return [s for s in secrets if s]
 
 
 async def test_no_secret_leaks_anywhere(

@@ -19,13 +19,12 @@ from okta_connections import (
 )
 from tests.support.constants import APP_ID, CONNECTION_BODY, SECRET
 from tests.support.keys import rsa_key
+from tests.support.oauth_secrets import CLIENT_SECRET, KEY_PEM, _known_secrets
 from tests.support.oauth_server import CLIENT_ID, OAuthServer
+from tests.support.otel import Otel
+from tests.support.proxy import PROXY_PASSWORD, ForwardProxy
 from tests.support.retry import fast_retry
 from tests.support.scripted import ScriptedServer
-
-from .test_oauth_secrets import CLIENT_SECRET, KEY_PEM, _known_secrets
-from .test_observe import Otel
-from .test_observe import otel as otel
 
 VERIFY_CODE = "vc-KNOWN-one-time-code-55555"
 VERIFY_STATE = "st-KNOWN-state-value-66666"
@@ -199,9 +198,6 @@ async def test_proxy_password(otel: Otel, caplog: pytest.LogCaptureFixture) -> N
     import yarl
 
     from okta_connections.testing import FakeOkta
-    from tests.support.proxy import ForwardProxy
-
-    from .test_transport import PROXY_PASSWORD
 
     caplog.set_level(logging.DEBUG)
     events: list[RequestEvent | ResponseEvent] = []

@@ -19,14 +19,12 @@ from okta_connections import (
     AuthError,
     AuthRequest,
     BadRequestError,
-    BearerToken,
     MockTransport,
     OAuthError,
     OktaClient,
     OktaError,
     OktaTimeoutError,
     PrivateKeyJWT,
-    RefreshTokenAuth,
     RetryPolicy,
     SSWSToken,
     Timeouts,
@@ -38,11 +36,10 @@ from tests.support.constants import APP_ID, CONNECTION_BODY, SECRET
 from tests.support.keys import pem, rsa_key
 from tests.support.oauth_server import CLIENT_ID
 from tests.support.retry import fast_retry
+from tests.support.strategies import CLIENT_SECRET, REFRESH, STRATEGIES
 
 ORG = "https://acme.okta.com"
 JSON = {"Content-Type": "application/json"}
-CLIENT_SECRET = "cs-PIPELINE-secret-0123456789"
-REFRESH = "rt-PIPELINE-refresh-abcdefghij"
 CODE = "C0DE-pipeline-1"
 STATE = "ST4TE-p1"
 
@@ -94,33 +91,6 @@ class EchoOrg:
         }
         headers = {**JSON, "X-Okta-Request-Id": "req-1", "X-Echo": echo}
         return TransportResponse(400, headers, json.dumps(body).encode())
-
-
-class VaultToken(Auth):
-    """A user's own strategy: a header of its own choosing."""
-
-    async def authorize(self, request: AuthRequest) -> None:
-        request.headers["X-Vault-Token"] = "vault-PIPELINE-token-77"
-
-
-async def _vault_provider() -> str:
-    return "bearer-from-provider-PIPELINE-1"
-
-
-STRATEGIES: dict[str, Callable[[], Auth]] = {
-    "ssws": lambda: SSWSToken(SECRET),
-    "bearer": lambda: BearerToken("bearer-PIPELINE-token-123456"),
-    "bearer provider": lambda: BearerToken(_vault_provider),
-    "private_key_jwt": lambda: PrivateKeyJWT(CLIENT_ID, pem(rsa_key())),
-    "private_key_jwt dpop": lambda: PrivateKeyJWT(CLIENT_ID, pem(rsa_key()), dpop=True),
-    "refresh token": lambda: RefreshTokenAuth(
-        "/oauth2/v1/token", REFRESH, client_id="0oaCONN", client_secret=CLIENT_SECRET
-    ),
-    "refresh token, public": lambda: RefreshTokenAuth(
-        "/oauth2/v1/token", REFRESH, client_id="0oaCONN"
-    ),
-    "custom": VaultToken,
-}
 
 
 @pytest.mark.parametrize("name", list(STRATEGIES))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import pytest
 
@@ -16,6 +15,7 @@ from okta_connections import (
     SSWSToken,
     TokenConnection,
 )
+from tests.support.chains import _chain
 from tests.support.constants import APP_ID, SECRET
 from tests.support.retry import fast_retry
 from tests.support.scripted import ScriptedServer
@@ -23,15 +23,6 @@ from tests.support.scripted import ScriptedServer
 TARGET_TOKEN = "zscalerTARGETtoken-0123456789"
 ADMIN_PASSWORD = "O365-admin-Pa55word!"
 SECRETS = (SECRET, TARGET_TOKEN, ADMIN_PASSWORD)
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
 
 
 def _assert_clean(text: str) -> None:

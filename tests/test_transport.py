@@ -27,10 +27,8 @@ from okta_connections.testing import FakeOkta
 from okta_connections.transport import _bypassed, _env_proxy
 from tests.support.chains import assert_chain_clean
 from tests.support.constants import APP_ID, SECRET
-from tests.support.proxy import ForwardProxy
+from tests.support.proxy import PROXY_PASSWORD, ForwardProxy
 from tests.support.retry import fast_retry
-
-PROXY_PASSWORD = "proxy-PASSWORD-s3cr3t-9d2"
 
 
 @pytest.fixture

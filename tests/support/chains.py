@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 
 def chain_text(exc: BaseException) -> str:
     """Everything an exception and its whole chain show: str, repr, args, traceback text."""
@@ -28,3 +30,12 @@ def assert_chain_clean(exc: BaseException, *secrets: str) -> None:
         assert secret not in text, f"a secret leaked through {type(exc).__name__}'s chain"
     for marker in ("?code=", "&state=", "?state="):
         assert marker not in text, f"a query string leaked: {marker}"
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__

@@ -19,6 +19,8 @@ from okta_connections._validation import is_loopback
 
 from .tcp import LoopbackServer
 
+PROXY_PASSWORD = "proxy-PASSWORD-s3cr3t-9d2"
+
 
 @attrs.define
 class Carried:
