@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from fake_support import Api, FakeClock
 
 from okta_connections.testing import FakeOkta
+from tests.support.fake_http import Api, FakeClock
 
 
 @pytest.fixture

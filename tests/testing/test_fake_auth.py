@@ -6,9 +6,9 @@ import asyncio
 import json
 
 import pytest
-from fake_support import Api, FakeClock, Reply, first
 
 from okta_connections.testing import FakeOkta
+from tests.support.fake_http import Api, FakeClock, Reply, first
 
 
 def assert_401(reply: Reply) -> None:

@@ -9,9 +9,9 @@ import json
 from typing import Any
 
 import pytest
-from fake_support import Api, first
 
 from okta_connections.testing import FakeOkta
+from tests.support.fake_http import Api, first
 
 
 def link_names(body: dict[str, Any]) -> set[str]:

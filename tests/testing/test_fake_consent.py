@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from fake_support import Api
 from yarl import URL
 
 from okta_connections.testing import FakeApp, FakeOkta, UnknownAppError
+from tests.support.fake_http import Api
 
 
 async def start_oauth(api: Api, fake: FakeOkta, name: str) -> tuple[FakeApp, str]:

@@ -10,10 +10,10 @@ import time
 import aiohttp
 import pytest
 from aiohttp import web
-from fake_support import Api, first
 from multidict import CIMultiDict
 
 from okta_connections.testing import FakeApp, FakeOkta, RecordedRequest, UnknownAppError
+from tests.support.fake_http import Api, first
 
 APP_ID = re.compile(r"^0oa[A-Za-z0-9]{17}$")
 NO_PROVISIONING = {"bookmark", "template_saml_2_0", "oidc_client", "template_swa"}
@@ -311,7 +311,7 @@ async def test_thousand_requests_under_concurrency(http: aiohttp.ClientSession) 
 
 
 async def test_no_secret_in_state_or_request_reprs(fake: FakeOkta, api: object) -> None:
-    from fake_support import Api
+    from tests.support.fake_http import Api
 
     assert isinstance(api, Api)
     fake.add_bearer_token("bearer-SECRET-value")

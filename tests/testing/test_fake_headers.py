@@ -9,9 +9,9 @@ import time
 from email.utils import parsedate_to_datetime
 
 import pytest
-from fake_support import Api, FakeClock, Reply, first
 
 from okta_connections.testing import FakeOkta
+from tests.support.fake_http import Api, FakeClock, Reply, first
 
 REQUEST_ID = re.compile(r"^req[A-Za-z0-9]{23}$")
 ERROR_ID = re.compile(r"^oae[A-Za-z0-9]{22}$")

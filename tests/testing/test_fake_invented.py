@@ -10,10 +10,10 @@ import aiohttp
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fake_support import Api, FakeClock
 from yarl import URL
 
 from okta_connections.testing import FakeOkta
+from tests.support.fake_http import Api, FakeClock
 
 # ---------------------------------------------------------------------- part 4: refusals
 

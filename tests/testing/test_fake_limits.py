@@ -13,11 +13,11 @@ import aiohttp
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fake_support import Api, FakeClock, Reply
 
 from okta_connections.cli._fake_server import add_arguments
 from okta_connections.testing import FakeOkta
 from okta_connections.testing.__main__ import _parser, build
+from tests.support.fake_http import Api, FakeClock, Reply
 
 RATE_EVENT = "system.org.rate_limit.violation"
 CLIENT_EVENT = "system.client.rate_limit.violation"

@@ -7,9 +7,9 @@ import re
 import threading
 
 import pytest
-from fake_support import Api
 
 from okta_connections.testing import FakeOkta, FakeOktaSnapshot, RequestLog, ServingThread
+from tests.support.fake_http import Api
 
 
 async def test_requests_is_a_list_and_a_filter(fake: FakeOkta, api: Api) -> None:

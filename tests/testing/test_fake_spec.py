@@ -17,12 +17,12 @@ import aiohttp
 import jsonschema
 import pytest
 import yaml
-from fake_support import Api, FakeClock, Reply
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from yarl import URL
 
 from okta_connections.testing import FakeApp, FakeOkta
+from tests.support.fake_http import Api, FakeClock, Reply
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "data" / "connections-openapi.yaml"
 SPEC: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
