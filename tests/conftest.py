@@ -46,15 +46,17 @@ async def oauth_server() -> AsyncIterator[OAuthServer]:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeOkta]:
+async def cli_fake() -> AsyncIterator[FakeOkta]:
+    """The CLI tests' org: 40 apps, seed 3, the token ``TOKEN``, no rate limit to speak of."""
     async with FakeOkta(apps=40, seed=3, token=TOKEN, rate_limit=1_000_000) as org:
         yield org
 
 
 @pytest.fixture
-def cli(fake: FakeOkta, tmp_path: Path) -> Cli:
+def cli(cli_fake: FakeOkta, tmp_path: Path) -> Cli:
+    """Runs the command in a subprocess against ``cli_fake``, from a clean ``tmp_path``."""
     (tmp_path / "home").mkdir()
-    return Cli(fake, tmp_path)
+    return Cli(cli_fake, tmp_path)
 
 
 @pytest.fixture

@@ -17,17 +17,17 @@ from okta_connections import (
     ReauthorizationRequired,
     RefreshTokenAuth,
 )
-from tests.support.chains import _chain
+from tests.support.chains import exception_chain
 from tests.support.clock import Clock
 from tests.support.constants import APP_ID
 from tests.support.keys import rsa_key
-from tests.support.oauth_secrets import CLIENT_SECRET, KEY_PEM, _known_secrets
+from tests.support.oauth_secrets import CLIENT_SECRET, KEY_PEM, known_secrets
 from tests.support.oauth_server import CLIENT_ID, OAuthServer
 from tests.support.retry import fast_retry
 
 
 def _describe(exc: BaseException) -> list[str]:
-    return [t for e in _chain(exc) for t in (str(e), repr(e), repr(vars(e)))]
+    return [t for e in exception_chain(exc) for t in (str(e), repr(e), repr(vars(e)))]
 
 
 async def test_no_secret_leaks_anywhere(
@@ -113,7 +113,7 @@ async def test_no_secret_leaks_anywhere(
 
     texts += [r.getMessage() for r in caplog.records]
     texts.append(caplog.text)
-    secrets = [*_known_secrets(server), "pw-KNOWN-passphrase"]
+    secrets = [*known_secrets(server), "pw-KNOWN-passphrase"]
     assert len(server.seen_assertions) >= 5 and len(server.issued_refresh) >= 2
     assert server.auth_headers[0].startswith("DPoP ")  # it was really sent
     blob = "\n".join(texts)

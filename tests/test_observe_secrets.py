@@ -19,7 +19,7 @@ from okta_connections import (
 )
 from tests.support.constants import APP_ID, CONNECTION_BODY, SECRET
 from tests.support.keys import rsa_key
-from tests.support.oauth_secrets import CLIENT_SECRET, KEY_PEM, _known_secrets
+from tests.support.oauth_secrets import CLIENT_SECRET, KEY_PEM, known_secrets
 from tests.support.oauth_server import CLIENT_ID, OAuthServer
 from tests.support.otel import Otel
 from tests.support.proxy import PROXY_PASSWORD, ForwardProxy
@@ -164,7 +164,7 @@ async def test_oauth_strategies(
         token_statuses = [(s.attributes or {}).get("http.response.status_code") for s in http_token]
         assert token_statuses[:2] == [400, 200]  # use_dpop_nonce, then the token
         assert otel.points("okta.connections.retries") == []
-    _assert_clean(otel, events, caplog, [*_known_secrets(server), CLIENT_SECRET])
+    _assert_clean(otel, events, caplog, [*known_secrets(server), CLIENT_SECRET])
 
 
 def _assert_clean(

@@ -15,7 +15,7 @@ from okta_connections import (
     SSWSToken,
     TokenConnection,
 )
-from tests.support.chains import _chain
+from tests.support.chains import exception_chain
 from tests.support.constants import APP_ID, SECRET
 from tests.support.retry import fast_retry
 from tests.support.scripted import ScriptedServer
@@ -63,7 +63,7 @@ async def test_no_secret_in_logs_reprs_or_errors(
         ):
             with pytest.raises(OktaError) as info:
                 await call
-            for exc in _chain(info.value):
+            for exc in exception_chain(info.value):
                 texts += [str(exc), repr(exc), repr(vars(exc))]
     texts += [r.getMessage() for r in caplog.records]
     texts.append(caplog.text)

@@ -32,7 +32,8 @@ def assert_chain_clean(exc: BaseException, *secrets: str) -> None:
         assert marker not in text, f"a query string leaked: {marker}"
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
+def exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, then its cause or context, and so on (each once)."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:

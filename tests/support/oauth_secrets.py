@@ -12,7 +12,8 @@ CLIENT_SECRET = "cs-KNOWN-secret-value-9876543210"
 KEY_PEM = pem(rsa_key())
 
 
-def _known_secrets(server: OAuthServer) -> list[str]:
+def known_secrets(server: OAuthServer) -> list[str]:
+    """CLIENT_SECRET, KEY_PEM's key material and every credential ``server`` saw or issued."""
     secrets = [CLIENT_SECRET]
     secrets += [line for line in KEY_PEM.splitlines() if not line.startswith("-----")]
     jwk = RSAAlgorithm.to_jwk(rsa_key(), as_dict=True)
