@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from .redis_server import RedisServer, redis_server
+from tests.support.redis_server import RedisServer, redis_server
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 BROKER_PASSWORD = "br0ker-pass-9c1e"
@@ -103,7 +103,7 @@ class Cluster:
         proc.wait()
 
     def client(self) -> tuple[Any, Any]:
-        from .celery_app import make_app
+        from tests.support.celery_app import make_app
 
         return make_app(self.broker_url, self.results_url)
 

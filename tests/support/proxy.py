@@ -16,8 +16,7 @@ import attrs
 import yarl
 
 from okta_connections._validation import is_loopback
-
-from .tcp import LoopbackServer
+from tests.support.tcp import LoopbackServer
 
 PROXY_PASSWORD = "proxy-PASSWORD-s3cr3t-9d2"
 
