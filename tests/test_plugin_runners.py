@@ -31,7 +31,7 @@ async def test_provisioning_survives_a_503(fake_okta, okta_client, okta_app_fact
 
 {marks}
 async def test_previous_client_was_closed(fake_okta, okta_client):
-    assert CLIENTS and CLIENTS[0]._session.closed
+    assert CLIENTS and CLIENTS[0].closed
     assert len(fake_okta.apps) == 60  # a fresh org: the app added above is gone
     await okta_client.connections.get(fake_okta.apps[0].id)
 

@@ -129,7 +129,7 @@ async def test_redis_going_away_mid_job_falls_back_to_local_pacing_with_one_warn
             first = await asyncio.gather(*(okta.connections.get(i) for i in ids[:30]))
             redis.stop()
             second = await asyncio.gather(*(okta.connections.get(i) for i in ids[30:]))
-            limiter = okta._limiter
+            limiter = okta.rate_limiter
             assert isinstance(limiter, SharedRateLimiter)
             assert limiter.outages == 1
     assert len(first) + len(second) == 80  # nothing lost
@@ -152,7 +152,7 @@ async def test_redis_coming_back_is_used_again(redis: RedisServer) -> None:
             await asyncio.gather(*(okta.connections.get(i) for i in ids[1:5]))
             await asyncio.sleep(0.3)
             await asyncio.gather(*(okta.connections.get(i) for i in ids[5:]))
-            limiter = okta._limiter
+            limiter = okta.rate_limiter
             assert isinstance(limiter, SharedRateLimiter)
             assert not limiter._down
     keys = await _keys(redis)
@@ -180,7 +180,7 @@ async def test_a_restarted_redis_is_one_outage_not_one_per_stale_pooled_connecti
             restarting = asyncio.create_task(restart())
             report = await okta.bulk.get(ids).run()
             await restarting
-            limiter = okta._limiter
+            limiter = okta.rate_limiter
             assert isinstance(limiter, SharedRateLimiter)
             assert limiter.outages == 1
     assert report.succeeded == 200
@@ -228,7 +228,7 @@ def test_the_password_is_never_shown() -> None:
     budget = SharedBudget(f"redis://user:{PASSWORD}@127.0.0.1:6390/2")
     assert PASSWORD not in repr(budget) and "***" in repr(budget)
     okta = OktaClient("https://acme.okta.com", auth=SSWSToken("t" * 40), shared_budget=budget)
-    assert PASSWORD not in repr(okta) and PASSWORD not in repr(okta._limiter)
+    assert PASSWORD not in repr(okta) and PASSWORD not in repr(okta.rate_limiter)
 
 
 @pytest.mark.parametrize(
@@ -261,7 +261,7 @@ def test_a_custom_strategy_must_name_its_principal() -> None:
             return "vault:okta-prod"
 
     okta = OktaClient("https://acme.okta.com", auth=Named(), shared_budget="redis://h:6379/0")
-    assert isinstance(okta._limiter, SharedRateLimiter)
+    assert isinstance(okta.rate_limiter, SharedRateLimiter)
 
 
 def test_smooth_pacing_cannot_share() -> None:
@@ -297,12 +297,12 @@ def test_okta_yaml_and_the_environment_set_the_shared_budget(
     )
     (tmp_path / "okta.yaml").chmod(0o600)
     okta = OktaClient.from_config()
-    assert isinstance(okta._limiter, SharedRateLimiter)
-    assert okta._limiter.budget.display == "redis://127.0.0.1:6391/3"
+    assert isinstance(okta.rate_limiter, SharedRateLimiter)
+    assert okta.rate_limiter.budget.display == "redis://127.0.0.1:6391/3"
     monkeypatch.setenv("OKTA_CLIENT_RATELIMIT_SHAREDBUDGET", "redis://127.0.0.1:6392/4")
     okta = OktaClient.from_config()
-    assert isinstance(okta._limiter, SharedRateLimiter)
-    assert okta._limiter.budget.display == "redis://127.0.0.1:6392/4"
+    assert isinstance(okta.rate_limiter, SharedRateLimiter)
+    assert okta.rate_limiter.budget.display == "redis://127.0.0.1:6392/4"
     (tmp_path / "okta.yaml").write_text(
         "okta:\n  client:\n    orgUrl: https://acme.okta.com\n    token: "
         + "t" * 40
@@ -312,7 +312,7 @@ def test_okta_yaml_and_the_environment_set_the_shared_budget(
     monkeypatch.delenv("OKTA_CLIENT_RATELIMIT_SHAREDBUDGET")
     with pytest.warns(UserWarning, match="sharedBudgte"):
         okta = OktaClient.from_config()
-    assert not isinstance(okta._limiter, SharedRateLimiter)
+    assert not isinstance(okta.rate_limiter, SharedRateLimiter)
 
 
 # ---------------------------------------------------------------------------- the command
