@@ -72,5 +72,5 @@ def test_skips_print_their_reason_and_ci_installs_the_binaries() -> None:
     assert re.search(r"for binary in [^;]*\btmux\b", ci)
     assert re.search(r"for binary in [^;]*\bredis-server\b", ci)
     # One pass: the aioresponses tests run on the aiohttp that the README's command installs.
-    assert ci.count("/bin/pip\" install") == 1 and "'.[dev]'" in ci
+    assert ci.count('/bin/pip" install') == 1 and "'.[dev]'" in ci
     assert "not aioresponses" not in ci
