@@ -20,7 +20,10 @@ A Redis that restarted empty (no persistence) is noticed even when it never fail
 redis-py reconnects a pooled connection that the server closed by itself, and reloads the
 scripts. Each script call answers with the budget's epoch, a key that the first call after
 the state was lost writes anew; a client that sees it change counts one outage, with one
-warning.
+warning, and puts back what it knew (whether the principal's share was shown, its
+ceiling). Every request raises its window's counter to what Okta's headers last showed
+(``Limit - Remaining``), so a counter that Redis lost starts again from Okta's count, not
+from zero.
 
 The Lua scripts run atomically on the server, with the server's clock (``TIME``) for the
 leases, so the processes' clocks need not agree. All keys of one principal share a Redis
@@ -72,13 +75,16 @@ _EPOCH_TTL = 86400.0
 # TAKE ARGV: 1 lease ttl ms, 2 max concurrency, 3 full cap (0: the caller has no headers
 # yet), 4 assumed cap, 5 window key ttl s, 6 the caller's window (0: none), 7 the window
 # counters' key prefix, 8 the caller's max_capacity, 9 its assumed share, 10 its round
-# trip (ms), then pairs of (lease id, 1 if the caller takes the window to be over).
+# trip (ms), 11 what Okta had counted of the caller's window in the headers it last saw
+# (Limit - Remaining; 0: none), then pairs of (lease id, 1 if the caller takes the window
+# to be over).
 # Returns, per lease, four numbers: {1, n, window, left} granted, the n-th of the window
 # (window 0: a probe), with `left` grants left in it (2^30 while the assumed share is
 # unconfirmed); {0, held, 0, 0} every concurrency slot is leased; {-1, used, window,
 # final} the window is spent (final 0: only up to the assumed share, which a grant past
 # it may still lift); {-2, ms, 0, 0} another client's probe is out (or held back for ms).
-# Then the window length (ms) that an early probe taught, or 0, and the epoch (a string).
+# Then the window length (ms) that an early probe taught, or 0; 1 if the assumed share
+# is shown, else 0; the ceiling, or 0; and the epoch (a string).
 #
 # The epoch: a server that restarted empty (or lost the keys) has none; the first call
 # writes a new one, and every client that knew the old one sees the change, whether or
@@ -146,11 +152,19 @@ end
 local closing = window > 0 and now >= window * 1000 - tonumber(ARGV[10])
 local key = ARGV[7] .. string.format('%d', window)
 local used0 = tonumber(redis.call('GET', key) or '0')
+-- Okta's count of the caller's window, as its headers last showed it: the counter is
+-- never below it (other integrations spend the window too), and a counter that Redis
+-- lost (restarted empty) starts again from it, not from zero.
+local known = tonumber(ARGV[11])
+if not adopt and not over and known > used0 then
+  used0 = known
+  redis.call('SET', key, known, 'EX', ARGV[5])
+end
 local used = used0
 local probes0 = probes
 local hold = redis.call('PTTL', KEYS[6])
 local out = {}
-for i = 11, #ARGV, 2 do
+for i = 12, #ARGV, 2 do
   local probe = (ARGV[i + 1] == '1' or full <= 0 or over) and not adopt
   local r
   if held >= maxc then
@@ -195,6 +209,8 @@ if probes > probes0 then
 end
 redis.call('PEXPIRE', KEYS[1], 2 * ttl)
 out[#out + 1] = tonumber(redis.call('GET', KEYS[8]) or '0')
+out[#out + 1] = redis.call('EXISTS', KEYS[3])
+out[#out + 1] = tonumber(ceiling or '0')
 out[#out + 1] = epoch
 return out
 """
@@ -205,7 +221,8 @@ return out
 # (its Reset), ms to hold the fleet's probes back (a probe that came before the window's
 # end; 0: none), the answered window's limit, the window length it taught (ms; 0: none),
 # the answered window's Reset - Date (ms), the window it was granted in (0: a probe).
-# Returns the epoch.
+# Returns the epoch. (An entry with no lease, -1 seen and window 0 only puts back what a
+# client knew of the principal's share, "shown" and a ceiling, after Redis lost it.)
 _GIVE = """
 for i = 2, #ARGV, 12 do
   redis.call('ZREM', KEYS[1], ARGV[i])
@@ -425,8 +442,8 @@ class SharedBudget:
             raise
         *numbers, epoch = raw
         out = [int(v) for v in numbers]
-        rows = [(out[i], out[i + 1], out[i + 2], out[i + 3]) for i in range(0, len(out) - 1, 4)]
-        return _Taken(rows, out[-1], _text(epoch))
+        rows = [(out[i], out[i + 1], out[i + 2], out[i + 3]) for i in range(0, len(out) - 3, 4)]
+        return _Taken(rows, out[-3], out[-2] == 1, out[-1], _text(epoch))
 
     async def give(self, keys: list[str], prefix: str, entries: list[list[object]]) -> None:
         """Return grants (twelve fields each, see the script); raises what redis-py raises."""
@@ -484,10 +501,12 @@ def _text(value: object) -> str:
 
 @attrs.define
 class _Taken:
-    """The grant script's answer: a row per lease, then the window length and the epoch."""
+    """The grant script's answer: a row per lease, then what the fleet knows."""
 
     rows: list[tuple[int, int, int, int]]
     wlen_ms: int  # the window length an early probe taught, or 0
+    shown: bool  # a grant past the assumed share succeeded
+    ceiling: int  # the principal's per-window ceiling, or 0
     epoch: str
 
 
@@ -562,6 +581,9 @@ class SharedRateLimiter(RateLimiter):
         self._down_call = 0  # the call whose failure started the outage
         self._epoch: str | None = None  # the budget's epoch, as last seen
         self._epoch_call = 0  # the call that showed it
+        # What this client last saw of each bucket's share in Redis: (shown, ceiling), to
+        # put back if Redis loses it.
+        self._known: dict[str, tuple[bool, int]] = {}
         #: Outages seen (Redis not answering, or restarted and empty); for tests and
         #: diagnostics.
         self.outages = 0
@@ -623,14 +645,16 @@ class SharedRateLimiter(RateLimiter):
             # longer than the epoch is kept (the state expired; nothing was lost).
             lost = self._epoch is not None and now - self._answered_at < _EPOCH_TTL
             self._epoch, self._epoch_call = epoch, call
-            if lost and not self._down:
-                self.outages += 1
-                logger.warning(
-                    "shared budget %s restarted empty (its state was lost); its "
-                    "counters start again",
-                    self.budget.display,
-                    extra={"shared_budget": self.budget.display},
-                )
+            if lost:
+                self._restore()
+                if not self._down:
+                    self.outages += 1
+                    logger.warning(
+                        "shared budget %s restarted empty (its state was lost); its "
+                        "counters start again from what the headers show",
+                        self.budget.display,
+                        extra={"shared_budget": self.budget.display},
+                    )
         if call > self._answered:
             self._answered = call
             self._answered_at = now
@@ -642,6 +666,14 @@ class SharedRateLimiter(RateLimiter):
                 self.budget.display,
                 extra={"shared_budget": self.budget.display},
             )
+
+    def _restore(self) -> None:
+        """Put back what this client knew of each bucket's share, which Redis lost."""
+        for bucket, (shown, ceiling) in self._known.items():
+            if shown or ceiling:
+                self._queue_give(
+                    bucket, ["", -1, 0, 60, 1 if shown else 0, ceiling or -1, 0, 0, 0, 0, 0, 0]
+                )
 
     async def acquire(self, bucket: str, deadline: float | None = None) -> float:
         """Wait for the local pacer, then for a grant of the shared budget."""
@@ -733,6 +765,8 @@ class SharedRateLimiter(RateLimiter):
             self.assumed_share,
             # A round trip, so that no grant lands after its window's end: 5-500 ms.
             min(500, max(5, int(b.rtt * 1000))),
+            # Okta's count of the window, by the lowest Remaining seen in it.
+            max(0, info.limit - b.remaining) if info is not None else 0,
         ]
         call = self._call()
         try:
@@ -745,7 +779,8 @@ class SharedRateLimiter(RateLimiter):
                 if not future.done():
                     future.set_exception(_Unavailable())
             return
-        self._heard(call, taken.epoch)
+        self._heard(call, taken.epoch)  # before _known changes: it may put that back
+        self._known[bucket] = (taken.shown, taken.ceiling)
         if taken.wlen_ms:
             self._learn_length(b, taken.wlen_ms / 1000.0)
         for (lease, _, future), row in zip(batch, taken.rows, strict=True):

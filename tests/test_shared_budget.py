@@ -218,6 +218,53 @@ async def test_a_restarted_redis_is_one_outage_not_one_per_stale_pooled_connecti
     assert any(":w:" in k for k in keys) and any(k.endswith(":epoch") for k in keys)
 
 
+async def test_a_restart_nobody_noticed_does_not_reset_the_windows_count(
+    redis: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Two clients spend 16 of a minute's 20; Redis restarts empty while both idle, which
+    # redis-py hides from them; then each asks for 4 more at once. The window's counter
+    # must start again from Okta's count (16), not from zero: else each is granted its 4
+    # (its own headers show 4 or 5 left), and Okta answers 429 to the 4 that do not fit.
+    caplog.set_level(logging.WARNING, logger="okta_connections")
+    async with FakeOkta(apps=0, rate_limit=20, rate_window=60.0) as fake:
+        ids = [fake.add_app("okta_org2org", connection="token").id for _ in range(24)]
+        a, b = (
+            OktaClient(fake.org_url, auth=SSWSToken(fake.token), shared_budget=redis.url)
+            for _ in range(2)
+        )
+        async with a, b:
+            await asyncio.gather(*(a.connections.get(i) for i in ids[:8]))
+            await asyncio.gather(*(b.connections.get(i) for i in ids[8:15]))
+            await a.connections.get(ids[15])
+            await until(lambda: _all_returned(redis), what="the grants returned")
+            await asyncio.to_thread(redis.restart)
+            # What does not fit waits for the next window, a minute away: cancelled.
+            asking = [
+                asyncio.create_task(okta.connections.get(i))
+                for okta, part in ((a, ids[16:20]), (b, ids[20:]))
+                for i in part
+            ]
+            await until(
+                lambda: (
+                    _answered(fake) >= 20
+                    and a.rate_limiter.in_flight("apps") == b.rate_limiter.in_flight("apps") == 0
+                ),
+                what="the window's last four gets answered",
+            )
+            for task in asking:
+                task.cancel()
+            await asyncio.gather(*asking, return_exceptions=True)
+            outages = [getattr(okta.rate_limiter, "outages", None) for okta in (a, b)]
+    statuses = [r.status for r in fake.requests if r.operation == "get"]
+    assert statuses.count(429) == 0 and statuses.count(200) == 20, statuses
+    # Each client noticed the restart once, and put back what it knew: the token's share
+    # is more than the assumed half.
+    assert outages == [1, 1]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2 and all("restarted empty" in w for w in warnings), warnings
+    assert any(k.endswith(":apps:shown") for k in await _keys(redis))
+
+
 async def test_a_killed_workers_leases_expire(redis: RedisServer) -> None:
     # A worker killed with SIGKILL never returns its slots: fill the semaphore with
     # leases that nobody will give back, and see them expire by their time-to-live.
@@ -230,7 +277,7 @@ async def test_a_killed_workers_leases_expire(redis: RedisServer) -> None:
     # limit (2) binds.
     window = int(time.time()) + 3600
     prefix = "okta-connections:{x}:apps:w:"
-    args: list[object] = [1000, 2, 100, 100, 60, window, prefix, 1.0, 1.0, 10]
+    args: list[object] = [1000, 2, 100, 100, 60, window, prefix, 1.0, 1.0, 10, 0]
     rows, _ = await budget.take(keys, args, [("dead:1", False), ("dead:2", False)])
     assert [r[0] for r in rows] == [1, 1]
     rows, _ = await budget.take(keys, args, [("live:1", False)])
