@@ -16,6 +16,15 @@ sleeps until it; Redis only says how much of the window is left to the whole fle
 Redis does not answer (down, restarted, unreachable), the client goes on pacing locally
 from the headers, with one warning per outage, and tries Redis again every few seconds.
 
+A Redis that restarted empty (no persistence) is noticed even when it never failed a call:
+redis-py reconnects a pooled connection that the server closed by itself, and reloads the
+scripts. Each script call answers with the budget's epoch, a key that the first call after
+the state was lost writes anew; a client that sees it change counts one outage, with one
+warning, and puts back what it knew (whether the principal's share was shown, its
+ceiling). Every request raises its window's counter to what Okta's headers last showed
+(``Limit - Remaining``), so a counter that Redis lost starts again from Okta's count, not
+from zero.
+
 The Lua scripts run atomically on the server, with the server's clock (``TIME``) for the
 leases, so the processes' clocks need not agree. All keys of one principal share a Redis
 Cluster hash tag.
@@ -50,6 +59,8 @@ logger = logging.getLogger("okta_connections")
 _SCHEMES = ("redis", "rediss", "unix")
 #: Longest a pacer blocks on what the shared budget said (an hour: Okta's longest window).
 _MAX_BLOCK = 3600.0
+#: Seconds the budget's epoch is kept after the last call (the scripts' EXPIRE).
+_EPOCH_TTL = 86400.0
 
 # Both scripts take a batch: every grant asked for (or returned) in one turn of a client's
 # event loop goes in one call, so a window's burst costs a few round trips, not hundreds.
@@ -58,21 +69,39 @@ _MAX_BLOCK = 3600.0
 # flight, 3 "shown" (a grant past the assumed share succeeded), 4 ceiling, 5 the newest
 # window seen (its Reset), 6 probe hold, 7 the newest window's limit, 8 the window length
 # an early probe taught (ms), 9 when the newest window ends (ms, Redis's clock): after
-# that nobody draws on it, and the next client to ask probes the new one.
+# that nobody draws on it, and the next client to ask probes the new one; 10 the epoch
+# (the principal's, not the bucket's): when this server first held the budget's state.
 #
 # TAKE ARGV: 1 lease ttl ms, 2 max concurrency, 3 full cap (0: the caller has no headers
 # yet), 4 assumed cap, 5 window key ttl s, 6 the caller's window (0: none), 7 the window
 # counters' key prefix, 8 the caller's max_capacity, 9 its assumed share, 10 its round
-# trip (ms), then pairs of (lease id, 1 if the caller takes the window to be over).
+# trip (ms), 11 what Okta had counted of the caller's window in the headers it last saw
+# (Limit - Remaining; 0: none), then pairs of (lease id, 1 if the caller takes the window
+# to be over).
 # Returns, per lease, four numbers: {1, n, window, left} granted, the n-th of the window
 # (window 0: a probe), with `left` grants left in it (2^30 while the assumed share is
 # unconfirmed); {0, held, 0, 0} every concurrency slot is leased; {-1, used, window,
 # final} the window is spent (final 0: only up to the assumed share, which a grant past
 # it may still lift); {-2, ms, 0, 0} another client's probe is out (or held back for ms).
-# Then the window length (ms) that an early probe taught, or 0.
-_TAKE = """
+# Then the window length (ms) that an early probe taught, or 0; 1 if the assumed share
+# is shown, else 0; the ceiling, or 0; and the epoch (a string).
+#
+# The epoch: a server that restarted empty (or lost the keys) has none; the first call
+# writes a new one, and every client that knew the old one sees the change, whether or
+# not its connection failed. (Kept a day after the last call: a client idle for longer
+# takes a new epoch for what it is, state that expired.) Both scripts start with it.
+_PROLOGUE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local epoch = redis.call('GET', KEYS[10])
+if epoch then
+  redis.call('EXPIRE', KEYS[10], 86400)
+else
+  epoch = t[1] .. '.' .. t[2]
+  redis.call('SET', KEYS[10], epoch, 'EX', 86400)
+end
+"""
+_TAKE = """
 local ttl = tonumber(ARGV[1])
 local maxc = tonumber(ARGV[2])
 local big = 1073741824
@@ -123,11 +152,19 @@ end
 local closing = window > 0 and now >= window * 1000 - tonumber(ARGV[10])
 local key = ARGV[7] .. string.format('%d', window)
 local used0 = tonumber(redis.call('GET', key) or '0')
+-- Okta's count of the caller's window, as its headers last showed it: the counter is
+-- never below it (other integrations spend the window too), and a counter that Redis
+-- lost (restarted empty) starts again from it, not from zero.
+local known = tonumber(ARGV[11])
+if not adopt and not over and known > used0 then
+  used0 = known
+  redis.call('SET', key, known, 'EX', ARGV[5])
+end
 local used = used0
 local probes0 = probes
 local hold = redis.call('PTTL', KEYS[6])
 local out = {}
-for i = 11, #ARGV, 2 do
+for i = 12, #ARGV, 2 do
   local probe = (ARGV[i + 1] == '1' or full <= 0 or over) and not adopt
   local r
   if held >= maxc then
@@ -172,6 +209,9 @@ if probes > probes0 then
 end
 redis.call('PEXPIRE', KEYS[1], 2 * ttl)
 out[#out + 1] = tonumber(redis.call('GET', KEYS[8]) or '0')
+out[#out + 1] = redis.call('EXISTS', KEYS[3])
+out[#out + 1] = tonumber(ceiling or '0')
+out[#out + 1] = epoch
 return out
 """
 
@@ -181,9 +221,9 @@ return out
 # (its Reset), ms to hold the fleet's probes back (a probe that came before the window's
 # end; 0: none), the answered window's limit, the window length it taught (ms; 0: none),
 # the answered window's Reset - Date (ms), the window it was granted in (0: a probe).
+# Returns the epoch. (An entry with no lease, -1 seen and window 0 only puts back what a
+# client knew of the principal's share, "shown" and a ceiling, after Redis lost it.)
 _GIVE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 for i = 2, #ARGV, 12 do
   redis.call('ZREM', KEYS[1], ARGV[i])
   local seen = tonumber(ARGV[i + 1])
@@ -253,7 +293,7 @@ for i = 2, #ARGV, 12 do
     redis.call('SET', KEYS[8], wl, 'EX', 86400)
   end
 end
-return 1
+return epoch
 """
 
 
@@ -377,14 +417,20 @@ class SharedBudget:
                 health_check_interval=0,
             )
             self._client = aioredis.Redis(connection_pool=pool)
-            self._take = self._client.register_script(_TAKE)
-            self._give = self._client.register_script(_GIVE)
+            self._take = self._client.register_script(_PROLOGUE + _TAKE)
+            self._give = self._client.register_script(_PROLOGUE + _GIVE)
         return self._client
 
     async def take(
         self, keys: list[str], args: list[object], leases: list[tuple[str, bool]]
     ) -> tuple[list[tuple[int, int, int, int]], int]:
         """Ask for one grant per lease; raises whatever redis-py raises."""
+        taken = await self._take_batch(keys, args, leases)
+        return taken.rows, taken.wlen_ms
+
+    async def _take_batch(
+        self, keys: list[str], args: list[object], leases: list[tuple[str, bool]]
+    ) -> _Taken:
         self._redis()
         flat: list[object] = list(args)
         for lease, probe in leases:
@@ -394,28 +440,37 @@ class SharedBudget:
         except Exception as exc:
             await self._drop_connections(exc)
             raise
-        out = [int(v) for v in raw]
-        rows = [(out[i], out[i + 1], out[i + 2], out[i + 3]) for i in range(0, len(out) - 1, 4)]
-        return rows, out[-1]
+        *numbers, epoch = raw
+        out = [int(v) for v in numbers]
+        rows = [(out[i], out[i + 1], out[i + 2], out[i + 3]) for i in range(0, len(out) - 3, 4)]
+        return _Taken(rows, out[-3], out[-2] == 1, out[-1], _text(epoch))
 
     async def give(self, keys: list[str], prefix: str, entries: list[list[object]]) -> None:
-        """Return grants (ten fields each, see the script); raises what redis-py raises."""
+        """Return grants (twelve fields each, see the script); raises what redis-py raises."""
+        await self._give_batch(keys, prefix, entries)
+
+    async def _give_batch(self, keys: list[str], prefix: str, entries: list[list[object]]) -> str:
+        """As :meth:`give`; returns the budget's epoch."""
         self._redis()
         flat: list[object] = [prefix]
         for entry in entries:
             flat += entry
         try:
-            await self._give(keys=keys, args=flat)
+            epoch = await self._give(keys=keys, args=flat)
         except Exception as exc:
             await self._drop_connections(exc)
             raise
+        return _text(epoch)
 
     async def _drop_connections(self, exc: BaseException) -> None:
-        """After a connection error, close every pooled connection, not only the failed one.
+        """After a connection error, close the pool's idle connections too.
 
         A restarted Redis leaves each of the pool's connections dead; without this, each
-        retry (every ``retry_after`` seconds) would find the next dead one and count as a
-        new outage, with a new warning. The next call connects afresh.
+        retry (every ``retry_after`` seconds) could find the next dead one. (redis-py
+        reconnects a pooled connection whose close it has read before it hands it out,
+        but not one whose close has not reached it yet.) The connections in use are left
+        to their calls: a dead one fails its own call, and closing a live one, already on
+        the restarted server, would fail a call that Redis answers.
         """
         from redis.exceptions import ConnectionError as RedisConnectionError
         from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -426,7 +481,7 @@ class SharedBudget:
         ):
             return
         try:
-            await client.connection_pool.disconnect(inuse_connections=True)
+            await client.connection_pool.disconnect(inuse_connections=False)
         except Exception:  # closing a broken connection is not a failure
             logger.debug("shared budget: closing the Redis connections failed")
 
@@ -438,6 +493,21 @@ class SharedBudget:
                 await client.aclose(close_connection_pool=True)
             except Exception:  # closing a broken connection is not a failure
                 logger.debug("shared budget: closing the Redis connection failed")
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@attrs.define
+class _Taken:
+    """The grant script's answer: a row per lease, then what the fleet knows."""
+
+    rows: list[tuple[int, int, int, int]]
+    wlen_ms: int  # the window length an early probe taught, or 0
+    shown: bool  # a grant past the assumed share succeeded
+    ceiling: int  # the principal's per-window ceiling, or 0
+    epoch: str
 
 
 @attrs.define
@@ -503,19 +573,32 @@ class SharedRateLimiter(RateLimiter):
         self._gives: dict[str, list[_Return | list[object]]] = {}
         self._serial = 0
         self._token = os.urandom(6).hex()
-        #: Outages seen (Redis not answering); for tests and diagnostics.
+        # Calls to Redis are numbered as they start: an answer or a failure of a call that
+        # started before the latest answer is stale, and decides nothing about an outage.
+        self._calls = 0
+        self._answered = 0  # the latest call that Redis answered
+        self._answered_at = 0.0
+        self._down_call = 0  # the call whose failure started the outage
+        self._epoch: str | None = None  # the budget's epoch, as last seen
+        self._epoch_call = 0  # the call that showed it
+        # What this client last saw of each bucket's share in Redis: (shown, ceiling), to
+        # put back if Redis loses it.
+        self._known: dict[str, tuple[bool, int]] = {}
+        #: Outages seen (Redis not answering, or restarted and empty); for tests and
+        #: diagnostics.
         self.outages = 0
 
     def __repr__(self) -> str:
         return f"SharedRateLimiter({self.budget!r})"
 
     def _keys(self, bucket: str) -> list[str]:
-        """The grant script's keys: leases, probes, shown, ceiling, newest window, hold."""
+        """The scripts' keys: leases, probes, shown, ceiling, newest window, hold, limit,
+        window length, end of the newest window; then the principal's epoch."""
         base = f"{self._base}:{bucket}"
         names = (
             "leases", "probes", "shown", "ceiling", "newest", "hold", "limit", "wlen", "ends"
         )  # fmt: skip
-        return [f"{base}:{name}" for name in names]
+        return [*(f"{base}:{name}" for name in names), f"{self._base}:epoch"]
 
     def _caps(self, info: RateLimitInfo | None) -> tuple[int, int]:
         if info is None:
@@ -527,9 +610,19 @@ class SharedRateLimiter(RateLimiter):
         # Past the assumed share, one grant more per window until one succeeds.
         return full, max(1, math.ceil(self.assumed_share * full)) + 1
 
-    def _went_down(self, exc: BaseException) -> None:
+    def _call(self) -> int:
+        """Number a call to Redis as it starts."""
+        self._calls += 1
+        return self._calls
+
+    def _went_down(self, exc: BaseException, call: int) -> None:
+        if call < self._answered:
+            # A call that started later has been answered since: Redis is back (a restart
+            # that its answer showed has been counted), and this failure is of the past.
+            return
         self._shared = False
         self._retry_at = self._clock() + self.budget.retry_after
+        self._down_call = max(self._down_call, call)
         if not self._down:
             self._down = True
             self.outages += 1
@@ -541,14 +634,46 @@ class SharedRateLimiter(RateLimiter):
                 extra={"shared_budget": self.budget.display},
             )
 
-    def _came_back(self) -> None:
-        if self._down:
+    def _heard(self, call: int, epoch: str) -> None:
+        """Redis answered ``call`` with its ``epoch``: notice a restart, end an outage."""
+        now = self._clock()
+        if epoch != self._epoch and call > self._epoch_call:
+            # A new epoch: Redis lost the budget's state since this client last heard from
+            # it (restarted empty, or flushed), whether or not a call failed (redis-py
+            # reconnects and reloads the scripts by itself). One outage: none if the
+            # failure of a call has already counted it, or if this client was idle for
+            # longer than the epoch is kept (the state expired; nothing was lost).
+            lost = self._epoch is not None and now - self._answered_at < _EPOCH_TTL
+            self._epoch, self._epoch_call = epoch, call
+            if lost:
+                self._restore()
+                if not self._down:
+                    self.outages += 1
+                    logger.warning(
+                        "shared budget %s restarted empty (its state was lost); its "
+                        "counters start again from what the headers show",
+                        self.budget.display,
+                        extra={"shared_budget": self.budget.display},
+                    )
+        if call > self._answered:
+            self._answered = call
+            self._answered_at = now
+        if self._down and call > self._down_call:
             self._down = False
+            self._shared = True
             logger.info(
                 "shared budget %s answers again; pacing on it",
                 self.budget.display,
                 extra={"shared_budget": self.budget.display},
             )
+
+    def _restore(self) -> None:
+        """Put back what this client knew of each bucket's share, which Redis lost."""
+        for bucket, (shown, ceiling) in self._known.items():
+            if shown or ceiling:
+                self._queue_give(
+                    bucket, ["", -1, 0, 60, 1 if shown else 0, ceiling or -1, 0, 0, 0, 0, 0, 0]
+                )
 
     async def acquire(self, bucket: str, deadline: float | None = None) -> float:
         """Wait for the local pacer, then for a grant of the shared budget."""
@@ -640,21 +765,25 @@ class SharedRateLimiter(RateLimiter):
             self.assumed_share,
             # A round trip, so that no grant lands after its window's end: 5-500 ms.
             min(500, max(5, int(b.rtt * 1000))),
+            # Okta's count of the window, by the lowest Remaining seen in it.
+            max(0, info.limit - b.remaining) if info is not None else 0,
         ]
+        call = self._call()
         try:
-            rows, wlen_ms = await self.budget.take(
+            taken = await self.budget._take_batch(
                 self._keys(bucket), args, [(lease, probe) for lease, probe, _ in batch]
             )
         except Exception as exc:  # every waiter of the batch falls back to local pacing
-            self._went_down(exc)
+            self._went_down(exc, call)
             for _, _, future in batch:
                 if not future.done():
                     future.set_exception(_Unavailable())
             return
-        self._came_back()
-        if wlen_ms:
-            self._learn_length(b, wlen_ms / 1000.0)
-        for (lease, _, future), row in zip(batch, rows, strict=True):
+        self._heard(call, taken.epoch)  # before _known changes: it may put that back
+        self._known[bucket] = (taken.shown, taken.ceiling)
+        if taken.wlen_ms:
+            self._learn_length(b, taken.wlen_ms / 1000.0)
+        for (lease, _, future), row in zip(batch, taken.rows, strict=True):
             if not future.done():
                 future.set_result(row)
             elif row[0] == 1:
@@ -756,10 +885,15 @@ class SharedRateLimiter(RateLimiter):
         ]
 
     async def _run_gives(self, bucket: str, entries: list[list[object]]) -> None:
+        call = self._call()
         try:
-            await self.budget.give(self._keys(bucket), f"{self._base}:{bucket}:w:", entries)
+            epoch = await self.budget._give_batch(
+                self._keys(bucket), f"{self._base}:{bucket}:w:", entries
+            )
         except Exception as exc:  # as in acquire: pace locally
-            self._went_down(exc)
+            self._went_down(exc, call)
+            return
+        self._heard(call, epoch)
 
     def rate_limited(self, bucket: str, info: RateLimitInfo) -> None:
         """A rate-limit 429: as locally, and the grant is marked refused for Redis."""

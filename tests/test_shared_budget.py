@@ -27,6 +27,7 @@ from okta_connections.testing import FakeOkta
 from tests.support.cli import cli_env, run_cli
 from tests.support.keys import pem, rsa_key
 from tests.support.redis_server import RedisServer, redis_server
+from tests.support.until import until
 
 pytestmark = pytest.mark.real_components
 
@@ -159,33 +160,108 @@ async def test_redis_coming_back_is_used_again(redis: RedisServer) -> None:
     assert any(":w:" in k for k in keys)  # the restarted Redis holds counters again
 
 
+def _answered(fake: FakeOkta) -> int:
+    return sum(1 for r in fake.requests if r.operation == "get" and r.status)
+
+
+async def _all_returned(server: RedisServer) -> bool:
+    """Every grant is back: the budget holds no lease (no call to Redis is on its way)."""
+    return not any(k.endswith(":leases") for k in await _keys(server))
+
+
+@pytest.mark.parametrize("how", ["held down", "restarted at once"])
 async def test_a_restarted_redis_is_one_outage_not_one_per_stale_pooled_connection(
-    redis: RedisServer, caplog: pytest.LogCaptureFixture
+    redis: RedisServer, caplog: pytest.LogCaptureFixture, how: str
 ) -> None:
-    # Redis restarted while grants and returns are in flight: every pooled connection is
-    # dead. Each retry (every retry_after) must not find the next dead one, which would be
-    # a new outage and a new warning each time.
+    # Redis restarts empty mid-job, while the pacer idles at the end of a spent window:
+    # held down until the client has noticed (a call failed), or restarted at once, which
+    # redis-py hides (it reconnects a pooled connection that the server closed, and reloads
+    # the scripts: no call fails, only the budget's epoch shows it). Either is one outage
+    # and one warning: neither the empty Redis coming back nor each stale pooled connection
+    # found by a retry (every retry_after) counts again.
     caplog.set_level(logging.WARNING, logger="okta_connections")
     budget = SharedBudget(redis.url, retry_after=0.4)
     async with FakeOkta(apps=0, rate_limit=40, rate_window=1.0) as fake:
-        ids = [fake.add_app("okta_org2org", connection="token").id for _ in range(200)]
+        ids = [fake.add_app("okta_org2org", connection="token").id for _ in range(240)]
         async with OktaClient(
             fake.org_url, auth=SSWSToken(fake.token), shared_budget=budget
         ) as okta:
-
-            async def restart() -> None:
-                await asyncio.sleep(1.5)
-                await asyncio.to_thread(redis.restart)
-
-            restarting = asyncio.create_task(restart())
-            report = await okta.bulk.get(ids).run()
-            await restarting
             limiter = okta.rate_limiter
             assert isinstance(limiter, SharedRateLimiter)
+            job = asyncio.create_task(okta.bulk.get(ids).run())
+            await until(lambda: _answered(fake) >= 80, what="two windows' gets answered")
+            await until(lambda: _all_returned(redis), what="the window's grants returned")
+            if how == "held down":
+                redis.stop()
+                await until(lambda: limiter.outages > 0, what="the client to notice")
+                await asyncio.to_thread(redis.start)  # empty
+            else:
+                await asyncio.to_thread(redis.restart)
+            back = time.time()
+            report = await job
             assert limiter.outages == 1
-    assert report.succeeded == 200
+    assert report.succeeded == 240
+    # Every app answered once: none lost, none fetched twice.
+    done = collections.Counter(
+        r.app_id for r in fake.requests if r.operation == "get" and r.status == 200
+    )
+    assert sorted(done) == sorted(ids) and set(done.values()) == {1}
+    # The budget is kept again within a window of the client's first retry after Redis is
+    # back.
+    late = [r for r in fake.requests if r.received_at >= back + budget.retry_after + 1.0]
+    assert all(r.status != 429 for r in late), [r.status for r in late]
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1, [w.getMessage() for w in warnings]
+    assert "127.0.0.1" in warnings[0].getMessage() and PASSWORD not in caplog.text
+    keys = await _keys(redis)
+    assert any(":w:" in k for k in keys) and any(k.endswith(":epoch") for k in keys)
+
+
+async def test_a_restart_nobody_noticed_does_not_reset_the_windows_count(
+    redis: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Two clients spend 16 of a minute's 20; Redis restarts empty while both idle, which
+    # redis-py hides from them; then each asks for 4 more at once. The window's counter
+    # must start again from Okta's count (16), not from zero: else each is granted its 4
+    # (its own headers show 4 or 5 left), and Okta answers 429 to the 4 that do not fit.
+    caplog.set_level(logging.WARNING, logger="okta_connections")
+    async with FakeOkta(apps=0, rate_limit=20, rate_window=60.0) as fake:
+        ids = [fake.add_app("okta_org2org", connection="token").id for _ in range(24)]
+        a, b = (
+            OktaClient(fake.org_url, auth=SSWSToken(fake.token), shared_budget=redis.url)
+            for _ in range(2)
+        )
+        async with a, b:
+            await asyncio.gather(*(a.connections.get(i) for i in ids[:8]))
+            await asyncio.gather(*(b.connections.get(i) for i in ids[8:15]))
+            await a.connections.get(ids[15])
+            await until(lambda: _all_returned(redis), what="the grants returned")
+            await asyncio.to_thread(redis.restart)
+            # What does not fit waits for the next window, a minute away: cancelled.
+            asking = [
+                asyncio.create_task(okta.connections.get(i))
+                for okta, part in ((a, ids[16:20]), (b, ids[20:]))
+                for i in part
+            ]
+            await until(
+                lambda: (
+                    _answered(fake) >= 20
+                    and a.rate_limiter.in_flight("apps") == b.rate_limiter.in_flight("apps") == 0
+                ),
+                what="the window's last four gets answered",
+            )
+            for task in asking:
+                task.cancel()
+            await asyncio.gather(*asking, return_exceptions=True)
+            outages = [getattr(okta.rate_limiter, "outages", None) for okta in (a, b)]
+    statuses = [r.status for r in fake.requests if r.operation == "get"]
+    assert statuses.count(429) == 0 and statuses.count(200) == 20, statuses
+    # Each client noticed the restart once, and put back what it knew: the token's share
+    # is more than the assumed half.
+    assert outages == [1, 1]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2 and all("restarted empty" in w for w in warnings), warnings
+    assert any(k.endswith(":apps:shown") for k in await _keys(redis))
 
 
 async def test_a_killed_workers_leases_expire(redis: RedisServer) -> None:
@@ -200,7 +276,7 @@ async def test_a_killed_workers_leases_expire(redis: RedisServer) -> None:
     # limit (2) binds.
     window = int(time.time()) + 3600
     prefix = "okta-connections:{x}:apps:w:"
-    args: list[object] = [1000, 2, 100, 100, 60, window, prefix, 1.0, 1.0, 10]
+    args: list[object] = [1000, 2, 100, 100, 60, window, prefix, 1.0, 1.0, 10, 0]
     rows, _ = await budget.take(keys, args, [("dead:1", False), ("dead:2", False)])
     assert [r[0] for r in rows] == [1, 1]
     rows, _ = await budget.take(keys, args, [("live:1", False)])
