@@ -349,11 +349,16 @@ async def test_a_span_of_the_application_is_the_parent(fake_okta: FakeOkta, otel
 
 async def test_a_cancelled_call_ends_its_spans(fake_okta: FakeOkta, otel: Otel) -> None:
     fake_okta.latency = 1.0
+    sent = asyncio.Event()
     async with OktaClient(
-        fake_okta.org_url, auth=SSWSToken(fake_okta.token), **otel.options()
+        fake_okta.org_url,
+        auth=SSWSToken(fake_okta.token),
+        on_request=lambda _: sent.set(),
+        **otel.options(),
     ) as okta:
         task = asyncio.create_task(okta.connections.get(fake_okta.apps[0].id))
-        await asyncio.sleep(0.2)
+        # The attempt is under way (its span started); the fake holds it for 1 s.
+        await asyncio.wait_for(sent.wait(), 10)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

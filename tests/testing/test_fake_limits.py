@@ -333,7 +333,12 @@ async def test_org_concurrency_violation_event(
             asyncio.ensure_future(api.get(app.id, auth="SSWS tok-a")),
             asyncio.ensure_future(api.get(app.id, auth="SSWS tok-b")),
         ]
-        await asyncio.sleep(0.1)
+        for _ in range(2000):  # 10 s or more: fails, never hangs
+            if fake.limits.in_flight == 2:  # both counted, held by the latency
+                break
+            await asyncio.sleep(0.005)
+        else:
+            raise AssertionError("the two requests never were in flight together")
         late = await api.get(app.id, auth="SSWS tok-b")
         await asyncio.gather(*tasks)
         assert late.status == 429 and rate(late)[:2] == (0, 0)
