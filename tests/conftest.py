@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import math
@@ -265,3 +266,36 @@ def loop_wall_clock(loop_clock: Callable[[], float]) -> Callable[[], float]:
         return offset[0] + now
 
     return clock
+
+
+def _import_the_whole_package() -> None:
+    """Import every module of okta_connections now, with the stack still shallow.
+
+    pytest rewrites the asserts of a plugin's package (okta_connections is one, by its
+    pytest11 entry point) as each module is first imported. CPython 3.11.7's AST check
+    then fails ("AST constructor recursion depth mismatch") when that happens deep in
+    the stack: the SDK's lazy ``import .otel`` inside a client fixture, under the hook
+    wrappers that looptime adds, did. Which test imports a module first depends on the
+    order, and pytest-xdist changes it, so all of them go here.
+    """
+    import importlib
+    import pkgutil
+
+    import okta_connections
+
+    for module in pkgutil.walk_packages(okta_connections.__path__, "okta_connections."):
+        if module.name.endswith("__main__"):
+            continue
+        with contextlib.suppress(ImportError):  # an extra that is not installed
+            importlib.import_module(module.name)
+
+
+_import_the_whole_package()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # looptime 0.9 asks the event loop policy for the current loop before every test. Until
+    # some loop was set, the default policy makes one for the main thread then, which
+    # nobody closes: an unclosed-loop ResourceWarning later, in whichever test the garbage
+    # collector happens to run. Saying "no current loop" up front makes it answer that.
+    asyncio.set_event_loop(None)
