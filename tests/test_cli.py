@@ -17,6 +17,9 @@ import pytest
 
 from okta_connections.testing import FakeApp, FakeOkta
 
+# slow: every test here runs the command in a subprocess.
+pytestmark = pytest.mark.slow
+
 TOKEN = "00fakeSSWStoken-for-the-cli-tests-0123456789"
 TARGET_TOKEN = "target-org-token-SHOULD-NEVER-BE-PRINTED-42"
 

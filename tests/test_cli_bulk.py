@@ -17,7 +17,8 @@ from okta_connections.testing import FakeOkta
 from . import test_cli
 from .test_cli import TARGET_TOKEN, Cli, assert_no_secret, start_cli
 
-pytestmark = pytest.mark.filterwarnings("error::ResourceWarning")
+# slow: every test here runs the command in a subprocess.
+pytestmark = [pytest.mark.filterwarnings("error::ResourceWarning"), pytest.mark.slow]
 
 # The same org and runner as test_cli.
 fake = test_cli.fake

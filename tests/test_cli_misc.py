@@ -30,6 +30,7 @@ from .test_cli import cli_env, run_cli, start_cli
 APP = "0oafxqCAJWWGELFTYASJ"
 
 
+@pytest.mark.slow
 async def test_demo_runs_a_rate_limited_job_and_leaves_nothing_running(tmp_path: Path) -> None:
     # A smaller estate than the default (3000), with the same enforced rate limit.
     env = cli_env(tmp_path, None)
@@ -60,6 +61,7 @@ async def test_demo_runs_a_rate_limited_job_and_leaves_nothing_running(tmp_path:
     assert "4. OAuth and JWKS" in section and "5. Consent" in section
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 async def test_fake_server_prints_its_url_and_token_and_serves(tmp_path: Path) -> None:
     proc = await start_cli(
@@ -91,6 +93,7 @@ async def test_fake_server_prints_its_url_and_token_and_serves(tmp_path: Path) -
             await proc.wait()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 async def test_fake_server_principal_share_and_requests_log(tmp_path: Path) -> None:
     # What tests/test_scale_out.py relies on: a token may use half of each window, and
@@ -137,6 +140,7 @@ async def test_fake_server_principal_share_and_requests_log(tmp_path: Path) -> N
     assert token not in log.read_text()
 
 
+@pytest.mark.slow
 async def test_fake_server_refuses_a_bad_fail_rate(tmp_path: Path) -> None:
     result = await run_cli(
         "fake-server", "--port", "0", "--fail-rate", "2", cwd=tmp_path, env=cli_env(tmp_path, None)
@@ -305,6 +309,7 @@ def test_files_that_are_not_utf8_are_refused_without_echoing_them(tmp_path: Path
     assert excinfo.value.__cause__ is None  # the UnicodeDecodeError holds the raw bytes
 
 
+@pytest.mark.slow
 async def test_demo_refuses_too_small_an_estate(tmp_path: Path) -> None:
     result = await run_cli("demo", "--apps", "1", cwd=tmp_path, env=cli_env(tmp_path, None))
     assert result.rc == 2

@@ -97,6 +97,7 @@ def counts(points: list[Any], key: str) -> Counter[Any]:
 # ---------------------------------------------------------------------- import cost
 
 
+@pytest.mark.slow
 def test_import_does_not_import_opentelemetry() -> None:
     code = (
         "import sys, okta_connections as o\n"
@@ -111,6 +112,7 @@ def test_import_does_not_import_opentelemetry() -> None:
     assert out.stdout.strip() == "ok"
 
 
+@pytest.mark.slow
 def test_without_opentelemetry_installed_a_client_has_no_observer() -> None:
     # sys.modules[name] = None makes an import of it fail, as if it were not installed.
     code = (
@@ -156,6 +158,7 @@ asyncio.run(main())
 """
 
 
+@pytest.mark.slow
 def test_the_global_tracer_provider_is_used_even_when_set_after_the_client() -> None:
     out = subprocess.run(
         [sys.executable, "-c", GLOBAL_PROVIDER_LATE], capture_output=True, text=True, timeout=60
@@ -280,6 +283,7 @@ async def test_retried_activate(
     assert otel.points("okta.connections.rate_limited") == []
 
 
+@pytest.mark.slow
 @pytest.mark.okta_rate_limit(limit=1000, window=1)  # a scripted 429's window ends soon
 async def test_429s_are_counted_by_kind(
     fake_okta: FakeOkta, okta_app_factory: AppFactory, otel: Otel
@@ -305,6 +309,7 @@ async def test_429s_are_counted_by_kind(
     assert statuses[429] == kinds["rate"] + kinds["concurrency"]
 
 
+@pytest.mark.slow
 @pytest.mark.okta_rate_limit(limit=4, window=1)
 async def test_paced_bulk_job(fake_okta: FakeOkta, otel: Otel) -> None:
     ids = [a.id for a in fake_okta.apps[:10]]

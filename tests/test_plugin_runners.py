@@ -12,6 +12,9 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
+# slow: every test here runs pytest in a subprocess.
+pytestmark = pytest.mark.slow
+
 USER_TEST = """
 import asyncio
 import pytest

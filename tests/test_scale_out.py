@@ -65,6 +65,7 @@ def test_summarize_accounts_for_every_app_of_failed_lost_and_short_chunks() -> N
     assert "2 chunk(s) failed as a whole" in report.summary()
 
 
+@pytest.mark.slow
 def test_the_helpers_do_not_import_celery() -> None:
     # The extra costs nothing when absent: only celery_fan_out imports celery.
     code = (
@@ -155,6 +156,7 @@ def _check_changes(
     assert all(report.rows[a]["status"] == "succeeded" for a in done)
 
 
+@pytest.mark.slow
 @pytest.mark.real_components
 def test_600_apps_across_two_workers_one_budget_a_killed_worker_and_a_failing_chunk(
     cluster_factory: Any,
@@ -211,6 +213,7 @@ def test_600_apps_across_two_workers_one_budget_a_killed_worker_and_a_failing_ch
         assert secret not in text
 
 
+@pytest.mark.slow
 @pytest.mark.real_components
 def test_the_budgets_redis_restarted_mid_job_loses_no_chunk_and_no_outcome(
     cluster_factory: Any,
@@ -248,6 +251,7 @@ def test_the_budgets_redis_restarted_mid_job_loses_no_chunk_and_no_outcome(
     assert statuses[429] <= 0.25 * len(served), statuses
 
 
+@pytest.mark.slow
 @pytest.mark.real_components
 def test_a_worker_killed_as_a_whole_gets_its_chunk_back_after_the_visibility_timeout(
     cluster_factory: Any,

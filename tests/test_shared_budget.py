@@ -29,7 +29,7 @@ from .support.redis_server import RedisServer, redis_server
 from .test_cli import cli_env, run_cli
 from .test_oauth_server import pem, rsa_key
 
-pytestmark = pytest.mark.real_components
+pytestmark = [pytest.mark.real_components, pytest.mark.slow]
 
 PASSWORD = "s3cret-redis-pass-7f2a"
 
