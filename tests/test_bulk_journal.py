@@ -142,6 +142,7 @@ time.sleep(120)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 async def test_the_lock_holds_across_processes_and_dies_with_its_holder(
     okta: OktaClient, server: ScriptedServer, tmp_path: Path

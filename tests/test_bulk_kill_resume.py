@@ -17,7 +17,11 @@ import pytest
 
 from okta_connections.testing import FakeOkta
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+# slow: the job runs in a subprocess, killed and run again.
+pytestmark = [
+    pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX"),
+    pytest.mark.slow,
+]
 
 N = 240
 CONCURRENCY = 8

@@ -21,6 +21,9 @@ from tests.support.cli import (
     start_cli,
 )
 
+# slow: every test here runs the command in a subprocess.
+pytestmark = pytest.mark.slow
+
 # ---------------------------------------------------------------------------- single ops
 
 

@@ -15,7 +15,8 @@ import pytest
 from okta_connections.testing import FakeOkta
 from tests.support.cli import TARGET_TOKEN, Cli, assert_no_secret, start_cli
 
-pytestmark = pytest.mark.filterwarnings("error::ResourceWarning")
+# slow: every test here runs the command in a subprocess.
+pytestmark = [pytest.mark.filterwarnings("error::ResourceWarning"), pytest.mark.slow]
 
 
 def provisioned(fake: FakeOkta, name: str) -> list[str]:

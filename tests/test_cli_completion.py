@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# slow: every test here runs the command (or bash) in a subprocess.
+pytestmark = pytest.mark.slow
+
 BIN = Path(sys.executable).parent
 
 

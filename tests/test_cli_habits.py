@@ -16,11 +16,13 @@ from okta_connections.cli._output import Output
 from tests.support.cli import TOKEN, Cli, assert_no_secret, cli_env, run_cli
 
 
+@pytest.mark.slow
 async def test_version(cli: Cli) -> None:
     result = await cli("--version")
     assert (result.rc, result.out.strip()) == (0, f"okta-connections {__version__}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("env", "wanted"),
     [
@@ -51,6 +53,7 @@ async def test_missing_settings_are_worded_in_flags_and_variables(
         assert python not in line
 
 
+@pytest.mark.slow
 async def test_config_show_names_every_source_and_hides_secrets(cli: Cli) -> None:
     home = cli.tmp / "home" / ".okta"
     home.mkdir()
@@ -102,6 +105,7 @@ async def test_config_show_as_text(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert f"{tmp_path / 'okta.yaml'}  (not found)" in text
 
 
+@pytest.mark.slow
 async def test_a_401_names_where_the_token_came_from(cli: Cli) -> None:
     app = cli.first("zscalerbyz")
     result = await cli("get", app.id, env=cli.env(OKTA_CLIENT_TOKEN="00revoked-SECRET"))
@@ -126,6 +130,7 @@ async def test_a_401_names_where_the_token_came_from(cli: Cli) -> None:
     assert_no_secret(result, "00old-SECRET")
 
 
+@pytest.mark.slow
 async def test_tls_to_a_plain_http_loopback_says_use_http(cli: Cli) -> None:
     https = cli.fake.org_url.replace("http://", "https://")
     for org in (https, https.removeprefix("https://")):  # typed without a scheme too
@@ -166,6 +171,7 @@ def test_help_lists_the_new_commands() -> None:
     assert json.dumps(TOKEN) not in text
 
 
+@pytest.mark.slow
 async def test_a_bulk_job_refused_with_401_names_the_source_once(cli: Cli) -> None:
     ids = [a.id for a in cli.fake.apps if a.name == "zscalerbyz"]
     (cli.tmp / "ids").write_text("\n".join(ids))
@@ -180,6 +186,7 @@ async def test_a_bulk_job_refused_with_401_names_the_source_once(cli: Cli) -> No
     assert_no_secret(result, "00revoked-SECRET")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "env", "wanted"),
     [

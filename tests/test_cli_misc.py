@@ -29,6 +29,7 @@ from tests.support.cli import cli_env, run_cli, start_cli
 APP = "0oafxqCAJWWGELFTYASJ"
 
 
+@pytest.mark.slow
 async def test_demo_runs_a_rate_limited_job_and_leaves_nothing_running(tmp_path: Path) -> None:
     # A smaller estate than the default (3000), with the same enforced rate limit.
     env = cli_env(tmp_path, None)
@@ -41,13 +42,13 @@ async def test_demo_runs_a_rate_limited_job_and_leaves_nothing_running(tmp_path:
     assert "140/140 Org2Org apps now have an active token connection" in result.out
     match = re.search(r"(\d+) requests \((\d+) answered 429\) took ([\d.]+) s", result.out)
     assert match is not None, result.out
-    requests, took = int(match.group(1)), float(match.group(3))
+    requests = int(match.group(1))
     assert requests >= 2 * 140
     minimum = (math.ceil(requests / 200) - 1) * 1.0
     assert f"minimum is (ceil({requests} / 200) - 1) x 1 s = {minimum:.1f} s" in result.out
-    # The fake enforces the limit: no way around it, less the part of the first window
-    # already gone when the job began (windows open on whole seconds, reference §8.1).
-    assert took >= minimum - 1.0 - 0.1
+    # No bound on the time it took: a lower bound on a subprocess's wall clock says more
+    # about where the windows' whole seconds fell than about the pacing, which the
+    # pacing tests check on a virtual clock.
     assert "the fake org is stopped" in result.out
     # Every step the demo prints is one that docs/cli.md describes, in the same order.
     printed = re.findall(r"^(\d)\. +(\w+)", result.out, re.M)
@@ -59,6 +60,7 @@ async def test_demo_runs_a_rate_limited_job_and_leaves_nothing_running(tmp_path:
     assert "4. OAuth and JWKS" in section and "5. Consent" in section
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 async def test_fake_server_prints_its_url_and_token_and_serves(tmp_path: Path) -> None:
     proc = await start_cli(
@@ -90,6 +92,7 @@ async def test_fake_server_prints_its_url_and_token_and_serves(tmp_path: Path) -
             await proc.wait()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 async def test_fake_server_principal_share_and_requests_log(tmp_path: Path) -> None:
     # What tests/test_scale_out.py relies on: a token may use half of each window, and
@@ -136,6 +139,7 @@ async def test_fake_server_principal_share_and_requests_log(tmp_path: Path) -> N
     assert token not in log.read_text()
 
 
+@pytest.mark.slow
 async def test_fake_server_refuses_a_bad_fail_rate(tmp_path: Path) -> None:
     result = await run_cli(
         "fake-server", "--port", "0", "--fail-rate", "2", cwd=tmp_path, env=cli_env(tmp_path, None)
@@ -304,6 +308,7 @@ def test_files_that_are_not_utf8_are_refused_without_echoing_them(tmp_path: Path
     assert excinfo.value.__cause__ is None  # the UnicodeDecodeError holds the raw bytes
 
 
+@pytest.mark.slow
 async def test_demo_refuses_too_small_an_estate(tmp_path: Path) -> None:
     result = await run_cli("demo", "--apps", "1", cwd=tmp_path, env=cli_env(tmp_path, None))
     assert result.rc == 2

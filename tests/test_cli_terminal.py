@@ -23,7 +23,7 @@ import pytest
 from okta_connections.testing import FakeOkta
 from tests.support.cli import TOKEN, cli_env
 
-pytestmark = pytest.mark.real_components
+pytestmark = [pytest.mark.real_components, pytest.mark.slow]
 
 TMUX = shutil.which("tmux")
 BAR = re.compile(r"deactivate \[[#.]+\] (\d+)/(\d+) +\d+%  \d+/s  ETA \S+")

@@ -162,6 +162,7 @@ async def run_block(block: Block, fake: FakeOkta, tmp: Path) -> tuple[int, str, 
     return rc, "".join(out), err.decode()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("block", [b for b in BLOCKS if b.mark == "runs"], ids=lambda b: b.id)
 async def test_scripts_run_against_the_fake_org(
     block: Block, org: FakeOkta, tmp_path: Path
@@ -170,6 +171,7 @@ async def test_scripts_run_against_the_fake_org(
     assert rc == 0, out + err
 
 
+@pytest.mark.slow
 async def test_the_quick_start_does_what_it_says(org: FakeOkta, tmp_path: Path) -> None:
     quick = next(b for b in BLOCKS if b.page.name == "README.md" and "from_config()" in b.code)
     rc, out, err = await run_block(quick, org, tmp_path)

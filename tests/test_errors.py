@@ -179,6 +179,10 @@ async def test_per_call_timeout_overrides_client_default(server: ScriptedServer)
             await okta.connections.update(APP_ID, TokenConnection(token="t"), timeout=0.2)
 
 
+# The loop's time: on the real clock a loaded machine could spend the 0.25 s deadline on
+# the first attempt alone, and the second would never be sent.
+@pytest.mark.looptime
+@pytest.mark.usefixtures("client_on_loop_clock")
 async def test_deadline_bounds_the_whole_call(server: ScriptedServer) -> None:
     for _ in range(4):
         server.add(503, delay=0.15)

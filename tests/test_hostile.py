@@ -29,6 +29,11 @@ from tests.support.retry import fast_retry
 from tests.support.strategies import STRATEGIES
 from tests.support.tcp import LoopbackServer
 
+# The loop's virtual time: the hostile server is in the test's loop, so a call that stalls
+# (a Retry-After of a year, a deadline ignored) shows as loop time past DEADLINE, measured
+# exactly, never as a machine too loaded to answer in time.
+pytestmark = [pytest.mark.looptime, pytest.mark.usefixtures("client_on_loop_clock")]
+
 CODE = "one-time-code-SECRET-4f1c9a"
 STATE = "state-SECRET-77aa01"
 DEADLINE = 5.0
@@ -94,7 +99,8 @@ async def run(
     okta = OktaClient(
         raw.url, auth=SSWSToken(SECRET), timeouts=Timeouts(deadline=DEADLINE), **options
     )
-    started = time.monotonic()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     error: OktaError | None = None
     result: Any = None
     try:
@@ -102,7 +108,7 @@ async def run(
             result = await call(okta)
     except OktaError as exc:
         error = exc
-    elapsed = time.monotonic() - started
+    elapsed = loop.time() - started
     assert elapsed < DEADLINE + 1.0, f"took {elapsed:.1f}s, past the {DEADLINE}s deadline"
     assert okta.rate_limiter.in_flight("apps") == 0, "a pacing slot leaked"
     return error, result, okta

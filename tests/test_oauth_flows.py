@@ -269,6 +269,10 @@ async def test_429_and_503_are_retried_with_backoff(
     assert sleeps == [7.0, 0.5, 1.0]
 
 
+# Real time: the pacer waits about 4 s for the token bucket's reset. Not under looptime:
+# the server's Date is aiohttp's, on the real clock, and a client on the loop's virtual
+# clock would read the window's length from two clocks that run at different rates.
+@pytest.mark.slow
 async def test_429_without_retry_after_waits_for_the_rate_limit_reset(
     registered: OAuthServer, make_client: Any
 ) -> None:

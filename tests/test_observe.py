@@ -48,6 +48,7 @@ def counts(points: list[Any], key: str) -> Counter[Any]:
 # ---------------------------------------------------------------------- import cost
 
 
+@pytest.mark.slow
 def test_import_does_not_import_opentelemetry() -> None:
     code = (
         "import sys, okta_connections as o\n"
@@ -62,6 +63,7 @@ def test_import_does_not_import_opentelemetry() -> None:
     assert out.stdout.strip() == "ok"
 
 
+@pytest.mark.slow
 def test_without_opentelemetry_installed_a_client_has_no_observer() -> None:
     # sys.modules[name] = None makes an import of it fail, as if it were not installed.
     code = (
@@ -107,6 +109,7 @@ asyncio.run(main())
 """
 
 
+@pytest.mark.slow
 def test_the_global_tracer_provider_is_used_even_when_set_after_the_client() -> None:
     out = subprocess.run(
         [sys.executable, "-c", GLOBAL_PROVIDER_LATE], capture_output=True, text=True, timeout=60
@@ -231,6 +234,7 @@ async def test_retried_activate(
     assert otel.points("okta.connections.rate_limited") == []
 
 
+@pytest.mark.slow
 @pytest.mark.okta_rate_limit(limit=1000, window=1)  # a scripted 429's window ends soon
 async def test_429s_are_counted_by_kind(
     fake_okta: FakeOkta, okta_app_factory: AppFactory, otel: Otel
@@ -256,6 +260,7 @@ async def test_429s_are_counted_by_kind(
     assert statuses[429] == kinds["rate"] + kinds["concurrency"]
 
 
+@pytest.mark.slow
 @pytest.mark.okta_rate_limit(limit=4, window=1)
 async def test_paced_bulk_job(fake_okta: FakeOkta, otel: Otel) -> None:
     ids = [a.id for a in fake_okta.apps[:10]]
@@ -300,11 +305,16 @@ async def test_a_span_of_the_application_is_the_parent(fake_okta: FakeOkta, otel
 
 async def test_a_cancelled_call_ends_its_spans(fake_okta: FakeOkta, otel: Otel) -> None:
     fake_okta.latency = 1.0
+    sent = asyncio.Event()
     async with OktaClient(
-        fake_okta.org_url, auth=SSWSToken(fake_okta.token), **otel.options()
+        fake_okta.org_url,
+        auth=SSWSToken(fake_okta.token),
+        on_request=lambda _: sent.set(),
+        **otel.options(),
     ) as okta:
         task = asyncio.create_task(okta.connections.get(fake_okta.apps[0].id))
-        await asyncio.sleep(0.2)
+        # The attempt is under way (its span started); the fake holds it for 1 s.
+        await asyncio.wait_for(sent.wait(), 10)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

@@ -21,6 +21,11 @@ class WindowModel:
     Headers have one-second resolution (Reset rounded up, Date rounded down), like Okta's.
     ``skew`` shifts the server clock against ours. ``aligned=True`` makes windows start on
     whole multiples of ``window`` of the server clock instead, with an exact Reset.
+
+    Its clock (``clock``) is the running loop's: virtual under ``looptime``, the loop's
+    own monotonic clock otherwise. The server's wall clock runs from it, from the real
+    time at which the model was made (so the phase of the windows against whole seconds
+    is as random as on a real server). Give the limiter under test ``clock=model.clock``.
     """
 
     def __init__(
@@ -43,10 +48,24 @@ class WindowModel:
         self.per_window: list[int] = []
         self.starts: list[float] = []  # server time at which each window opened
         self.server_times: list[tuple[float, int, int]] = []  # (server time, window, status)
+        loop = asyncio.get_running_loop()
+        last = [-math.inf]
+
+        def clock() -> float:
+            # Never the same value twice, like a real clock. looptime's stands still between
+            # two timers, and a timer due within asyncio's clock resolution runs at once: a
+            # limiter whose window ends a float's rounding error after "now" would re-arm
+            # its timer forever.
+            now = loop.time()
+            last[0] = now if now > last[0] else last[0] + 1e-9
+            return last[0]
+
+        self.clock = clock
+        self.epoch = time.time() - clock()
 
     async def handle(self) -> CIMultiDict[str]:
         await asyncio.sleep(self.latency / 2)
-        now = time.time() + self.skew
+        now = self.epoch + self.clock() + self.skew
         if now >= self.start + self.window:
             self.start = math.floor(now / self.window) * self.window if self.aligned else now
             self.count = 0
@@ -56,7 +75,7 @@ class WindowModel:
         status = 200 if self.count <= self.limit else 429
         if status == 200:
             self.per_window[-1] += 1
-        self.served.append((time.monotonic(), status))
+        self.served.append((self.clock(), status))
         self.server_times.append((now, len(self.starts) - 1, status))
         headers = CIMultiDict(
             {
@@ -85,24 +104,25 @@ async def run_job(model: WindowModel, limiter: RateLimiter, n: int, workers: int
             while True:
                 sent = await limiter.acquire("apps")
                 headers = await model.handle()
-                info = parse_rate_limit(headers)
+                info = parse_rate_limit(headers, now=model.clock)
                 limiter.release("apps", sent_at=sent, info=info)
                 if headers["X-Status"] != "429":
                     break
                 assert info is not None
                 await asyncio.sleep(info.reset_after)
 
-    started = time.monotonic()
+    started = model.clock()
     await asyncio.gather(*(worker() for _ in range(workers)))
-    return time.monotonic() - started
+    return model.clock() - started
 
 
+@pytest.mark.looptime
 @pytest.mark.parametrize("skew", [0.0, -3600.0 * 5 + 0.37, 86400.0 * 400 + 0.81])
 async def test_paced_job_never_exceeds_the_budget_even_with_a_skewed_server_clock(
     skew: float,
 ) -> None:
     model = WindowModel(limit=20, window=1.0, skew=skew)
-    limiter = RateLimiter()
+    limiter = RateLimiter(clock=model.clock)
     await run_job(model, limiter, n=50, workers=20)
     statuses = [s for _, s in model.served]
     assert statuses.count(429) == 0
@@ -110,9 +130,10 @@ async def test_paced_job_never_exceeds_the_budget_even_with_a_skewed_server_cloc
     assert max(model.per_window) <= 20
 
 
+@pytest.mark.looptime
 async def test_smooth_pacing_spreads_the_budget_across_the_window() -> None:
     model = WindowModel(limit=20, window=1.0)
-    await run_job(model, RateLimiter(pacing="smooth"), n=60, workers=30)
+    await run_job(model, RateLimiter(clock=model.clock, pacing="smooth"), n=60, workers=30)
     times = sorted(t for t, _ in model.served)
     # With 30 workers, an unpaced client would send 20 requests at once. Paced, any
     # quarter-window holds well under the whole budget.
@@ -121,15 +142,17 @@ async def test_smooth_pacing_spreads_the_budget_across_the_window() -> None:
     assert all(s == 200 for _, s in model.served)
 
 
+@pytest.mark.looptime
 async def test_first_request_is_a_lone_probe() -> None:
     model = WindowModel(limit=50, window=1.0, latency=0.05)
-    limiter = RateLimiter()
+    limiter = RateLimiter(clock=model.clock)
     in_flight_seen: list[int] = []
 
     async def one() -> None:
         sent = await limiter.acquire("apps")
         in_flight_seen.append(limiter.in_flight("apps"))
-        limiter.release("apps", sent_at=sent, info=parse_rate_limit(await model.handle()))
+        info = parse_rate_limit(await model.handle(), now=model.clock)
+        limiter.release("apps", sent_at=sent, info=info)
 
     await asyncio.gather(*(one() for _ in range(10)))
     assert in_flight_seen[0] == 1
@@ -139,15 +162,17 @@ async def test_first_request_is_a_lone_probe() -> None:
     assert max(in_flight_seen) > 1
 
 
+@pytest.mark.looptime
 async def test_max_capacity_leaves_headroom() -> None:
     model = WindowModel(limit=20, window=1.0)
-    limiter = RateLimiter(max_capacity=0.5)
+    limiter = RateLimiter(clock=model.clock, max_capacity=0.5)
     await run_job(model, limiter, n=25, workers=10)
     assert max(model.per_window) <= 10
 
 
+@pytest.mark.looptime  # the 1 s below is the loop's: a loaded machine cannot break it
 async def test_cancelling_a_waiting_call_releases_its_slot() -> None:
-    limiter = RateLimiter()
+    limiter = RateLimiter(clock=asyncio.get_running_loop().time)
     sent = await limiter.acquire("apps")  # the probe holds the only slot
     waiter = asyncio.create_task(limiter.acquire("apps"))
     await asyncio.sleep(0.01)
@@ -207,19 +232,20 @@ async def test_deadline_while_waiting() -> None:
 # ---------------------------------------------------------------- burst pacing (issue #13)
 
 
-def _counting_clock() -> tuple[list[int], Callable[[], float]]:
+def _counting_clock(base: Callable[[], float]) -> tuple[list[int], Callable[[], float]]:
     calls = [0]
 
     def clock() -> float:
         calls[0] += 1
-        return time.monotonic()
+        return base()
 
     return calls, clock
 
 
+@pytest.mark.looptime
 async def test_burst_spends_each_window_at_its_start_and_ends_in_the_fewest_windows() -> None:
     model = WindowModel(limit=20, window=1.0)
-    await run_job(model, RateLimiter(), n=60, workers=30)
+    await run_job(model, RateLimiter(clock=model.clock), n=60, workers=30)
     assert [s for _, s in model.served].count(429) == 0
     assert model.per_window == [20, 20, 20]  # ceil(60 / 20) windows, each full
     # The last window's calls went at its start, not spread across it.
@@ -227,18 +253,20 @@ async def test_burst_spends_each_window_at_its_start_and_ends_in_the_fewest_wind
     assert max(last) - model.starts[-1] < 0.5 * model.window
 
 
+@pytest.mark.looptime
 async def test_smooth_pacing_needs_more_windows_than_burst() -> None:
     # The counterpart of the test above: "smooth" spreads the first window's budget from
     # its first request on, so the same job spills into a fourth window.
     model = WindowModel(limit=20, window=1.0)
-    await run_job(model, RateLimiter(pacing="smooth"), n=60, workers=30)
+    await run_job(model, RateLimiter(clock=model.clock, pacing="smooth"), n=60, workers=30)
     assert len(model.per_window) > 3
 
 
+@pytest.mark.looptime
 @pytest.mark.parametrize("skew", [0.0, -17999.63, 34560000.81])
 async def test_burst_never_sends_into_a_spent_window_by_the_server_clock(skew: float) -> None:
     model = WindowModel(limit=10, window=2.0, skew=skew)
-    limiter = RateLimiter()
+    limiter = RateLimiter(clock=model.clock)
     await run_job(model, limiter, n=45, workers=25)
     assert [s for _, s in model.served].count(429) == 0
     assert max(model.per_window) <= 10
@@ -247,12 +275,13 @@ async def test_burst_never_sends_into_a_spent_window_by_the_server_clock(skew: f
     assert limiter._buckets["apps"].wlen == 2.0
 
 
+@pytest.mark.looptime
 async def test_burst_on_windows_aligned_to_the_clock_is_caught_early_at_most_once() -> None:
     # Windows on whole multiples of the server clock, with an exact Reset: reading the
     # length from the first response is one second short. The lone first request of the
     # next window finds that out (one 429 at most); after that the estimate holds.
     model = WindowModel(limit=10, window=2.0, aligned=True)
-    limiter = RateLimiter()
+    limiter = RateLimiter(clock=model.clock)
     await run_job(model, limiter, n=50, workers=25)
     statuses = [s for _, s in model.served]
     assert statuses.count(429) <= 1
@@ -327,14 +356,15 @@ def test_a_stepped_server_clock_replaces_the_offset_instead_of_emptying_it() -> 
     assert lo <= 5000 - 11.004 + 1e-9 and hi >= 5000 - 11.004
 
 
+@pytest.mark.looptime
 async def test_waiting_for_a_window_sleeps_instead_of_polling() -> None:
     # 35 calls, 4 windows of 1 s. The limiter wakes once when a window opens and once when
     # its lone first response arrives, not per call and never on a short timer; the clock
     # is read about three times per call (acquire, release, parse). The limiter before
     # issue #13 read it 227 times here (6.5 per call), and woke per scheduled send.
-    calls, clock = _counting_clock()
-    limiter = RateLimiter(clock=clock)
     model = WindowModel(limit=10, window=1.0)
+    calls, clock = _counting_clock(model.clock)
+    limiter = RateLimiter(clock=clock)
     n = 35
     await run_job(model, limiter, n=n, workers=20)
     assert len(model.starts) == 4
@@ -342,21 +372,27 @@ async def test_waiting_for_a_window_sleeps_instead_of_polling() -> None:
     assert calls[0] <= 4 * n
 
 
+@pytest.mark.slow
 async def test_smooth_pacing_wakes_per_send_not_per_millisecond() -> None:
-    calls, clock = _counting_clock()
+    # On the real clock, not looptime's: smooth pacing recomputes its schedule on every
+    # wake-up, and a clock that stands still while code runs wakes it again for the
+    # microseconds left, so a virtual clock counts wake-ups that a real one never causes.
+    model = WindowModel(limit=10, window=1.0)
+    calls, clock = _counting_clock(model.clock)
     limiter = RateLimiter(clock=clock, pacing="smooth")
     n = 35
-    await run_job(WindowModel(limit=10, window=1.0), limiter, n=n, workers=20)
+    await run_job(model, limiter, n=n, workers=20)
     assert limiter.wakeups <= 5 * n
     assert calls[0] <= 10 * n
 
 
+@pytest.mark.looptime
 async def test_two_processes_sharing_a_bucket_through_its_headers_only() -> None:
     # Two limiters (two processes) spend one bucket; each sees the other only as a fall
     # in Remaining larger than its own requests. Alone, each would spend the whole window
     # at every window's start and collide: about as many 429s as successes.
     model = WindowModel(limit=20, window=1.0)
-    a, b = RateLimiter(), RateLimiter()
+    a, b = RateLimiter(clock=model.clock), RateLimiter(clock=model.clock)
     await asyncio.gather(run_job(model, a, n=60, workers=25), run_job(model, b, n=60, workers=25))
     statuses = [s for _, s in model.served]
     assert statuses.count(200) == 120
@@ -370,11 +406,17 @@ def test_pacing_must_be_burst_or_smooth() -> None:
         RateLimiter(pacing="fast")
 
 
-async def test_client_against_the_fake_org_spends_whole_windows_without_a_429() -> None:
+@pytest.mark.looptime
+@pytest.mark.usefixtures("client_on_loop_clock")
+async def test_client_against_the_fake_org_spends_whole_windows_without_a_429(
+    loop_wall_clock: Callable[[], float],
+) -> None:
     from okta_connections import OktaClient, SSWSToken
     from okta_connections.testing import FakeOkta
 
-    async with FakeOkta(apps=0, rate_limit=15, rate_window=1.0, enforce_rate_limit=True) as fake:
+    async with FakeOkta(
+        apps=0, rate_limit=15, rate_window=1.0, enforce_rate_limit=True, clock=loop_wall_clock
+    ) as fake:
         ids = [fake.add_app("okta_org2org", connection="token").id for _ in range(45)]
         async with OktaClient(fake.org_url, auth=SSWSToken(fake.token)) as okta:
             await asyncio.gather(*(okta.connections.get(i) for i in ids))
@@ -387,13 +429,15 @@ async def test_client_against_the_fake_org_spends_whole_windows_without_a_429() 
     assert len(windows) == 3 and set(windows.values()) == {15}
 
 
+@pytest.mark.looptime  # the 1 s and 0.05 s below are the loop's: load cannot break them
 async def test_a_429_with_budget_left_teaches_the_principals_ceiling() -> None:
     # The headers show the org's bucket (100), but this token may use only 40 of it: its
     # 41st request is refused while Remaining still shows 59.
     shift = [0.0]
+    loop = asyncio.get_running_loop()
 
     def clock() -> float:
-        return time.monotonic() + shift[0]
+        return loop.time() + shift[0]
 
     limiter = RateLimiter(clock=clock)
     date = 1_000_000
@@ -431,8 +475,12 @@ async def test_a_429_that_spent_the_window_teaches_no_ceiling() -> None:
     assert limiter.ceiling("apps") is None
 
 
+@pytest.mark.looptime
+@pytest.mark.usefixtures("client_on_loop_clock")
 @pytest.mark.parametrize(("mode", "most_429s"), [("principal", 3), ("org", 9)])
-async def test_a_half_share_is_paced_in_both_header_modes(mode: str, most_429s: int) -> None:
+async def test_a_half_share_is_paced_in_both_header_modes(
+    mode: str, most_429s: int, loop_wall_clock: Callable[[], float]
+) -> None:
     """One token with Okta's default 0.5 share: where the headers show the org's ceiling,
     the client assumes the default share instead of bursting into a 429 per request."""
     from okta_connections import OktaClient, SSWSToken
@@ -445,6 +493,7 @@ async def test_a_half_share_is_paced_in_both_header_modes(mode: str, most_429s: 
         rate_window=1,
         principal_share=0.5,
         rate_limit_headers=mode,
+        clock=loop_wall_clock,
     ) as fake:
         ids = [a.id for a in fake.apps]
         async with OktaClient(fake.org_url, auth=SSWSToken(fake.token)) as okta:

@@ -51,6 +51,7 @@ def _imported_after(code: str) -> list[str]:
     return modules
 
 
+@pytest.mark.slow
 def test_loading_the_plugin_imports_nothing_heavy() -> None:
     new = _imported_after("import pytest\nimport okta_connections.testing.pytest_plugin")
     heavy = [m for m in new if m.split(".")[0] in HEAVY or m.startswith(HEAVY)]
@@ -58,6 +59,7 @@ def test_loading_the_plugin_imports_nothing_heavy() -> None:
     assert "okta_connections.testing.pytest_plugin" in new  # the probe did load it
 
 
+@pytest.mark.slow
 def test_a_fixture_in_use_imports_the_fake() -> None:
     # The other side of the coin: the lazy names do load what they name.
     new = _imported_after("from okta_connections.testing import FakeOkta")

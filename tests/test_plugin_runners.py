@@ -12,6 +12,9 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
+# slow: every test here runs pytest in a subprocess.
+pytestmark = pytest.mark.slow
+
 USER_TEST = """
 import asyncio
 import pytest
@@ -66,7 +69,11 @@ def _run(pytester: pytest.Pytester, mode: str | None, marks: str, *args: str) ->
     if "anyio" in marks:
         source += textwrap.dedent(ANYIO_BACKEND)
     pytester.makepyfile(test_user=source)
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v", *args)
+    # looptime is our own dev tool, not the user's: with pytest-asyncio disabled it fails
+    # every fixture (0.9), and it patches the event loops the user's tests run on.
+    return pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:looptime_plugin", "-v", *args
+    )
 
 
 def _check(result: pytest.RunResult) -> None:

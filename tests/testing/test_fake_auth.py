@@ -139,7 +139,7 @@ async def raw_request(fake: FakeOkta, head: str) -> tuple[int, dict[str, str], b
     try:
         writer.write(head.replace("\n", "\r\n").encode() + b"\r\n")
         await writer.drain()
-        raw = await asyncio.wait_for(reader.read(), timeout=5)
+        raw = await asyncio.wait_for(reader.read(), timeout=10)  # generous: fails, never hangs
     finally:
         writer.close()
         await writer.wait_closed()

@@ -11,6 +11,9 @@ import pytest
 
 from okta_connections.testing import FakeOkta
 
+# slow: every test here runs the fake server in a subprocess.
+pytestmark = pytest.mark.slow
+
 
 async def _start(*args: str) -> tuple[asyncio.subprocess.Process, dict[str, str]]:
     proc = await asyncio.create_subprocess_exec(

@@ -306,7 +306,9 @@ async def test_thousand_requests_under_concurrency(http: aiohttp.ClientSession) 
         elapsed = time.perf_counter() - started
         assert set(statuses) == {200}
         assert len(statuses) == 800
-        assert elapsed < 8, elapsed  # typically well under a second
+        # About 0.5 s on an idle 2-core machine: a loose bound (20x, and the 10 s floor for
+        # any wall-clock bound) that only a fake gone quadratic would break.
+        assert elapsed < 10, elapsed
         assert fake.count(operation="get") == 800
 
 

@@ -286,6 +286,9 @@ async def test_a_service_app_is_one_principal_by_client_id(
 # ---------------------------------------------------------------------- concurrency
 
 
+# The loop's time: every request reaches the fake while the first ones are held by its
+# latency, however slowly a loaded machine sends them.
+@pytest.mark.looptime
 async def test_concurrency_share_and_no_rate_budget_spent_on_concurrency_429s(
     http: aiohttp.ClientSession, clock: FakeClock
 ) -> None:
@@ -321,6 +324,9 @@ async def test_concurrency_share_and_no_rate_budget_spent_on_concurrency_429s(
         assert fake.limits.in_flight == 0 and not fake.limits.in_flight_by
 
 
+# The loop's time: every request reaches the fake while the first ones are held by its
+# latency, however slowly a loaded machine sends them.
+@pytest.mark.looptime
 async def test_org_concurrency_violation_event(
     http: aiohttp.ClientSession, clock: FakeClock
 ) -> None:
@@ -333,7 +339,12 @@ async def test_org_concurrency_violation_event(
             asyncio.ensure_future(api.get(app.id, auth="SSWS tok-a")),
             asyncio.ensure_future(api.get(app.id, auth="SSWS tok-b")),
         ]
-        await asyncio.sleep(0.1)
+        for _ in range(2000):  # 10 s or more: fails, never hangs
+            if fake.limits.in_flight == 2:  # both counted, held by the latency
+                break
+            await asyncio.sleep(0.005)
+        else:
+            raise AssertionError("the two requests never were in flight together")
         late = await api.get(app.id, auth="SSWS tok-b")
         await asyncio.gather(*tasks)
         assert late.status == 429 and rate(late)[:2] == (0, 0)
