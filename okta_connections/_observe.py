@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from .auth import AuthRequest, AuthResponse
     from .errors import OktaError
     from .otel import BulkSpan, Telemetry
-    from .ratelimit import RateLimiter, RateLimitInfo
+    from .ratelimit.headers import RateLimitInfo
+    from .ratelimit.pacer import RateLimiter
 
 __all__ = [
     "Observer",

@@ -39,7 +39,8 @@ from .errors import (
     OktaTimeoutError,
     TransportError,
 )
-from .ratelimit import RateLimiter, RateLimitInfo, bucket_for, parse_rate_limit
+from .ratelimit.headers import RateLimitInfo, bucket_for, parse_rate_limit
+from .ratelimit.pacer import RateLimiter
 from .retry import RetryPolicy
 from .transport import (
     DEFAULT_MAX_RESPONSE_BYTES,

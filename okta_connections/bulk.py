@@ -43,7 +43,7 @@ from ._journal import (
 from ._observe import job_start
 from ._session import attempt_counter
 from .errors import ApiError, InvalidArgumentError, OktaError
-from .ratelimit import RateLimitInfo
+from .ratelimit.headers import RateLimitInfo
 
 if TYPE_CHECKING:
     from .client import OktaClient

@@ -12,7 +12,8 @@ from ._validation import normalize_org_url
 from .auth import Auth
 from .config import Settings, Timeouts, load_settings
 from .errors import ConfigurationError
-from .ratelimit import RateLimiter, RateLimitInfo
+from .ratelimit.headers import RateLimitInfo
+from .ratelimit.pacer import RateLimiter
 from .retry import RetryPolicy
 from .services import AppsService, ConnectionsService
 from .transport import (

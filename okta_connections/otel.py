@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from .auth import AuthResponse
     from .bulk import BulkReport
     from .errors import OktaError
-    from .ratelimit import RateLimiter, RateLimitInfo
+    from .ratelimit.headers import RateLimitInfo
+    from .ratelimit.pacer import RateLimiter
 
 __all__ = ["INSTRUMENTATION_NAME", "Telemetry"]
 

@@ -21,7 +21,7 @@ from .errors import (
     ResponseTooLargeError,
     TransportError,
 )
-from .ratelimit import RateLimitInfo, retry_after_seconds
+from .ratelimit.headers import RateLimitInfo, retry_after_seconds
 
 __all__ = ["RETRYABLE_STATUSES", "RetryPolicy"]
 

@@ -38,7 +38,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .errors import ConfigurationError
-from .ratelimit import RateLimiter, RateLimitInfo
+from .ratelimit.headers import RateLimitInfo
+from .ratelimit.pacer import RateLimiter
 
 if TYPE_CHECKING:
     from collections.abc import Callable

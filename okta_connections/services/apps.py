@@ -12,7 +12,7 @@ from .._session import Operation
 from ..config import Timeouts
 from ..errors import DecodeError, InvalidArgumentError
 from ..models import Application
-from ..ratelimit import header_values
+from ..ratelimit.headers import header_values
 from ._base import Service
 
 __all__ = ["AppsService", "parse_link_header"]

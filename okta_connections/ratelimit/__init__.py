@@ -1,0 +1,20 @@
+"""Okta rate-limit headers: pure parsing, the bucket table, and the per-client state.
+
+- :mod:`.headers`: the bucket table and the parsing of the X-Rate-Limit-* headers;
+- :mod:`.pacer`: :class:`RateLimiter`, the per-client pacer;
+- :mod:`.shared`: the pacer whose budget is shared across processes on Redis.
+"""
+
+from .headers import BUCKETS as BUCKETS
+from .headers import RateLimitInfo, bucket_for, parse_rate_limit, retry_after_seconds
+from .headers import header_values as header_values
+from .pacer import PACING_MODES as PACING_MODES
+from .pacer import RateLimiter
+
+__all__ = [
+    "RateLimitInfo",
+    "RateLimiter",
+    "bucket_for",
+    "parse_rate_limit",
+    "retry_after_seconds",
+]
