@@ -28,7 +28,7 @@ from .transport import (
 if TYPE_CHECKING:
     import aiohttp
 
-    from .shared import SharedBudget
+    from .ratelimit.budget import SharedBudget
 
 __all__ = ["OktaClient"]
 
@@ -424,7 +424,8 @@ def _shared_limiter(
     max_in_flight: int,
     pacing: str,
 ) -> RateLimiter:
-    from .shared import SharedBudget, SharedRateLimiter
+    from .ratelimit.budget import SharedBudget
+    from .ratelimit.shared import SharedRateLimiter
 
     if pacing != "burst":
         raise ConfigurationError("shared_budget", "needs pacing='burst' (the default)")
