@@ -42,9 +42,9 @@ from .errors import (
 from .ratelimit.headers import RateLimitInfo, bucket_for, parse_rate_limit
 from .ratelimit.pacer import RateLimiter
 from .retry import RetryPolicy
-from .transport import (
+from .transport.aiohttp import AiohttpTransport
+from .transport.base import (
     DEFAULT_MAX_RESPONSE_BYTES,
-    AiohttpTransport,
     Transport,
     TransportRequest,
     TransportResponse,

@@ -16,14 +16,9 @@ from .ratelimit.headers import RateLimitInfo
 from .ratelimit.pacer import RateLimiter
 from .retry import RetryPolicy
 from .services import AppsService, ConnectionsService
-from .transport import (
-    DEFAULT_MAX_RESPONSE_BYTES,
-    AiohttpTransport,
-    ProxySettings,
-    SslSetting,
-    Transport,
-    check_proxy_url,
-)
+from .transport.aiohttp import AiohttpTransport, SslSetting
+from .transport.base import DEFAULT_MAX_RESPONSE_BYTES, Transport
+from .transport.proxy import ProxySettings, check_proxy_url
 
 if TYPE_CHECKING:
     import aiohttp
