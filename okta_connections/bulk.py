@@ -40,14 +40,14 @@ from ._journal import (
     JournalMismatchError,
     JournalWarning,
 )
-from ._observe import job_start
-from ._session import attempt_counter
 from .errors import ApiError, InvalidArgumentError, OktaError
+from .pipeline.observe import job_start
+from .pipeline.session import attempt_counter
 from .ratelimit.headers import RateLimitInfo
 
 if TYPE_CHECKING:
     from .client import OktaClient
-    from .otel import BulkSpan
+    from .pipeline.otel import BulkSpan
 
 __all__ = [
     "BulkJob",

@@ -6,15 +6,16 @@ import warnings
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ._observe import Hook, RequestEvent, ResponseEvent, check_hook, make_observer
-from ._session import Session
 from ._validation import normalize_org_url
 from .auth import Auth
 from .config import Settings, Timeouts, load_settings
 from .errors import ConfigurationError
+from .pipeline.events import Hook, RequestEvent, ResponseEvent, check_hook
+from .pipeline.observe import make_observer
+from .pipeline.retry import RetryPolicy
+from .pipeline.session import Session
 from .ratelimit.headers import RateLimitInfo
 from .ratelimit.pacer import RateLimiter
-from .retry import RetryPolicy
 from .services import AppsService, ConnectionsService
 from .transport.aiohttp import AiohttpTransport, SslSetting
 from .transport.base import DEFAULT_MAX_RESPONSE_BYTES, Transport

@@ -39,7 +39,6 @@ import yarl
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from .. import _json
-from .._observe import auth_log_fields
 from .._redact import header_secrets, redact, unchained
 from .._validation import is_loopback
 from ..errors import (
@@ -55,6 +54,7 @@ from ..errors import (
 from . import _jose
 from ._base import Auth, AuthContext, AuthRequest, AuthResponse, SideRequest, check_header_secret
 from ._keys import KeySource, SigningKey, generate_dpop_key, load_signing_key
+from ._log import auth_log_fields
 
 __all__ = ["DEFAULT_SCOPES", "PrivateKeyJWT", "RefreshTokenAuth", "RotationCallback"]
 

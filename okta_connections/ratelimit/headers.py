@@ -19,6 +19,7 @@ __all__ = [
     "BUCKETS",
     "RateLimitInfo",
     "bucket_for",
+    "header_remaining",
     "header_values",
     "parse_rate_limit",
     "retry_after_seconds",
@@ -192,3 +193,11 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
     return max(0.0, when - _server_time(headers))
+
+
+def header_remaining(headers: Mapping[str, str]) -> int | None:
+    """``X-Rate-Limit-Remaining`` as an int, when it is one."""
+    value = headers.get("X-Rate-Limit-Remaining")
+    if value is None or not value.isdigit() or len(value) > 12:
+        return None
+    return int(value)

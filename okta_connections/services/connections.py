@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from .._session import Operation
 from .._validation import check_app_id, check_app_name, check_query_value
 from ..config import Timeouts
 from ..errors import InvalidArgumentError
@@ -13,6 +12,7 @@ from ..models import (
     ProvisioningConnection,
     TokenConnection,
 )
+from ..pipeline.exchange import Operation
 from ._base import Service
 
 __all__ = ["OPERATIONS", "ConnectionsService"]

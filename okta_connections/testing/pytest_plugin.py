@@ -251,7 +251,7 @@ def okta_client(fake_okta: FakeOkta) -> Iterator[OktaClient]:
     """An OktaClient for ``fake_okta`` (its SSWS token; retries without waiting)."""
     from ..auth import SSWSToken
     from ..client import OktaClient
-    from ..retry import RetryPolicy
+    from ..pipeline.retry import RetryPolicy
     from ._closer import ClientCloser
 
     # Retries as the default policy, minus the waiting: tests stay fast.

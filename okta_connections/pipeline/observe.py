@@ -1,14 +1,11 @@
-"""Observability: event hooks, structured log fields, and the optional OpenTelemetry bridge.
+"""Observability: the observer of a session, which calls the hooks and OpenTelemetry.
 
 The pipeline makes one call per event (operation, attempt start, attempt end, pacing
 wait) on its session's :class:`Observer`. A client with no hooks and without
 OpenTelemetry has no observer at all, and the pipeline then calls nothing. The
-OpenTelemetry half lives in :mod:`okta_connections.otel`, imported only when
-``opentelemetry-api`` is installed and telemetry is on.
-
-Nothing that reaches a hook, a span or a metric is a secret: request headers other than
-a short list of plain ones are replaced by ``***``, response headers that may carry one
-too, URLs lose their query strings, and bodies are never shown.
+OpenTelemetry half lives in :mod:`okta_connections.pipeline.otel`, imported only when
+``opentelemetry-api`` is installed and telemetry is on. What the hooks see is in
+:mod:`okta_connections.pipeline.events`.
 """
 
 from __future__ import annotations
@@ -17,221 +14,34 @@ import contextvars
 import importlib.util
 import inspect
 import logging
-import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Generic
 
-import attrs
-
-from ._redact import _PLAIN_HEADERS
-
-if TYPE_CHECKING:
-    from ._session import _Exchange
-    from .auth import AuthRequest, AuthResponse
-    from .errors import OktaError
-    from .otel import BulkSpan, Telemetry
-    from .ratelimit.headers import RateLimitInfo
-    from .ratelimit.pacer import RateLimiter
-
-__all__ = [
-    "Observer",
-    "RequestEvent",
-    "ResponseEvent",
-    "job_start",
-    "log_fields",
-    "make_observer",
-]
-
-logger = logging.getLogger("okta_connections")
-
-REDACTED = "***"
-_PLAIN_ID = re.compile(r"[A-Za-z0-9_.:@+=-]{1,128}")  # as _session's check of request ids
-
-#: Response headers worth showing as they are; every other one is shown as ``***``
-#: (``Set-Cookie`` holds a session, and a server may echo anything).
-_PLAIN_RESPONSE_HEADERS = frozenset(
-    {
-        "content-type",
-        "content-length",
-        "content-encoding",
-        "date",
-        "cache-control",
-        "expires",
-        "pragma",
-        "vary",
-        "retry-after",
-        "x-okta-request-id",
-        "x-rate-limit-limit",
-        "x-rate-limit-remaining",
-        "x-rate-limit-reset",
-        "www-authenticate",
-        "dpop-nonce",
-        "link",
-        "location",
-        "server",
-        "strict-transport-security",
-        "x-content-type-options",
-        "connection",
-        "keep-alive",
-        "transfer-encoding",
-    }
+from .._ids import _plain_request_id, app_id_of
+from .._redact import _PLAIN_HEADERS
+from .events import (
+    _PLAIN_RESPONSE_HEADERS,
+    E,
+    Hook,
+    RequestEvent,
+    ResponseEvent,
+    _Attempt,
+    _Op,
+    redact_headers,
 )
 
+if TYPE_CHECKING:
+    from ..auth._base import AuthRequest, AuthResponse
+    from ..errors import OktaError
+    from ..ratelimit.headers import RateLimitInfo
+    from ..ratelimit.pacer import RateLimiter
+    from .exchange import _Exchange
+    from .otel import BulkSpan, Telemetry
 
-def redact_headers(headers: Mapping[str, str], plain: frozenset[str]) -> dict[str, str]:
-    """A copy of ``headers`` with every value whose name is not in ``plain`` as ``***``."""
-    return {k: (v if k.lower() in plain else REDACTED) for k, v in headers.items()}
+__all__ = ["Observer", "job_start", "make_observer"]
 
-
-def app_id_of(path: str) -> str | None:
-    """The app id of an ``/api/v1/apps/{id}/...`` path, else None."""
-    if path.startswith("/api/v1/apps/"):
-        app = path[13:].split("/", 1)[0]
-        return app or None
-    return None
-
-
-def log_fields(
-    x: _Exchange,
-    attempt: int | None = None,
-    status: int | None = None,
-    request_id: str | None = None,
-    info: RateLimitInfo | None = None,
-    *,
-    remaining: int | None = None,
-    **more: Any,
-) -> dict[str, Any]:
-    """The ``extra`` of one log record of the pipeline (no secret among them)."""
-    return {
-        "operation": x.op.name,
-        "app_id": app_id_of(x.url.path),
-        "status": status,
-        "attempt": attempt or None,
-        "request_id": request_id,
-        "bucket": x.bucket,
-        "remaining": remaining if info is None else info.remaining,
-        **more,
-    }
-
-
-def auth_log_fields(
-    operation: str | None,
-    *,
-    path: str | None = None,
-    response: AuthResponse | None = None,
-    bucket: str | None = None,
-    **more: Any,
-) -> dict[str, Any]:
-    """The ``extra`` of an auth strategy's log record: the same fields as the pipeline's."""
-    request_id = None if response is None else response.headers.get("X-Okta-Request-Id")
-    return {
-        "operation": operation,
-        "app_id": None if path is None else app_id_of(path),
-        "status": None if response is None else response.status,
-        "attempt": None,
-        "request_id": request_id if request_id and _PLAIN_ID.fullmatch(request_id) else None,
-        "bucket": bucket,
-        "remaining": None if response is None else header_remaining(response.headers),
-        **more,
-    }
-
-
-def header_remaining(headers: Mapping[str, str]) -> int | None:
-    """``X-Rate-Limit-Remaining`` as an int, when it is one."""
-    value = headers.get("X-Rate-Limit-Remaining")
-    if value is None or not value.isdigit() or len(value) > 12:
-        return None
-    return int(value)
-
-
-@attrs.frozen
-class RequestEvent:
-    """What an ``on_request`` hook sees: one HTTP attempt, about to be sent.
-
-    Attributes:
-        operation: The SDK operation (``"activate"``, ``"get"``, ``"token"`` ...).
-        method: HTTP method.
-        path: URL path, without the query string.
-        attempt: 1 for the first attempt of the call, 2 for the next ...
-        headers: Request headers; any that may hold a credential (``Authorization``,
-            ``DPoP`` ...) shows ``***``.
-        bucket: The rate-limit bucket (``"apps"``, ``"oauth2-token"`` ...).
-        token_request: True for a request to the OAuth token endpoint.
-    """
-
-    operation: str
-    method: str
-    path: str
-    attempt: int
-    headers: Mapping[str, str]
-    bucket: str
-    token_request: bool
-
-
-@attrs.frozen
-class ResponseEvent:
-    """What an ``on_response`` hook sees: one HTTP attempt, ended.
-
-    Attributes:
-        operation, method, path, attempt, bucket, token_request: as in
-            :class:`RequestEvent`.
-        status: The HTTP status, or None when no response came (see ``error``).
-        elapsed: Seconds from sending to the end of the response (or the failure).
-        request_id: Okta's ``X-Okta-Request-Id``, when it sent one.
-        headers: Response headers; any that may hold a secret (``Set-Cookie`` ...)
-            shows ``***``.
-        error: The class name of the error when the attempt failed without a response
-            (``"OktaTimeoutError"`` ...), else None.
-        remaining: ``X-Rate-Limit-Remaining`` of the response, when it had one.
-    """
-
-    operation: str
-    method: str
-    path: str
-    attempt: int
-    status: int | None
-    elapsed: float
-    request_id: str | None
-    headers: Mapping[str, str]
-    error: str | None
-    bucket: str
-    token_request: bool
-    remaining: int | None
-
-
-E = TypeVar("E", RequestEvent, ResponseEvent)
-#: A hook: a function of the event, plain or async.
-Hook = Callable[[E], Awaitable[None] | None]
-
-
-def check_hook(value: object, name: str) -> None:
-    from .errors import ConfigurationError
-
-    if value is not None and not callable(value):
-        raise ConfigurationError(name, "must be a function of one event (sync or async)")
-
-
-@attrs.define(slots=True)
-class _Attempt:
-    """One HTTP attempt between its start and end events."""
-
-    request: AuthRequest
-    attempt: int
-    started: float
-    span: Any = None
-
-
-@attrs.define(slots=True)
-class _Op:
-    """The operation in progress (per task): its span and open attempt."""
-
-    span: Any = None
-    retries: int = 0
-    attempt: _Attempt | None = None
-    status: int | None = None
-    request_id: str | None = None
-
+logger = logging.getLogger("okta_connections")
 
 _current: contextvars.ContextVar[_Op | None] = contextvars.ContextVar(
     "okta_connections_operation", default=None
@@ -285,8 +95,6 @@ class Observer:
         self._on_request = None if on_request is None else _Hooks(on_request, "on_request")
         self._on_response = None if on_response is None else _Hooks(on_response, "on_response")
         self.telemetry = telemetry
-        from ._session import _plain_request_id
-
         self._plain_id = _plain_request_id
 
     async def operation(
