@@ -33,21 +33,21 @@ import attrs
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from ._journal import (
+from ..errors import ApiError, InvalidArgumentError, OktaError
+from ..pipeline.observe import job_start
+from ..pipeline.session import attempt_counter
+from ..ratelimit.headers import RateLimitInfo
+from .journal import (
     Journal,
     JournalError,
     JournalLockedError,
     JournalMismatchError,
     JournalWarning,
 )
-from .errors import ApiError, InvalidArgumentError, OktaError
-from .pipeline.observe import job_start
-from .pipeline.session import attempt_counter
-from .ratelimit.headers import RateLimitInfo
 
 if TYPE_CHECKING:
-    from .client import OktaClient
-    from .pipeline.otel import BulkSpan
+    from ..client import OktaClient
+    from ..pipeline.otel import BulkSpan
 
 __all__ = [
     "BulkJob",
@@ -919,7 +919,7 @@ class BulkService:
                 Okta never returns it, so it is not checked.
             **options: The job options (see the class docstring).
         """
-        from .models import TokenConnection
+        from ..models import TokenConnection
 
         request = TokenConnection(token=token, base_url=base_url)
 
@@ -1012,7 +1012,7 @@ async def _read_back(
 ) -> Any:
     """Raise ReadBackError where the connection differs from ``request``; returns the
     connection as last seen."""
-    from .models import AuthScheme, OAuthConnection, TokenConnection
+    from ..models import AuthScheme, OAuthConnection, TokenConnection
 
     def differ(field: str, expected: Any, actual: Any) -> None:
         raise ReadBackError(app_id, field, expected, actual)
