@@ -1,15 +1,23 @@
-"""Bulk work across many apps: bounded concurrency, streaming outcomes, a resumable journal."""
+"""Bulk work across many apps: bounded concurrency, streaming outcomes, a resumable journal.
 
-from .job import (
-    BulkJob,
-    BulkReport,
-    BulkService,
-    Changed,
+- :mod:`.outcomes`: what a job reports (outcomes, progress, the report, the ETA);
+- :mod:`.journal`: the resumable JSONL journal;
+- :mod:`.job`: :class:`BulkJob`, the runner;
+- :mod:`.service`: :class:`BulkService`, ``client.bulk``.
+"""
+
+from .job import BulkJob
+from .job import default_key as default_key
+from .journal import (
     Journal,
     JournalError,
     JournalLockedError,
     JournalMismatchError,
     JournalWarning,
+)
+from .outcomes import (
+    BulkReport,
+    Changed,
     Outcome,
     OutcomeStatus,
     PlannedCall,
@@ -17,8 +25,8 @@ from .job import (
     ReadBackError,
     eta_seconds,
 )
-from .job import connection_secrets as connection_secrets
-from .job import default_key as default_key
+from .service import BulkService
+from .service import connection_secrets as connection_secrets
 
 __all__ = [
     "BulkJob",

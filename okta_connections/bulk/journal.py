@@ -28,7 +28,7 @@ from .._redact import redact
 from ..errors import InvalidArgumentError
 
 if TYPE_CHECKING:
-    from .job import Outcome
+    from .outcomes import Outcome
 
 try:  # POSIX; on Windows the lock is msvcrt's
     import fcntl
