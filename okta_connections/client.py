@@ -226,7 +226,7 @@ class OktaClient:
         self.apps = AppsService(self._session)
         from .bulk import BulkService
 
-        self.bulk = BulkService(self)
+        self.bulk = BulkService(self, tracer=self._session.observer)
         """Many apps at once, paced, journaled, streaming: see :class:`BulkService`."""
         """The org's apps, for picking bulk targets: see :class:`AppsService`."""
 

@@ -22,7 +22,7 @@ from collections.abc import (
     Mapping,
 )
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import anyio
 import anyio.lowlevel
@@ -30,7 +30,6 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ..errors import InvalidArgumentError
-from ..pipeline.observe import job_start
 from ..pipeline.session import attempt_counter
 from .journal import Journal
 from .outcomes import (
@@ -45,12 +44,43 @@ from .outcomes import (
 )
 
 if TYPE_CHECKING:
-    from ..client import OktaClient
-    from ..pipeline.otel import BulkSpan
+    from ..ratelimit.pacer import RateLimiter
+    from ..services.connections import ConnectionsService
 
-__all__ = ["BulkJob", "default_key"]
+__all__ = ["BulkClient", "BulkJob", "JobSpan", "JobTracer", "default_key"]
 
-BulkFunc = Callable[["OktaClient", Any], Awaitable[Any]]
+
+class BulkClient(Protocol):
+    """What bulk jobs use of their client: the connections, and the pacer they follow.
+
+    :class:`~okta_connections.client.OktaClient` is one; the layers below the client take
+    this instead of naming it.
+    """
+
+    @property
+    def connections(self) -> ConnectionsService: ...
+
+    @property
+    def rate_limiter(self) -> RateLimiter: ...
+
+
+class JobSpan(Protocol):
+    """The telemetry of one job: current until :meth:`detach`, ended with the report."""
+
+    def detach(self) -> None: ...
+
+    def end(self, report: BulkReport) -> None: ...
+
+
+class JobTracer(Protocol):
+    """What starts a job's telemetry (the client's observer)."""
+
+    def job_start(self, operation: str, total: int | None) -> JobSpan | None: ...
+
+
+#: The client type of a job's function: OktaClient, or whatever else satisfies BulkClient.
+C = TypeVar("C", bound=BulkClient)
+BulkFunc = Callable[[BulkClient, Any], Awaitable[Any]]
 
 
 def default_key(item: Any) -> str:
@@ -94,8 +124,8 @@ class BulkJob(Generic[T]):
 
     def __init__(
         self,
-        client: OktaClient,
-        func: Callable[[OktaClient, Any], Awaitable[T]],
+        client: C,
+        func: Callable[[C, Any], Awaitable[T]],
         items: Iterable[Any] | AsyncIterable[Any],
         *,
         operation: str,
@@ -112,6 +142,7 @@ class BulkJob(Generic[T]):
         secrets: Iterable[str] = (),
         item_secrets: Callable[[Any], Iterable[str]] | None = None,
         requests_per_item: float = 1.0,
+        tracer: JobTracer | None = None,
     ) -> None:
         if concurrency is not None and (
             isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
@@ -123,8 +154,9 @@ class BulkJob(Generic[T]):
             raise InvalidArgumentError("journal", "must be a path, a Journal or None")
         if retry_failed and journal is None:
             raise InvalidArgumentError("retry_failed", "needs a journal")
-        self._client = client
-        self._func = func
+        self._client: BulkClient = client
+        self._func: Callable[[Any, Any], Awaitable[T]] = func
+        self._tracer = tracer
         self._items = items
         self.operation = operation
         self._concurrency = concurrency
@@ -155,7 +187,7 @@ class BulkJob(Generic[T]):
         self._all_done: anyio.Event | None = None
         self._t0 = 0.0
         self._done_without_request = 0
-        self._span: BulkSpan | None = None  # the job's span, when tracing
+        self._span: JobSpan | None = None  # the job's span, when tracing
 
     # ------------------------------------------------------------------ public
 
@@ -272,7 +304,8 @@ class BulkJob(Generic[T]):
         self._cap = self._limiter.total_tokens
         self._all_done = anyio.Event()
         self._live = n
-        self._span = job_start(self._client, self.operation, self.total)
+        tracer = self._tracer
+        self._span = None if tracer is None else tracer.job_start(self.operation, self.total)
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._tg = tg

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic
 
-from .job import BulkJob, default_key
+from .job import BulkClient, BulkJob, C, JobTracer, default_key
 from .outcomes import Changed, ReadBackError, T
-
-if TYPE_CHECKING:
-    from ..client import OktaClient
 
 __all__ = ["BulkService", "connection_secrets"]
 
 
-class BulkService:
+class BulkService(Generic[C]):
     """``client.bulk``: the connections operations over many apps, and your own functions.
 
     Every method returns a :class:`BulkJob`; pass the same options to any of them:
@@ -38,12 +35,13 @@ class BulkService:
                     break  # the rest is cancelled; job.report still counts every app
     """
 
-    def __init__(self, client: OktaClient) -> None:
+    def __init__(self, client: C, *, tracer: JobTracer | None = None) -> None:
         self._client = client
+        self._tracer = tracer
 
     def run(
         self,
-        func: Callable[[OktaClient, Any], Awaitable[T]],
+        func: Callable[[C, Any], Awaitable[T]],
         items: Iterable[Any] | AsyncIterable[Any],
         *,
         operation: str | None = None,
@@ -51,12 +49,13 @@ class BulkService:
     ) -> BulkJob[T]:
         """Apply ``func(client, item)`` to every item."""
         name: str = operation or str(getattr(func, "__name__", "custom"))
+        options.setdefault("tracer", self._tracer)
         return BulkJob(self._client, func, items, operation=name, **options)
 
     def get(self, app_ids: Iterable[str] | AsyncIterable[str], **options: Any) -> BulkJob[Any]:
         """Read the connection of every app (``connections.get``)."""
 
-        async def get(client: OktaClient, app_id: str) -> Any:
+        async def get(client: BulkClient, app_id: str) -> Any:
             return await client.connections.get(app_id)
 
         return self._job(
@@ -68,7 +67,7 @@ class BulkService:
     ) -> BulkJob[None]:
         """Activate the connection of every app (``connections.activate``)."""
 
-        async def activate(client: OktaClient, app_id: str) -> None:
+        async def activate(client: BulkClient, app_id: str) -> None:
             await client.connections.activate(app_id)
 
         plan = ("POST /api/v1/apps/{id}/connections/default/lifecycle/activate",)
@@ -79,7 +78,7 @@ class BulkService:
     ) -> BulkJob[None]:
         """Deactivate the connection of every app (``connections.deactivate``)."""
 
-        async def deactivate(client: OktaClient, app_id: str) -> None:
+        async def deactivate(client: BulkClient, app_id: str) -> None:
             await client.connections.deactivate(app_id)
 
         plan = ("POST /api/v1/apps/{id}/connections/default/lifecycle/deactivate",)
@@ -105,7 +104,7 @@ class BulkService:
         are redacted from the error text written to the journal.
         """
 
-        async def update(client: OktaClient, pair: tuple[str, Any]) -> Any:
+        async def update(client: BulkClient, pair: tuple[str, Any]) -> Any:
             app_id, request = pair
             conn = await client.connections.update(app_id, request, activate=activate)
             if read_back:
@@ -155,7 +154,7 @@ class BulkService:
 
         request = TokenConnection(token=token, base_url=base_url)
 
-        async def set_token(client: OktaClient, app_id: str) -> Any:
+        async def set_token(client: BulkClient, app_id: str) -> Any:
             conn = await client.connections.update(app_id, request, activate=activate)
             if read_back:
                 conn = await _read_back(client, app_id, request, conn, activate)
@@ -192,7 +191,7 @@ class BulkService:
     ) -> BulkJob[Any]:
         verb = "activate" if enabled else "deactivate"
 
-        async def ensure(client: OktaClient, app_id: str) -> Changed[Any]:
+        async def ensure(client: BulkClient, app_id: str) -> Changed[Any]:
             conn = await client.connections.get(app_id)
             if conn.is_enabled == enabled:
                 return Changed(conn, changed=False)
@@ -209,7 +208,7 @@ class BulkService:
 
     def _job(
         self,
-        func: Callable[[OktaClient, Any], Awaitable[T]],
+        func: Callable[[BulkClient, Any], Awaitable[T]],
         items: Iterable[Any] | AsyncIterable[Any],
         operation: str,
         plan: tuple[str, ...],
@@ -220,6 +219,7 @@ class BulkService:
             return tuple(p.replace("{id}", key) for p in plan)
 
         options.setdefault("plan", planner)
+        options.setdefault("tracer", self._tracer)
         return BulkJob(self._client, func, items, operation=operation, **options)
 
 
@@ -240,7 +240,7 @@ def connection_secrets(connection: Any) -> tuple[str, ...]:
 
 
 async def _read_back(
-    client: OktaClient, app_id: str, request: Any, conn: Any, activate: bool | None
+    client: BulkClient, app_id: str, request: Any, conn: Any, activate: bool | None
 ) -> Any:
     """Raise ReadBackError where the connection differs from ``request``; returns the
     connection as last seen."""

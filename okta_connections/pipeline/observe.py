@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from .exchange import _Exchange
     from .otel import BulkSpan, Telemetry
 
-__all__ = ["Observer", "job_start", "make_observer"]
+__all__ = ["Observer", "make_observer"]
 
 logger = logging.getLogger("okta_connections")
 
@@ -191,6 +191,12 @@ class Observer:
         if self.telemetry is not None:
             self.telemetry.paced(bucket, wait)
 
+    def job_start(self, operation: str, total: int | None) -> BulkSpan | None:
+        """The span of a bulk job, current until ``detach()``; None without tracing."""
+        if self.telemetry is None:
+            return None
+        return self.telemetry.job_start(operation, total)
+
 
 def otel_available() -> bool:
     """Whether ``opentelemetry-api`` is installed (without importing it)."""
@@ -227,18 +233,3 @@ def make_observer(
     if tel is not None:
         limiter.on_wait = observer.paced
     return observer
-
-
-def observer_of(client: object) -> Observer | None:
-    """The observer of a client's session (None for a client without one)."""
-    session = getattr(client, "_session", None)
-    obs = getattr(session, "observer", None)
-    return obs if isinstance(obs, Observer) else None
-
-
-def job_start(client: object, operation: str, total: int | None) -> BulkSpan | None:
-    """The span of a bulk job, current until ``detach()``; None without tracing."""
-    obs = observer_of(client)
-    if obs is None or obs.telemetry is None:
-        return None
-    return obs.telemetry.job_start(operation, total)

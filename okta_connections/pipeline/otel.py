@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import yarl
 from opentelemetry import context as otel_context
@@ -23,7 +23,6 @@ from .._version import __version__
 
 if TYPE_CHECKING:
     from ..auth._base import AuthResponse
-    from ..bulk import BulkReport
     from ..errors import OktaError
     from ..ratelimit.headers import RateLimitInfo
     from ..ratelimit.pacer import RateLimiter
@@ -314,6 +313,25 @@ class Telemetry:
         return BulkSpan(span)
 
 
+class JobReport(Protocol):
+    """The counts of a bulk job that its span records (a ``BulkReport`` has them)."""
+
+    @property
+    def succeeded(self) -> int: ...
+    @property
+    def failed(self) -> int: ...
+    @property
+    def cancelled(self) -> int: ...
+    @property
+    def skipped(self) -> int: ...
+    @property
+    def planned(self) -> int: ...
+    @property
+    def not_started(self) -> int | None: ...
+    @property
+    def elapsed(self) -> float: ...
+
+
 class BulkSpan:
     """The span of one bulk job; current while its workers start, so theirs nest in it."""
 
@@ -328,7 +346,7 @@ class BulkSpan:
             otel_context.detach(self._scope)  # type: ignore[arg-type]
             self._scope = None
 
-    def end(self, report: BulkReport) -> None:
+    def end(self, report: JobReport) -> None:
         self.detach()
         span = self.span
         if span.is_recording():
