@@ -22,7 +22,7 @@ from ..bulk import (
 from ..client import OktaClient
 from ..errors import InvalidArgumentError
 from ..models import OAuthConnection, ProvisioningConnection, TokenConnection
-from ._commands import connection_from_args, make_client
+from ._helpers import connection_from_args, make_client
 from ._output import Output, connection_to_json, describe_error, error_to_json, jsonable
 from ._progress import ProgressBar
 
