@@ -150,7 +150,7 @@ class BulkService(Generic[C]):
                 Okta never returns it, so it is not checked.
             **options: The job options (see the class docstring).
         """
-        from ..models import TokenConnection
+        from ..models.connections import TokenConnection
 
         request = TokenConnection(token=token, base_url=base_url)
 
@@ -244,7 +244,7 @@ async def _read_back(
 ) -> Any:
     """Raise ReadBackError where the connection differs from ``request``; returns the
     connection as last seen."""
-    from ..models import AuthScheme, OAuthConnection, TokenConnection
+    from ..models.connections import AuthScheme, OAuthConnection, TokenConnection
 
     def differ(field: str, expected: Any, actual: Any) -> None:
         raise ReadBackError(app_id, field, expected, actual)

@@ -10,7 +10,7 @@ from typing import Any
 
 from .._validation import check_app_name
 from ..errors import InvalidArgumentError
-from ..models import OAuthConnection
+from ..models.connections import OAuthConnection
 from ._helpers import consent_values, make_client, parse_continue_url, read_text
 from ._output import Output
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..client import OktaClient
 from ..errors import InvalidArgumentError
-from ..models import OAuthConnection, TokenConnection
+from ..models.connections import OAuthConnection, TokenConnection
 
 __all__ = [
     "connection_from_args",

@@ -8,7 +8,7 @@ import cattrs
 
 from .._json import TooDeepError
 from ..errors import DecodeError
-from ..models import converter
+from ..models._converter import converter
 from ..pipeline.exchange import HttpResponse
 from ..pipeline.session import Session
 

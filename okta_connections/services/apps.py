@@ -10,7 +10,7 @@ import yarl
 from .._redact import unchained
 from ..config import Timeouts
 from ..errors import DecodeError, InvalidArgumentError
-from ..models import Application
+from ..models.apps import Application
 from ..pipeline.exchange import Operation
 from ..ratelimit.headers import header_values
 from ._base import Service

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .._validation import check_app_id, check_app_name, check_query_value
 from ..config import Timeouts
 from ..errors import InvalidArgumentError
-from ..models import (
+from ..models.connections import (
     JsonWebKeySet,
     OAuthApp,
     OAuthConnection,

@@ -249,7 +249,7 @@ def fake_okta(
 @pytest.fixture
 def okta_client(fake_okta: FakeOkta) -> Iterator[OktaClient]:
     """An OktaClient for ``fake_okta`` (its SSWS token; retries without waiting)."""
-    from ..auth import SSWSToken
+    from ..auth._static import SSWSToken
     from ..client import OktaClient
     from ..pipeline.retry import RetryPolicy
     from ._closer import ClientCloser
