@@ -7,9 +7,6 @@ import re
 __all__ = ["app_id_of"]
 
 
-_PLAIN_ID = re.compile(r"[A-Za-z0-9_.:@+=-]{1,128}")  # as _session's check of request ids
-
-
 def app_id_of(path: str) -> str | None:
     """The app id of an ``/api/v1/apps/{id}/...`` path, else None."""
     if path.startswith("/api/v1/apps/"):

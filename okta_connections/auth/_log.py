@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._ids import _PLAIN_ID, app_id_of
+from .._ids import _plain_request_id, app_id_of
 from ..ratelimit.headers import header_remaining
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ def auth_log_fields(
         "app_id": None if path is None else app_id_of(path),
         "status": None if response is None else response.status,
         "attempt": None,
-        "request_id": request_id if request_id and _PLAIN_ID.fullmatch(request_id) else None,
+        "request_id": request_id if request_id and _plain_request_id(request_id) else None,
         "bucket": bucket,
         "remaining": None if response is None else header_remaining(response.headers),
         **more,

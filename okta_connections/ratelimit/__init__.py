@@ -2,7 +2,8 @@
 
 - :mod:`.headers`: the bucket table and the parsing of the X-Rate-Limit-* headers;
 - :mod:`.pacer`: :class:`RateLimiter`, the per-client pacer;
-- :mod:`.shared`: the pacer whose budget is shared across processes on Redis.
+- :mod:`.budget`: :class:`~.budget.SharedBudget`, one rate budget across processes on
+  Redis, and :mod:`.shared`: the pacer that draws on it.
 """
 
 from .headers import BUCKETS as BUCKETS
