@@ -87,9 +87,6 @@ def _edges() -> dict[str, set[str]]:
 
 GRAPH = _edges()
 
-# Until the layers are built (issue 22), today's code breaks these rules.
-pytestmark = pytest.mark.xfail(reason="the layers are being built (issue 22)", strict=False)
-
 
 def _layer(module: str) -> int | None:
     short = _short(module)
