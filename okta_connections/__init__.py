@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._observe import RequestEvent, ResponseEvent
     from .auth import (
         Auth,
         AuthContext,
@@ -82,6 +81,7 @@ if TYPE_CHECKING:
         SigningSettings,
         TokenConnection,
     )
+    from .pipeline.events import RequestEvent, ResponseEvent
     from .ratelimit import RateLimitInfo
     from .retry import RetryPolicy
     from .scale_out import ScaleOutReport
@@ -179,8 +179,8 @@ __all__ = [
 # pytest_plugin``) is loaded into every test session of every user. A name added above
 # must be added here too (tests/test_plugin_cost.py checks that every name resolves).
 _WHERE: dict[str, str] = {
-    "RequestEvent": "._observe",
-    "ResponseEvent": "._observe",
+    "RequestEvent": ".pipeline.events",
+    "ResponseEvent": ".pipeline.events",
     "Auth": ".auth",
     "AuthContext": ".auth",
     "AuthRequest": ".auth",

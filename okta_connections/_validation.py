@@ -11,7 +11,7 @@ import yarl
 
 from ._redact import unchained
 from .errors import ConfigurationError, InvalidArgumentError
-from .models import OAuthApp
+from .models.connections import OAuthApp
 
 __all__ = ["check_app_id", "check_app_name", "check_query_value", "normalize_org_url"]
 

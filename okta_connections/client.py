@@ -6,28 +6,26 @@ import warnings
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ._observe import Hook, RequestEvent, ResponseEvent, check_hook, make_observer
-from ._session import Session
 from ._validation import normalize_org_url
-from .auth import Auth
+from .auth._base import Auth
 from .config import Settings, Timeouts, load_settings
 from .errors import ConfigurationError
-from .ratelimit import RateLimiter, RateLimitInfo
-from .retry import RetryPolicy
-from .services import AppsService, ConnectionsService
-from .transport import (
-    DEFAULT_MAX_RESPONSE_BYTES,
-    AiohttpTransport,
-    ProxySettings,
-    SslSetting,
-    Transport,
-    check_proxy_url,
-)
+from .pipeline.events import Hook, RequestEvent, ResponseEvent, check_hook
+from .pipeline.observe import make_observer
+from .pipeline.retry import RetryPolicy
+from .pipeline.session import Session
+from .ratelimit.headers import RateLimitInfo
+from .ratelimit.pacer import RateLimiter
+from .services.apps import AppsService
+from .services.connections import ConnectionsService
+from .transport.aiohttp import AiohttpTransport, SslSetting
+from .transport.base import DEFAULT_MAX_RESPONSE_BYTES, Transport
+from .transport.proxy import ProxySettings, check_proxy_url
 
 if TYPE_CHECKING:
     import aiohttp
 
-    from .shared import SharedBudget
+    from .ratelimit.budget import SharedBudget
 
 __all__ = ["OktaClient"]
 
@@ -227,9 +225,9 @@ class OktaClient:
         self.connections = ConnectionsService(self._session)
         """The default provisioning connection of each app: see :class:`ConnectionsService`."""
         self.apps = AppsService(self._session)
-        from .bulk import BulkService
+        from .bulk.service import BulkService
 
-        self.bulk = BulkService(self)
+        self.bulk = BulkService(self, tracer=self._session.observer)
         """Many apps at once, paced, journaled, streaming: see :class:`BulkService`."""
         """The org's apps, for picking bulk targets: see :class:`AppsService`."""
 
@@ -396,14 +394,14 @@ def auth_from_settings(settings: Settings) -> Auth:
     """The auth strategy that resolved settings ask for."""
     mode = settings.authorization_mode
     if mode == "SSWS":
-        from .auth import SSWSToken
+        from .auth._static import SSWSToken
 
         return SSWSToken(_require(settings, "token", "OKTA_CLIENT_TOKEN", "token"))
     if mode == "Bearer":
-        from .auth import BearerToken
+        from .auth._static import BearerToken
 
         return BearerToken(_require(settings, "token", "OKTA_CLIENT_TOKEN", "token"))
-    from .auth import PrivateKeyJWT
+    from .auth._private_key import PrivateKeyJWT
 
     return PrivateKeyJWT(
         _require(settings, "client_id", "OKTA_CLIENT_CLIENTID", "clientId"),
@@ -423,7 +421,8 @@ def _shared_limiter(
     max_in_flight: int,
     pacing: str,
 ) -> RateLimiter:
-    from .shared import SharedBudget, SharedRateLimiter
+    from .ratelimit.budget import SharedBudget
+    from .ratelimit.shared import SharedRateLimiter
 
     if pacing != "burst":
         raise ConfigurationError("shared_budget", "needs pacing='burst' (the default)")

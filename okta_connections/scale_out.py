@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from ._redact import redact
-from .bulk import BulkReport, Outcome, OutcomeStatus
+from .bulk.outcomes import BulkReport, Outcome, OutcomeStatus
 from .errors import InvalidArgumentError
 
 if TYPE_CHECKING:

@@ -111,15 +111,15 @@ def client_on_loop_clock(
     the session's header parsing are given this one. Returns the clock; a FakeOkta of
     the same test takes ``clock=loop_wall_clock``.
     """
-    import okta_connections._session
     import okta_connections.client
+    import okta_connections.pipeline.session
     from okta_connections.ratelimit import RateLimiter, parse_rate_limit
 
     monkeypatch.setattr(
         okta_connections.client, "RateLimiter", functools.partial(RateLimiter, clock=loop_clock)
     )
     monkeypatch.setattr(
-        okta_connections._session,
+        okta_connections.pipeline.session,
         "parse_rate_limit",
         functools.partial(parse_rate_limit, now=loop_clock),
     )

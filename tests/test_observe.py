@@ -53,7 +53,7 @@ def test_import_does_not_import_opentelemetry() -> None:
     code = (
         "import sys, okta_connections as o\n"
         "o.OktaClient, o.RequestEvent, o.ResponseEvent, o.BulkJob\n"
-        "import okta_connections.client, okta_connections.bulk, okta_connections._session\n"
+        "import okta_connections.client, okta_connections.bulk, okta_connections.pipeline.session\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'opentelemetry')\n"
         "assert not bad, bad\n"
         "print('ok')\n"
@@ -504,7 +504,7 @@ def test_docs_name_every_metric_and_span_attribute(otel: Otel) -> None:
     """Every metric name and attribute key the code uses is in docs/observability.md."""
     from pathlib import Path
 
-    from okta_connections import otel as ours
+    from okta_connections.pipeline import otel as ours
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "observability.md").read_text()
     keys = [v for k, v in vars(ours).items() if k.isupper() and isinstance(v, str)]

@@ -1,7 +1,8 @@
 """Auth strategies. Pass one to ``OktaClient(auth=...)``; write your own by subclassing Auth."""
 
 from ._base import Auth, AuthContext, AuthRequest, AuthResponse, SendFunc, SideRequest
-from ._oauth import PrivateKeyJWT, RefreshTokenAuth
+from ._private_key import PrivateKeyJWT
+from ._refresh_token import RefreshTokenAuth
 from ._static import BearerToken, SSWSToken
 
 __all__ = [

@@ -11,7 +11,7 @@ import yarl
 from multidict import CIMultiDict
 
 from ..errors import ConfigurationError
-from ..transport import TransportResponse
+from ..transport.base import TransportResponse
 
 __all__ = [
     "Auth",

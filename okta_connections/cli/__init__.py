@@ -388,7 +388,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, out: Ou
 
             return run(args)
         if args.command == "demo":
-            from .._demo import run_demo
+            from ._demo import run_demo
 
             return asyncio.run(
                 run_demo(

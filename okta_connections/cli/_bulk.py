@@ -11,18 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from .._redact import redact
-from ..bulk import (
-    BulkJob,
-    BulkReport,
-    Outcome,
-    OutcomeStatus,
-    PlannedCall,
-    connection_secrets,
-)
+from ..bulk.job import BulkJob
+from ..bulk.outcomes import BulkReport, Outcome, OutcomeStatus, PlannedCall
+from ..bulk.service import connection_secrets
 from ..client import OktaClient
 from ..errors import InvalidArgumentError
-from ..models import OAuthConnection, ProvisioningConnection, TokenConnection
-from ._commands import connection_from_args, make_client
+from ..models.connections import OAuthConnection, ProvisioningConnection, TokenConnection
+from ._helpers import connection_from_args, make_client
 from ._output import Output, connection_to_json, describe_error, error_to_json, jsonable
 from ._progress import ProgressBar
 

@@ -117,7 +117,7 @@ def _shown(settings: Settings, field: str) -> Any:
     if field in _SECRET_FIELDS:
         return "*** (hidden)"
     if field == "shared_budget":
-        from ..shared import masked_url
+        from ..ratelimit.budget import masked_url
 
         return masked_url(value)  # the host is useful, the password is hidden
     if isinstance(value, tuple):

@@ -10,8 +10,8 @@ from typing import Any
 
 from .._validation import check_app_name
 from ..errors import InvalidArgumentError
-from ..models import OAuthConnection
-from ._commands import consent_values, make_client, parse_continue_url, read_text
+from ..models.connections import OAuthConnection
+from ._helpers import consent_values, make_client, parse_continue_url, read_text
 from ._output import Output
 
 __all__ = ["cmd_connect", "parse_consent_answer"]

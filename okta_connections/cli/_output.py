@@ -19,8 +19,9 @@ from ..errors import (
     OktaTimeoutError,
     TransportError,
 )
-from ..models import Application, JsonWebKeySet, ProvisioningConnection
 from ..models._converter import converter
+from ..models.apps import Application
+from ..models.connections import JsonWebKeySet, ProvisioningConnection
 
 __all__ = ["Output", "app_to_json", "connection_to_json", "error_to_json", "jsonable"]
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from ..bulk import Progress
+from ..bulk.outcomes import Progress
 
 __all__ = ["ProgressBar", "format_duration", "render_progress"]
 

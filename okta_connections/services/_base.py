@@ -7,9 +7,10 @@ from typing import Any, TypeVar
 import cattrs
 
 from .._json import TooDeepError
-from .._session import HttpResponse, Session
 from ..errors import DecodeError
-from ..models import converter
+from ..models._converter import converter
+from ..pipeline.exchange import HttpResponse
+from ..pipeline.session import Session
 
 T = TypeVar("T")
 

@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 import yarl
 
 from .._redact import unchained
-from .._session import Operation
 from ..config import Timeouts
 from ..errors import DecodeError, InvalidArgumentError
-from ..models import Application
-from ..ratelimit import header_values
+from ..models.apps import Application
+from ..pipeline.exchange import Operation
+from ..ratelimit.headers import header_values
 from ._base import Service
 
 __all__ = ["AppsService", "parse_link_header"]

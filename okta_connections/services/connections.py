@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from .._session import Operation
 from .._validation import check_app_id, check_app_name, check_query_value
 from ..config import Timeouts
 from ..errors import InvalidArgumentError
-from ..models import (
+from ..models.connections import (
     JsonWebKeySet,
     OAuthApp,
     OAuthConnection,
     ProvisioningConnection,
     TokenConnection,
 )
+from ..pipeline.exchange import Operation
 from ._base import Service
 
 __all__ = ["OPERATIONS", "ConnectionsService"]

@@ -249,9 +249,9 @@ def fake_okta(
 @pytest.fixture
 def okta_client(fake_okta: FakeOkta) -> Iterator[OktaClient]:
     """An OktaClient for ``fake_okta`` (its SSWS token; retries without waiting)."""
-    from ..auth import SSWSToken
+    from ..auth._static import SSWSToken
     from ..client import OktaClient
-    from ..retry import RetryPolicy
+    from ..pipeline.retry import RetryPolicy
     from ._closer import ClientCloser
 
     # Retries as the default policy, minus the waiting: tests stay fast.

@@ -24,11 +24,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from ._redact import redact
-from .errors import InvalidArgumentError
+from .._redact import redact
+from ..errors import InvalidArgumentError
 
 if TYPE_CHECKING:
-    from .bulk import Outcome
+    from .outcomes import Outcome
 
 try:  # POSIX; on Windows the lock is msvcrt's
     import fcntl

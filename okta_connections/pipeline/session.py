@@ -14,7 +14,6 @@ import asyncio
 import contextvars
 import json
 import logging
-import re
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -24,13 +23,13 @@ import attrs
 import yarl
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from . import _json
-from ._observe import Observer, header_remaining, log_fields
-from ._redact import header_secrets, redact
-from ._version import __version__
-from .auth import Auth, AuthContext, AuthRequest, AuthResponse, SideRequest
-from .config import Timeouts
-from .errors import (
+from .. import _json
+from .._ids import _plain_request_id
+from .._redact import header_secrets, redact
+from .._version import __version__
+from ..auth._base import Auth, AuthContext, AuthRequest, AuthResponse, SideRequest
+from ..config import Timeouts
+from ..errors import (
     ApiError,
     AuthError,
     ClientClosedError,
@@ -39,17 +38,21 @@ from .errors import (
     OktaTimeoutError,
     TransportError,
 )
-from .ratelimit import RateLimiter, RateLimitInfo, bucket_for, parse_rate_limit
-from .retry import RetryPolicy
-from .transport import (
+from ..ratelimit.headers import RateLimitInfo, bucket_for, header_remaining, parse_rate_limit
+from ..ratelimit.pacer import RateLimiter
+from ..transport.aiohttp import AiohttpTransport
+from ..transport.base import (
     DEFAULT_MAX_RESPONSE_BYTES,
-    AiohttpTransport,
     Transport,
     TransportRequest,
     TransportResponse,
 )
+from .events import log_fields
+from .exchange import TOKEN, TOKEN_BUCKET, HttpResponse, Operation, _Exchange
+from .observe import Observer
+from .retry import RetryPolicy
 
-__all__ = ["HttpResponse", "Operation", "Session", "default_user_agent"]
+__all__ = ["Session", "attempt_counter", "default_user_agent"]
 
 logger = logging.getLogger("okta_connections")
 
@@ -62,50 +65,6 @@ attempt_counter: contextvars.ContextVar[list[int] | None] = contextvars.ContextV
 #: token requests two (a server that keeps changing its nonce must not keep us busy).
 _API_REPLAYS = 1
 _TOKEN_REPLAYS = 2
-TOKEN_BUCKET = "oauth2-token"
-
-
-@attrs.frozen
-class Operation:
-    """A static description of one API operation.
-
-    Attributes:
-        name: SDK name, e.g. ``"activate"``.
-        method: HTTP method.
-        path: Path template, for docs and logs.
-        scope: The OAuth scope the operation needs.
-        success: Status codes that mean success.
-        idempotent: Whether a retry after the request may have reached Okta is safe.
-        secret_params: Query parameters that are secrets (verify's one-time ``code``).
-    """
-
-    name: str
-    method: str
-    path: str
-    scope: str
-    success: frozenset[int]
-    idempotent: bool = True
-    secret_params: frozenset[str] = frozenset()
-
-
-#: The token endpoint, as an operation of the pipeline: retried on 429, 5xx and transport
-#: errors (a token request holds no state: a fresh assertion is signed for each attempt).
-TOKEN = Operation("token", "POST", "/oauth2/v1/token", "", frozenset({200}))
-
-
-@attrs.frozen
-class HttpResponse:
-    """A successful response, read in full."""
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-    request_id: str | None
-    attempts: int
-
-    def json(self) -> Any:
-        """The body decoded as JSON (raises ValueError when it is not JSON)."""
-        return _json.loads(self.body)
 
 
 def default_user_agent(suffix: str | None = None, transport_token: str | None = None) -> str:
@@ -124,30 +83,6 @@ def _decode_json_or_none(body: bytes) -> Any:
         return _json.loads(body)
     except ValueError:
         return None
-
-
-@attrs.define(slots=True)
-class _Exchange:
-    """One call through the pipeline: what to send and how to retry it.
-
-    API calls (``api=True``) are authorised by the strategy, shown to its ``on_response``
-    hook, carry ``X-Okta-Retry-*`` headers on retries and raise their final error. Token
-    requests carry their own credentials, built per attempt by ``prepare``, and return
-    their final refusal for the strategy to read.
-    """
-
-    op: Operation
-    url: yarl.URL
-    bucket: str
-    policy: RetryPolicy
-    timeouts: Timeouts
-    api: bool
-    body: bytes | None = None
-    content_type: str | None = None
-    secrets: tuple[str, ...] = ()
-    prepare: Callable[[], SideRequest] | None = None
-    replay: Callable[[AuthResponse], bool] | None = None
-    attempt: int = 0  # the attempt in progress, for log records
 
 
 class Session:
@@ -655,14 +590,6 @@ class Session:
                 ),
             )
         return response
-
-
-_REQUEST_ID = re.compile(r"[A-Za-z0-9_.:@+=-]{1,128}")
-
-
-def _plain_request_id(value: str) -> bool:
-    """Whether an ``X-Okta-Request-Id`` looks like Okta's (so it is safe to repeat)."""
-    return _REQUEST_ID.fullmatch(value) is not None
 
 
 def _valid_response(response: object) -> bool:

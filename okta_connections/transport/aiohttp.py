@@ -1,299 +1,32 @@
-"""The transport seam: a neutral request goes in, a neutral response comes out.
-
-Everything above this module (auth, pacing, retries, error mapping) speaks only
-:class:`TransportRequest` and :class:`TransportResponse`; only :class:`AiohttpTransport`
-knows aiohttp. Swap the transport to test without sockets (:class:`MockTransport`) or to
-put the SDK on another HTTP stack.
-
-A transport's contract:
-
-* :meth:`Transport.send` returns the whole response, its body read in full and at most
-  ``request.max_body`` bytes long (after decompression), or raises one of the SDK's
-  :class:`~okta_connections.errors.TransportError` subclasses. It never raises a third-party
-  exception, and what it raises never carries request headers, a URL's query string or any
-  of ``request.secrets``.
-* It does not retry, pace or authenticate: the pipeline above it does.
-"""
+"""The default transport: one ``aiohttp.ClientSession`` with a connection pool."""
 
 from __future__ import annotations
 
 import asyncio
-import inspect
-import ipaddress
 import os
 import ssl as _ssl
 import zlib
-from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-import attrs
 import yarl
-from multidict import CIMultiDict, CIMultiDictProxy
+from multidict import CIMultiDict
 
-from ._redact import redact, unchained
-from ._validation import is_loopback
-from .errors import (
+from .._redact import redact, unchained
+from .._validation import is_loopback
+from ..errors import (
     ConfigurationError,
     OktaConnectionError,
     OktaTimeoutError,
-    ResponseTooLargeError,
     TransportError,
 )
+from .base import TransportRequest, TransportResponse, _too_large
+from .proxy import ProxySettings, _env_proxy, check_proxy_url
 
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = [
-    "DEFAULT_MAX_RESPONSE_BYTES",
-    "AiohttpTransport",
-    "MockTransport",
-    "ProxySettings",
-    "Transport",
-    "TransportRequest",
-    "TransportResponse",
-    "redact",
-]
-
-#: The default cap on a response body, after decompression: 8 MiB. The largest response the
-#: connections API sends is a page of ``GET /api/v1/apps?limit=200``; at a generous 20 KB an
-#: app that page is 4 MB, so the cap leaves it twice that.
-DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
-
-
-@attrs.define(slots=True)
-class TransportRequest:
-    """One HTTP attempt, as the pipeline hands it to a transport. Treat it as read-only.
-
-    Attributes:
-        method: HTTP method, upper case.
-        url: The absolute URL, query included.
-        headers: Request headers (credentials included: never log them).
-        body: The encoded body, or None.
-        connect_timeout: Seconds allowed to establish the connection.
-        total_timeout: Seconds allowed for the whole attempt, body included.
-        max_body: Largest body, in bytes after decompression, the transport may read.
-        secrets: Values that must not appear in anything the transport raises or logs
-            (credentials, one-time codes); redacted by :func:`redact`.
-    """
-
-    method: str
-    url: yarl.URL
-    headers: Mapping[str, str]
-    body: bytes | None = None
-    connect_timeout: float = 10.0
-    total_timeout: float = 60.0
-    max_body: int = DEFAULT_MAX_RESPONSE_BYTES
-    secrets: tuple[str, ...] = attrs.field(default=(), repr=False)
-
-    def __repr__(self) -> str:  # never show headers, body or the query
-        return f"TransportRequest({self.method} {self.url.path})"
-
-
-@attrs.define(slots=True)
-class TransportResponse:
-    """A response read in full (also what auth strategies see, as ``AuthResponse``).
-    Treat it as read-only.
-
-    Attributes:
-        status: HTTP status.
-        headers: Response headers (case-insensitive).
-        body: The body, decompressed.
-    """
-
-    status: int
-    headers: CIMultiDictProxy[str] | Mapping[str, str]
-    body: bytes = b""
-
-    def __repr__(self) -> str:
-        return f"TransportResponse({self.status}, {len(self.body)} bytes)"
-
-
-@runtime_checkable
-class Transport(Protocol):
-    """What the client needs from an HTTP stack: one async method, and a close."""
-
-    async def send(self, request: TransportRequest) -> TransportResponse:
-        """Send one request and read the whole response (see the module's contract)."""
-        ...
-
-    async def aclose(self) -> None:
-        """Release connections. Called once, when the client closes."""
-        ...
-
-
-# ------------------------------------------------------------------------------- mock
-
-
-Handler = Callable[[TransportRequest], "TransportResponse | Awaitable[TransportResponse]"]
-
-
-class MockTransport:
-    """A transport that calls a function instead of opening sockets, for unit tests.
-
-    The handler gets each :class:`TransportRequest` and returns (or awaits) a
-    :class:`TransportResponse`; it may raise a :class:`TransportError` to simulate a
-    network failure. Every request is kept in :attr:`requests`. Bodies longer than
-    ``request.max_body`` raise :class:`ResponseTooLargeError`, as the real transport does.
-
-    Example::
-
-        def handler(request: TransportRequest) -> TransportResponse:
-            return TransportResponse(200, {"Content-Type": "application/json"}, b"{...}")
-
-        okta = OktaClient("https://acme.okta.com", auth=SSWSToken(token),
-                          transport=MockTransport(handler))
-    """
-
-    def __init__(self, handler: Handler) -> None:
-        if not callable(handler):
-            raise ConfigurationError("handler", "must be a callable(request) -> response")
-        self._handler = handler
-        self.requests: list[TransportRequest] = []
-        self.closed = False
-
-    async def send(self, request: TransportRequest) -> TransportResponse:
-        self.requests.append(request)
-        result = self._handler(request)
-        if inspect.isawaitable(result):
-            result = await result
-        if not isinstance(result, TransportResponse):
-            raise TypeError("MockTransport's handler must return a TransportResponse")
-        if len(result.body) > request.max_body:
-            raise _too_large(request, len(result.body))
-        headers = result.headers
-        if not isinstance(headers, CIMultiDictProxy):
-            headers = CIMultiDictProxy(CIMultiDict(headers))
-        if not all(isinstance(v, str) for v in headers.values()):
-            raise TypeError("MockTransport's handler returned a header value that is not a str")
-        return TransportResponse(result.status, headers, result.body)
-
-    async def aclose(self) -> None:
-        self.closed = True
-
-
-def _too_large(request: TransportRequest, size: int | None) -> ResponseTooLargeError:
-    what = "more than" if size is None else f"{size} bytes,"
-    return ResponseTooLargeError(
-        f"the response to {request.method} {request.url.path} is {what} over the "
-        f"{request.max_body}-byte cap (max_response_bytes); stopped reading",
-        method=request.method,
-        path=request.url.path,
-        limit=request.max_body,
-    )
-
-
-# ------------------------------------------------------------------------------- proxies
-
-
-@attrs.frozen(repr=False)
-class ProxySettings:
-    """Where requests go through a forward proxy.
-
-    Args:
-        url: An explicit proxy for every request, loopback included, e.g.
-            ``http://proxy.corp:3128``; its ``user:password@`` is sent as
-            ``Proxy-Authorization`` and treated as a secret. None to use the environment.
-        trust_env: Honour ``HTTPS_PROXY``, ``HTTP_PROXY`` and ``NO_PROXY`` (and their lower
-            case forms) for hosts that are not loopback. Ignored when ``url`` is set.
-    """
-
-    url: str | None = None
-    trust_env: bool = True
-
-    def __repr__(self) -> str:
-        shown = None if self.url is None else _mask_proxy(self.url)
-        return f"ProxySettings(url={shown!r}, trust_env={self.trust_env!r})"
-
-
-def _mask_proxy(url: str) -> str:
-    """The proxy URL with its credentials, if any, shown as ``***:***@``."""
-    try:
-        parsed = yarl.URL(url)
-    except (TypeError, ValueError):
-        return "<invalid>"
-    if parsed.user is None and parsed.password is None:
-        return str(parsed)
-    return f"{parsed.scheme}://***:***@{parsed.raw_authority.rpartition('@')[2]}"
-
-
-@unchained
-def check_proxy_url(value: object, argument: str = "proxy") -> yarl.URL:
-    """An ``http://`` (or ``https://``) proxy URL with a host; never echoes the value."""
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigurationError(argument, "must be a proxy URL such as http://proxy.corp:3128")
-    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in value):
-        raise ConfigurationError(argument, "contains whitespace or control characters")
-    try:
-        url = yarl.URL(value)
-    except (TypeError, ValueError):
-        raise ConfigurationError(argument, "is not a valid URL") from None
-    if url.scheme not in ("http", "https") or not url.raw_host:
-        raise ConfigurationError(
-            argument, "must be an http:// proxy URL with a host, e.g. http://proxy.corp:3128"
-        )
-    return url
-
-
-def _env_proxy(
-    scheme: str, host: str, env: Mapping[str, str], port: int | None = None
-) -> str | None:
-    """The environment's proxy for ``scheme://host``, or None (loopback never proxied).
-
-    Lower-case variables win over upper-case ones, as in curl and requests.
-    """
-    if is_loopback(host):
-        return None
-    found: dict[str, str] = {}
-    for key in sorted(env, key=lambda k: k.islower()):  # lower case last: it wins
-        if key.lower().endswith("_proxy") and env[key]:
-            found[key.lower()] = env[key]
-    no_proxy = found.get("no_proxy", "")
-    if no_proxy and _bypassed(host, no_proxy, port):
-        return None
-    return found.get(f"{scheme}_proxy") or None
-
-
-def _bypassed(host: str, no_proxy: str, port: int | None = None) -> bool:
-    """Whether ``NO_PROXY`` exempts a host: names and their subdomains (``okta.com``,
-    ``.okta.com``, ``*.okta.com``), ``*``, IP addresses and CIDR ranges (``10.0.0.0/8``),
-    bracketed IPv6; an entry's ``:port``, when given, must match."""
-    host = host.lower().strip("[]")
-    try:
-        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host)
-    except ValueError:
-        address = None
-    for raw in no_proxy.replace(" ", ",").split(","):
-        entry = raw.strip().lower()
-        if not entry:
-            continue
-        if entry == "*":
-            return True
-        entry_port: int | None = None
-        if entry.startswith("["):
-            inside, _, rest = entry[1:].partition("]")
-            entry = inside
-            if rest.startswith(":") and rest[1:].isdecimal():
-                entry_port = int(rest[1:])
-        elif entry.count(":") == 1:
-            name, _, tail = entry.partition(":")
-            if tail.isdecimal():
-                entry, entry_port = name, int(tail)
-        if entry_port is not None and port is not None and entry_port != port:
-            continue
-        if address is not None:
-            try:
-                if address in ipaddress.ip_network(entry, strict=False):
-                    return True
-            except ValueError:
-                pass
-            continue
-        entry = entry.lstrip("*").lstrip(".")
-        if entry and (host == entry or host.endswith("." + entry)):
-            return True
-    return False
-
-
-# ------------------------------------------------------------------------------- aiohttp
+__all__ = ["AiohttpTransport", "SslSetting", "make_ssl_context"]
 
 
 SslSetting = _ssl.SSLContext | str | os.PathLike[str] | None

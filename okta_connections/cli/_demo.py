@@ -12,7 +12,10 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from . import OAuthConnection, OktaClient, RotationMode, SSWSToken, parse_continue_url
+from ..auth._static import SSWSToken
+from ..client import OktaClient
+from ..consent import parse_continue_url
+from ..models.connections import OAuthConnection, RotationMode
 
 #: The target org's API token the demo sets on every Org2Org connection (a made-up value;
 #: never printed).
@@ -40,8 +43,8 @@ async def run_demo(
     Returns:
         The process exit code: 0 when every app ended with an active token connection.
     """
-    from .cli._progress import ProgressBar
-    from .testing import FakeOkta
+    from ..testing._fake import FakeOkta
+    from ._progress import ProgressBar
 
     started = time.perf_counter()
     fake = FakeOkta(

@@ -1,0 +1,559 @@
+"""A bulk job: bounded concurrency, streaming outcomes, a resumable journal.
+
+Every item ends in exactly one outcome: succeeded, failed (with its error), skipped (the
+journal says it was already done), cancelled (it was in flight when the job was stopped),
+or planned (dry run). Items never pulled from the source because the job was cancelled
+are counted as not started. The report accounts for every one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+)
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+import anyio
+import anyio.lowlevel
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from ..errors import InvalidArgumentError
+from ..pipeline.session import attempt_counter
+from .journal import Journal
+from .outcomes import (
+    BulkReport,
+    Changed,
+    Outcome,
+    OutcomeStatus,
+    PlannedCall,
+    Progress,
+    T,
+    eta_seconds,
+)
+
+if TYPE_CHECKING:
+    from ..ratelimit.pacer import RateLimiter
+    from ..services.connections import ConnectionsService
+
+__all__ = ["BulkClient", "BulkJob", "JobSpan", "JobTracer", "default_key"]
+
+
+class BulkClient(Protocol):
+    """What bulk jobs use of their client: the connections, and the pacer they follow.
+
+    :class:`~okta_connections.client.OktaClient` is one; the layers below the client take
+    this instead of naming it.
+    """
+
+    @property
+    def connections(self) -> ConnectionsService: ...
+
+    @property
+    def rate_limiter(self) -> RateLimiter: ...
+
+
+class JobSpan(Protocol):
+    """The telemetry of one job: current until :meth:`detach`, ended with the report."""
+
+    def detach(self) -> None: ...
+
+    def end(self, report: BulkReport) -> None: ...
+
+
+class JobTracer(Protocol):
+    """What starts a job's telemetry (the client's observer)."""
+
+    def job_start(self, operation: str, total: int | None) -> JobSpan | None: ...
+
+
+#: The client type of a job's function: OktaClient, or whatever else satisfies BulkClient.
+C = TypeVar("C", bound=BulkClient)
+BulkFunc = Callable[[BulkClient, Any], Awaitable[Any]]
+
+
+def default_key(item: Any) -> str:
+    """The app id of an item: the item itself, or the first element of a pair."""
+    if isinstance(item, str):
+        return item
+    if isinstance(item, tuple | list) and item and isinstance(item[0], str):
+        return item[0]
+    raise InvalidArgumentError(
+        "items", f"each item must be an app id or an (app_id, ...) pair, not {type(item).__name__}"
+    )
+
+
+_END: Any = object()
+#: Items that end without a request (skips, plans, bad items) in a row before a worker
+#: yields to the event loop, so that a resume over 100k done items stays interruptible.
+_YIELD_EVERY = 64
+
+
+class BulkJob(Generic[T]):
+    """Applies an async function of the client and an item to many items.
+
+    Create jobs through ``client.bulk``. Three ways to run one:
+
+    - ``async with job: async for outcome in job: ...`` — the guaranteed path. Leaving the
+      block (a ``break``, an exception, cancellation) cancels the items in flight, and
+      before the block exits ``job.report`` accounts for every item: those in flight are
+      ``cancelled``, those never pulled from the source are counted as not started (their
+      number is known when the source has a length or ``total=`` was given).
+    - ``report = await job.run()`` — takes the same path and returns the report.
+    - A bare ``async for outcome in job`` works too, but a ``break`` out of it only
+      suspends the generator: the items in flight keep running and the report stays
+      incomplete until the generator is closed (``aclose()``, or garbage collection, which
+      may happen in another task). Use ``async with`` when you may leave early.
+
+    Items run in an anyio task group of worker tasks, at most ``concurrency`` at once
+    (a capacity limiter that follows the client's adaptive in-flight cap by default), and
+    outcomes reach the consumer through a bounded memory object stream: a slow consumer
+    holds the workers back, so memory stays flat whatever the number of items.
+    """
+
+    def __init__(
+        self,
+        client: C,
+        func: Callable[[C, Any], Awaitable[T]],
+        items: Iterable[Any] | AsyncIterable[Any],
+        *,
+        operation: str,
+        concurrency: int | None = None,
+        journal: str | os.PathLike[str] | Journal | None = None,
+        retry_failed: bool = False,
+        on_progress: Callable[[Progress], None] | None = None,
+        dry_run: bool = False,
+        plan: Callable[[Any], tuple[str, ...]] | None = None,
+        total: int | None = None,
+        key: Callable[[Any], str] = default_key,
+        params: Mapping[str, Any] | None = None,
+        secret_params: Iterable[str] = (),
+        secrets: Iterable[str] = (),
+        item_secrets: Callable[[Any], Iterable[str]] | None = None,
+        requests_per_item: float = 1.0,
+        tracer: JobTracer | None = None,
+    ) -> None:
+        if concurrency is not None and (
+            isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
+        ):
+            raise InvalidArgumentError("concurrency", "must be a positive integer or None")
+        if total is not None and (isinstance(total, bool) or not isinstance(total, int)):
+            raise InvalidArgumentError("total", "must be an integer or None")
+        if journal is not None and not isinstance(journal, Journal | str | os.PathLike):
+            raise InvalidArgumentError("journal", "must be a path, a Journal or None")
+        if retry_failed and journal is None:
+            raise InvalidArgumentError("retry_failed", "needs a journal")
+        self._client: BulkClient = client
+        self._func: Callable[[Any, Any], Awaitable[T]] = func
+        self._tracer = tracer
+        self._items = items
+        self.operation = operation
+        self._concurrency = concurrency
+        self._journal = journal if isinstance(journal, Journal | None) else Journal(journal)
+        self._retry_failed = retry_failed
+        self._on_progress = on_progress
+        self._dry_run = dry_run
+        self._plan = plan
+        self._key = key
+        self._params = dict(params or {})
+        self._secret_params = tuple(secret_params)
+        self._secrets = tuple(s for s in (*self._secret_params, *secrets) if s)
+        self._item_secrets = item_secrets
+        self._requests_per_item = requests_per_item
+        if total is None and hasattr(items, "__len__"):
+            total = len(items)  # type: ignore[arg-type]
+        self.total = total
+        self.report = BulkReport(not_started=None)
+        self._previous: dict[str, str] = {}
+        self._checked = False
+        self._stopping = False
+        self._started = False
+        self._exhausted = False
+        self._tg: TaskGroup | None = None
+        self._receive: MemoryObjectReceiveStream[Outcome[T]] | None = None
+        self._inflight: dict[int, tuple[str, Any]] = {}
+        self._live = 0
+        self._all_done: anyio.Event | None = None
+        self._t0 = 0.0
+        self._done_without_request = 0
+        self._span: JobSpan | None = None  # the job's span, when tracing
+
+    # ------------------------------------------------------------------ public
+
+    def check(self) -> None:
+        """Check the journal against this job and lock it, now; nothing is sent.
+
+        Entering the job does this anyway; call it early to fail before any other work
+        (the CLI calls it before it lists the apps).
+
+        Raises:
+            JournalError: not a journal, a missing directory, another job's journal
+                (:class:`JournalMismatchError`) or one in use (:class:`JournalLockedError`).
+        """
+        if self._checked:
+            return
+        if self._journal is not None:
+            self._previous = self._journal.open(
+                self.operation,
+                self._params,
+                self._secret_params,
+                redact_secrets=self._secrets,
+                create=not self._dry_run,
+            )
+        self._checked = True
+
+    def stop(self) -> None:
+        """Stop starting new items; items in flight finish. Unpulled items are not started."""
+        self._stopping = True
+
+    async def run(self) -> BulkReport:
+        """Run to the end (on the guaranteed path) and return the report."""
+        if self._tg is not None:  # inside ``async with job``: drain the stream
+            async for _ in self._stream():
+                pass
+            return self.report
+        await self._enter(streaming=False)
+        try:
+            assert self._all_done is not None
+            await self._all_done.wait()
+        except BaseException:
+            if not await self._exit(*sys.exc_info()):
+                raise
+        else:
+            await self._exit(None, None, None)
+        return self.report
+
+    async def __aenter__(self) -> BulkJob[T]:
+        await self._enter(streaming=True)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        return await self._exit(exc_type, exc, tb)
+
+    def __aiter__(self) -> AsyncIterator[Outcome[T]]:
+        if self._tg is not None:
+            return self._stream()
+        return self._owned()
+
+    # ------------------------------------------------------------------ running
+
+    async def _owned(self) -> AsyncIterator[Outcome[T]]:
+        async with self:
+            async for outcome in self._stream():
+                yield outcome
+
+    async def _stream(self) -> AsyncIterator[Outcome[T]]:
+        # receive_nowait() first: a ready outcome costs no extra trip through the event
+        # loop; an empty stream waits (backpressure is the bounded buffer either way).
+        receive = self._take_stream()
+        with receive:
+            while True:
+                try:
+                    outcome = receive.receive_nowait()
+                except anyio.WouldBlock:
+                    try:
+                        outcome = await receive.receive()
+                    except anyio.EndOfStream:
+                        return
+                except anyio.EndOfStream:
+                    return
+                yield outcome
+
+    def _take_stream(self) -> MemoryObjectReceiveStream[Outcome[T]]:
+        if self._receive is None:
+            raise RuntimeError("this job's outcomes are already being consumed")
+        receive = self._receive
+        self._receive = None
+        return receive
+
+    def _workers(self) -> int:
+        if self._concurrency is not None:
+            return self._concurrency
+        return max(1, int(getattr(self._client.rate_limiter, "max_in_flight", 64)))
+
+    def _limit(self) -> int:
+        if self._concurrency is not None:
+            return self._concurrency
+        return self._client.rate_limiter.cap("apps")
+
+    async def _enter(self, *, streaming: bool) -> None:
+        if self._started:
+            raise RuntimeError("a BulkJob can be run only once")
+        self._started = True
+        self.check()  # the journal is checked and locked before any request
+        self._t0 = time.monotonic()
+        self._source = _Source(self._items)
+        n = self._workers()
+        self._limiter = anyio.CapacityLimiter(self._limit())
+        self._cap = self._limiter.total_tokens
+        self._all_done = anyio.Event()
+        self._live = n
+        tracer = self._tracer
+        self._span = None if tracer is None else tracer.job_start(self.operation, self.total)
+        tg = anyio.create_task_group()
+        await tg.__aenter__()
+        self._tg = tg
+        if streaming:
+            send, self._receive = anyio.create_memory_object_stream[Outcome[T]](n)
+            with send:
+                for index in range(n):
+                    tg.start_soon(self._work, index, send.clone())
+        else:
+            for index in range(n):
+                tg.start_soon(self._work, index, None)
+        if self._span is not None:
+            self._span.detach()  # the workers have it; the caller's context is left as it was
+
+    async def _exit(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        tg = self._tg
+        assert tg is not None
+        tg.cancel_scope.cancel()  # what is still running is no longer wanted
+        try:
+            return bool(await tg.__aexit__(exc_type, exc, tb))
+        except BaseExceptionGroup as group:
+            # One failure inside the job (a journal write, an on_progress callback) is
+            # raised as itself, not wrapped.
+            if len(group.exceptions) == 1:
+                raise group.exceptions[0] from None
+            raise
+        finally:
+            self._finish()
+
+    def _finish(self) -> None:
+        for key, item in self._inflight.values():
+            cancelled: Outcome[T] = Outcome(
+                key=key,
+                item=item,
+                status=OutcomeStatus.CANCELLED,
+                error=asyncio.CancelledError("the bulk job was cancelled"),
+            )
+            try:
+                self._record(cancelled)
+            except Exception:  # a failing journal or callback must not hide the first error
+                self.report.add(cancelled)
+        self._inflight.clear()
+        report = self.report
+        report.elapsed = time.monotonic() - self._t0
+        if self._exhausted:
+            report.not_started = 0
+        elif self.total is not None:
+            report.not_started = max(0, self.total - report.accounted)
+        else:
+            report.not_started = None  # unknown: the source was not exhausted
+        if self._receive is not None:
+            self._receive.close()
+            self._receive = None
+        if self._journal is not None:
+            self._journal.close()
+        if self._span is not None:
+            self._span.end(report)
+
+    async def _pull(self) -> Any:
+        if self._exhausted or self._stopping:
+            return _END
+        source = self._source
+        if source.is_async:
+            async with source.lock:
+                if self._exhausted:
+                    return _END
+                try:
+                    return await source.next()
+                except StopAsyncIteration:
+                    self._exhausted = True
+                    return _END
+        try:
+            return source.next_sync()
+        except StopIteration:
+            self._exhausted = True
+            return _END
+
+    async def _work(self, index: int, send: MemoryObjectSendStream[Outcome[T]] | None) -> None:
+        limiter = self._limiter
+        adaptive = self._concurrency is None
+        try:
+            while True:
+                if adaptive:
+                    cap = self._limit()
+                    if cap != self._cap:
+                        self._cap = limiter.total_tokens = cap
+                try:
+                    limiter.acquire_nowait()
+                except anyio.WouldBlock:
+                    await limiter.acquire()
+                try:
+                    item = await self._pull()
+                    if item is _END:
+                        return
+                    outcome = await self._process(index, item)
+                finally:
+                    limiter.release()
+                if send is not None:
+                    try:
+                        send.send_nowait(outcome)  # room in the buffer: no loop trip
+                    except anyio.WouldBlock:
+                        await send.send(outcome)  # full: wait for the consumer
+        finally:
+            if send is not None:
+                send.close()
+            self._live -= 1
+            if self._live == 0 and self._all_done is not None:
+                self._all_done.set()
+
+    async def _process(self, index: int, item: Any) -> Outcome[T]:
+        try:
+            key = self._key(item)
+        except InvalidArgumentError as exc:
+            return await self._quick(
+                Outcome(key=repr(item)[:64], item=item, status=OutcomeStatus.FAILED, error=exc)
+            )
+        done_before = self._previous.get(key)
+        if done_before == OutcomeStatus.SUCCEEDED or (
+            done_before == OutcomeStatus.FAILED and not self._retry_failed
+        ):
+            return await self._quick(
+                Outcome(key=key, item=item, status=OutcomeStatus.SKIPPED, previous=done_before)
+            )
+        if self._dry_run:
+            calls = self._plan(item) if self._plan else (self.operation,)
+            return await self._quick(
+                Outcome(
+                    key=key,
+                    item=item,
+                    status=OutcomeStatus.PLANNED,
+                    result=PlannedCall(calls),  # type: ignore[arg-type]
+                )
+            )
+        self._done_without_request = 0
+        self._inflight[index] = (key, item)
+        outcome = await self._one(item, key)
+        del self._inflight[index]  # recorded in the same step: never lost, never twice
+        self._record(outcome)
+        return outcome
+
+    async def _quick(self, outcome: Outcome[T]) -> Outcome[T]:
+        self._record(outcome)
+        self._done_without_request += 1
+        if self._done_without_request >= _YIELD_EVERY:
+            self._done_without_request = 0
+            await anyio.lowlevel.checkpoint()
+        return outcome
+
+    async def _one(self, item: Any, key: str) -> Outcome[T]:
+        counter = [0]
+        attempt_counter.set(counter)
+        started = time.monotonic()
+        try:
+            result: Any = await self._func(self._client, item)
+        except Exception as exc:  # any failure is that item's outcome, never the job's end
+            return Outcome(
+                key=key,
+                item=item,
+                status=OutcomeStatus.FAILED,
+                error=exc,
+                attempts=max(counter[0], getattr(exc, "attempts", 0)),
+                duration=time.monotonic() - started,
+            )
+        changed = None
+        if isinstance(result, Changed):
+            changed = result.changed
+            result = result.value
+        return Outcome(
+            key=key,
+            item=item,
+            status=OutcomeStatus.SUCCEEDED,
+            result=result,
+            attempts=counter[0],
+            duration=time.monotonic() - started,
+            changed=changed,
+        )
+
+    def _record(self, outcome: Outcome[Any]) -> None:
+        self.report.add(outcome)
+        status = outcome.status
+        journal = self._journal
+        if (
+            journal is not None
+            and journal.is_open
+            and status is not OutcomeStatus.PLANNED
+            and status is not OutcomeStatus.SKIPPED
+        ):
+            extra: Iterable[str] = ()
+            if outcome.error is not None and self._item_secrets is not None:
+                extra = self._item_secrets(outcome.item)
+            journal.write(outcome, self.operation, secrets=extra)
+        if self._on_progress is not None:
+            self._progress()
+
+    def _progress(self) -> None:
+        assert self._on_progress is not None
+        report = self.report
+        done = report.accounted
+        elapsed = time.monotonic() - self._t0
+        worked = done - report.skipped - report.planned
+        rate = worked / elapsed if elapsed > 0 else 0.0
+        info = self._client.rate_limiter.get("apps")
+        eta = None
+        if self.total is not None:
+            eta = eta_seconds(
+                max(0, self.total - done),
+                info,
+                rate=rate,
+                requests_per_item=self._requests_per_item,
+                max_capacity=float(getattr(self._client.rate_limiter, "max_capacity", 1.0)),
+            )
+        self._on_progress(
+            Progress(
+                done=done,
+                total=self.total,
+                succeeded=report.succeeded,
+                failed=report.failed,
+                elapsed=elapsed,
+                rate=rate,
+                eta=eta,
+                rate_limit=info,
+                skipped=report.skipped,
+            )
+        )
+
+
+class _Source:
+    """Pulls items one at a time from a sync or async iterable (never materialises it)."""
+
+    def __init__(self, items: Iterable[Any] | AsyncIterable[Any]) -> None:
+        self._async: AsyncIterator[Any] | None = None
+        self._sync: Iterator[Any] | None = None
+        self.is_async = isinstance(items, AsyncIterable)
+        if self.is_async:
+            self._async = aiter(items)  # type: ignore[arg-type]
+            self.lock = anyio.Lock()  # an async generator cannot be advanced concurrently
+        else:
+            self._sync = iter(items)  # type: ignore[arg-type]
+
+    async def next(self) -> Any:
+        assert self._async is not None
+        return await anext(self._async)
+
+    def next_sync(self) -> Any:
+        assert self._sync is not None
+        return next(self._sync)
