@@ -40,6 +40,19 @@ class RedisServer:
         return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
+        """Start on this server's port; a first start moves to another free port if the one
+        picked was taken meanwhile (by another xdist worker's server, say)."""
+        for _ in range(20):
+            if self._start_once():
+                return
+            if self._started_once:
+                raise RuntimeError(f"port {self.port} was taken while redis-server was down")
+            self.port = free_port()
+        raise RuntimeError("redis-server did not start")
+
+    _started_once = False
+
+    def _start_once(self) -> bool:
         assert BINARY is not None
         args = [
             BINARY,
@@ -54,14 +67,35 @@ class RedisServer:
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
+            if self.proc.poll() is not None:  # it could not bind: the port is someone else's
+                self.proc = None
+                return False
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(64):
-                        return
+                if self._answering_pid() == self.proc.pid:
+                    self._started_once = True
+                    return True
             except OSError:
-                time.sleep(0.02)
+                pass
+            time.sleep(0.02)
         raise RuntimeError("redis-server did not start")
+
+    def _answering_pid(self) -> int | None:
+        """The process id of the redis-server answering on the port (ours, or another's)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+            if self.password:
+                s.sendall(f"AUTH {self.password}\r\n".encode())
+                s.recv(64)
+            s.sendall(b"INFO server\r\n")
+            data = b""
+            while b"process_id:" not in data or not data.endswith(b"\r\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        for line in data.decode(errors="replace").splitlines():
+            if line.startswith("process_id:"):
+                return int(line.partition(":")[2])
+        return None
 
     def stop(self) -> None:
         if self.proc is not None:
