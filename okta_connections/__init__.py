@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         RefreshTokenAuth,
         SideRequest,
         SSWSToken,
+        TokenState,
     )
     from .bulk import (
         BulkJob,
@@ -164,6 +165,7 @@ __all__ = [
     "SigningSettings",
     "Timeouts",
     "TokenConnection",
+    "TokenState",
     "Transport",
     "TransportError",
     "TransportRequest",
@@ -190,6 +192,7 @@ _WHERE: dict[str, str] = {
     "RefreshTokenAuth": ".auth",
     "SSWSToken": ".auth",
     "SideRequest": ".auth",
+    "TokenState": ".auth",
     "OktaClient": ".client",
     "BulkJob": ".bulk",
     "BulkReport": ".bulk",
