@@ -120,88 +120,32 @@ class OktaClient:
     ) -> None:
         self._session: Session | None = None
         normalized = normalize_org_url(org_url)
-        if not isinstance(auth, Auth):
-            raise ConfigurationError(
-                "auth",
-                f"must be an Auth strategy such as SSWSToken(token), not {type(auth).__name__}",
-            )
-        if timeouts is not None and not isinstance(timeouts, Timeouts):
-            raise ConfigurationError("timeouts", "must be a Timeouts instance")
-        for name, policy in (("retry", retry), ("token_retry", token_retry)):
-            if policy is not None and not isinstance(policy, RetryPolicy):
-                raise ConfigurationError(name, "must be a RetryPolicy instance")
-        if (
-            isinstance(max_response_bytes, bool)
-            or not isinstance(max_response_bytes, int)
-            or max_response_bytes < 1024
-        ):
-            raise ConfigurationError("max_response_bytes", "must be an integer >= 1024")
+        _check_auth(auth)
+        _check_policies(timeouts, retry, token_retry)
+        _check_response_limit(max_response_bytes)
         check_hook(on_request, "on_request")
         check_hook(on_response, "on_response")
         if not isinstance(telemetry, bool):
             raise ConfigurationError("telemetry", "must be True or False")
-        if not isinstance(trust_env, bool):
-            raise ConfigurationError("trust_env", "must be True or False")
-        if (
-            isinstance(connector_limit, bool)
-            or not isinstance(connector_limit, int)
-            or (connector_limit < 1)
-        ):
-            raise ConfigurationError("connector_limit", "must be a positive integer")
-        for name, value in (("max_capacity", max_capacity),):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not (0 < value <= 1)
-            ):
-                raise ConfigurationError(name, f"must be a fraction in (0, 1], not {value!r}")
-        if (
-            isinstance(max_in_flight, bool)
-            or not isinstance(max_in_flight, int)
-            or (max_in_flight < 1)
-        ):
-            raise ConfigurationError("max_in_flight", "must be a positive integer")
-        if transport is not None:
-            if not isinstance(transport, Transport):
-                raise ConfigurationError(
-                    "transport", "must have async send(request) and aclose() (see Transport)"
-                )
-            given = [
-                name
-                for name, value in (("session", session), ("proxy", proxy), ("ssl", ssl))
-                if value is not None
-            ]
-            if given:
-                raise ConfigurationError(
-                    "transport",
-                    f"cannot be combined with {', '.join(given)}: configure "
-                    "those on the transport itself",
-                )
-        else:
-            if proxy is not None:
-                check_proxy_url(proxy)
-            transport = AiohttpTransport(
-                connector_limit=connector_limit,
-                proxy=ProxySettings(url=proxy, trust_env=trust_env),
-                ssl=ssl,
-                session=session,
-            )
-        if pacing not in ("burst", "smooth"):
-            raise ConfigurationError("pacing", f"must be 'burst' or 'smooth', not {pacing!r}")
-        if shared_budget is None:
-            self._limiter = RateLimiter(
-                max_capacity=float(max_capacity), max_in_flight=max_in_flight, pacing=pacing
-            )
-        else:
-            self._limiter = _shared_limiter(
-                shared_budget,
-                org_url=normalized,
-                auth=auth,
-                timeouts=timeouts or Timeouts(),
-                max_capacity=float(max_capacity),
-                max_in_flight=max_in_flight,
-                pacing=pacing,
-            )
+        _check_connection(trust_env, connector_limit)
+        _check_rate(max_capacity, max_in_flight)
+        transport = _transport(
+            transport,
+            connector_limit=connector_limit,
+            proxy=proxy,
+            trust_env=trust_env,
+            ssl=ssl,
+            session=session,
+        )
+        self._limiter = _limiter(
+            pacing,
+            shared_budget,
+            org_url=normalized,
+            auth=auth,
+            timeouts=timeouts or Timeouts(),
+            max_capacity=float(max_capacity),
+            max_in_flight=max_in_flight,
+        )
         self._session = Session(
             normalized,
             auth,
@@ -225,11 +169,11 @@ class OktaClient:
         self.connections = ConnectionsService(self._session)
         """The default provisioning connection of each app: see :class:`ConnectionsService`."""
         self.apps = AppsService(self._session)
+        """The org's apps, for picking bulk targets: see :class:`AppsService`."""
         from .bulk.service import BulkService
 
         self.bulk = BulkService(self, tracer=self._session.observer)
         """Many apps at once, paced, journaled, streaming: see :class:`BulkService`."""
-        """The org's apps, for picking bulk targets: see :class:`AppsService`."""
 
     @classmethod
     def from_config(
@@ -378,6 +322,116 @@ class OktaClient:
                 stacklevel=2,
                 source=self,
             )
+
+
+# The builders of OktaClient.__init__: each checks one group of its keywords and raises
+# ConfigurationError before anything is built or sent.
+
+
+def _check_auth(auth: object) -> None:
+    if not isinstance(auth, Auth):
+        raise ConfigurationError(
+            "auth",
+            f"must be an Auth strategy such as SSWSToken(token), not {type(auth).__name__}",
+        )
+
+
+def _check_policies(timeouts: object, retry: object, token_retry: object) -> None:
+    if timeouts is not None and not isinstance(timeouts, Timeouts):
+        raise ConfigurationError("timeouts", "must be a Timeouts instance")
+    for name, policy in (("retry", retry), ("token_retry", token_retry)):
+        if policy is not None and not isinstance(policy, RetryPolicy):
+            raise ConfigurationError(name, "must be a RetryPolicy instance")
+
+
+def _check_response_limit(max_response_bytes: object) -> None:
+    if (
+        isinstance(max_response_bytes, bool)
+        or not isinstance(max_response_bytes, int)
+        or max_response_bytes < 1024
+    ):
+        raise ConfigurationError("max_response_bytes", "must be an integer >= 1024")
+
+
+def _check_connection(trust_env: object, connector_limit: object) -> None:
+    if not isinstance(trust_env, bool):
+        raise ConfigurationError("trust_env", "must be True or False")
+    if (
+        isinstance(connector_limit, bool)
+        or not isinstance(connector_limit, int)
+        or (connector_limit < 1)
+    ):
+        raise ConfigurationError("connector_limit", "must be a positive integer")
+
+
+def _check_rate(max_capacity: object, max_in_flight: object) -> None:
+    for name, value in (("max_capacity", max_capacity),):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not (0 < value <= 1):
+            raise ConfigurationError(name, f"must be a fraction in (0, 1], not {value!r}")
+    if isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int) or (max_in_flight < 1):
+        raise ConfigurationError("max_in_flight", "must be a positive integer")
+
+
+def _transport(
+    transport: Transport | None,
+    *,
+    connector_limit: int,
+    proxy: str | None,
+    trust_env: bool,
+    ssl: SslSetting,
+    session: aiohttp.ClientSession | None,
+) -> Transport:
+    """``transport=``, or the default aiohttp transport built from the connection keywords."""
+    if transport is not None:
+        if not isinstance(transport, Transport):
+            raise ConfigurationError(
+                "transport", "must have async send(request) and aclose() (see Transport)"
+            )
+        given = [
+            name
+            for name, value in (("session", session), ("proxy", proxy), ("ssl", ssl))
+            if value is not None
+        ]
+        if given:
+            raise ConfigurationError(
+                "transport",
+                f"cannot be combined with {', '.join(given)}: configure "
+                "those on the transport itself",
+            )
+        return transport
+    if proxy is not None:
+        check_proxy_url(proxy)
+    return AiohttpTransport(
+        connector_limit=connector_limit,
+        proxy=ProxySettings(url=proxy, trust_env=trust_env),
+        ssl=ssl,
+        session=session,
+    )
+
+
+def _limiter(
+    pacing: str,
+    shared_budget: str | SharedBudget | None,
+    *,
+    org_url: str,
+    auth: Auth,
+    timeouts: Timeouts,
+    max_capacity: float,
+    max_in_flight: int,
+) -> RateLimiter:
+    if pacing not in ("burst", "smooth"):
+        raise ConfigurationError("pacing", f"must be 'burst' or 'smooth', not {pacing!r}")
+    if shared_budget is None:
+        return RateLimiter(max_capacity=max_capacity, max_in_flight=max_in_flight, pacing=pacing)
+    return _shared_limiter(
+        shared_budget,
+        org_url=org_url,
+        auth=auth,
+        timeouts=timeouts,
+        max_capacity=max_capacity,
+        max_in_flight=max_in_flight,
+        pacing=pacing,
+    )
 
 
 def _require(settings: Settings, field: str, var: str, key: str) -> str:
