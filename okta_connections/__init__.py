@@ -82,6 +82,7 @@ if TYPE_CHECKING:
         SigningSettings,
         TokenConnection,
     )
+    from .options import Observability, Pacing
     from .pipeline.events import RequestEvent, ResponseEvent
     from .ratelimit import RateLimitInfo
     from .retry import RetryPolicy
@@ -136,12 +137,14 @@ __all__ = [
     "OAuthApp",
     "OAuthConnection",
     "OAuthError",
+    "Observability",
     "OktaClient",
     "OktaConnectionError",
     "OktaError",
     "OktaTimeoutError",
     "Outcome",
     "OutcomeStatus",
+    "Pacing",
     "PlannedCall",
     "PrivateKeyJWT",
     "Progress",
@@ -210,6 +213,8 @@ _WHERE: dict[str, str] = {
     "ReadBackError": ".bulk",
     "eta_seconds": ".bulk",
     "Timeouts": ".config",
+    "Observability": ".options",
+    "Pacing": ".options",
     "ContinueUrl": ".consent",
     "parse_continue_url": ".consent",
     "ApiError": ".errors",
