@@ -4,7 +4,10 @@ tokens (:mod:`._refresh_token`).
 Both strategies share one engine, :class:`_OAuthStrategy`:
 
 * The access token is cached and refreshed ``refresh_margin`` seconds before it expires
-  (at most a tenth of its lifetime early).
+  (at most a tenth of its lifetime early). One function, :func:`._token.token_state`,
+  says whether it is FRESH, STALE (refresh now, single-flight, while others keep using
+  it) or INVALID (wait for a new one); a failed early refresh postpones STALE, never
+  expiry.
 * Refreshes are single-flight: however many calls find the token missing or stale at
   once, one token request is made and everyone else waits for (or shares the failure of)
   that one. While a refresh of a still-valid token is under way, other calls keep using
