@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         RefreshTokenAuth,
         SideRequest,
         SSWSToken,
+        TokenState,
     )
     from .bulk import (
         BulkJob,
@@ -81,6 +82,7 @@ if TYPE_CHECKING:
         SigningSettings,
         TokenConnection,
     )
+    from .options import Observability, Pacing
     from .pipeline.events import RequestEvent, ResponseEvent
     from .ratelimit import RateLimitInfo
     from .retry import RetryPolicy
@@ -135,12 +137,14 @@ __all__ = [
     "OAuthApp",
     "OAuthConnection",
     "OAuthError",
+    "Observability",
     "OktaClient",
     "OktaConnectionError",
     "OktaError",
     "OktaTimeoutError",
     "Outcome",
     "OutcomeStatus",
+    "Pacing",
     "PlannedCall",
     "PrivateKeyJWT",
     "Progress",
@@ -164,6 +168,7 @@ __all__ = [
     "SigningSettings",
     "Timeouts",
     "TokenConnection",
+    "TokenState",
     "Transport",
     "TransportError",
     "TransportRequest",
@@ -190,6 +195,7 @@ _WHERE: dict[str, str] = {
     "RefreshTokenAuth": ".auth",
     "SSWSToken": ".auth",
     "SideRequest": ".auth",
+    "TokenState": ".auth",
     "OktaClient": ".client",
     "BulkJob": ".bulk",
     "BulkReport": ".bulk",
@@ -207,6 +213,8 @@ _WHERE: dict[str, str] = {
     "ReadBackError": ".bulk",
     "eta_seconds": ".bulk",
     "Timeouts": ".config",
+    "Observability": ".options",
+    "Pacing": ".options",
     "ContinueUrl": ".consent",
     "parse_continue_url": ".consent",
     "ApiError": ".errors",

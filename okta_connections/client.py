@@ -6,11 +6,14 @@ import warnings
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from ._validation import normalize_org_url
 from .auth._base import Auth
 from .config import Settings, Timeouts, load_settings
 from .errors import ConfigurationError
-from .pipeline.events import Hook, RequestEvent, ResponseEvent, check_hook
+from .options import Observability, Pacing, merge_options
+from .pipeline.events import Hook, RequestEvent, ResponseEvent
 from .pipeline.observe import make_observer
 from .pipeline.retry import RetryPolicy
 from .pipeline.session import Session
@@ -59,7 +62,9 @@ class OktaClient:
         pacing: ``"burst"`` (default) spends each rate-limit window's budget as fast as
             the in-flight cap allows and sleeps until the next window opens, finishing at
             the fixed-window minimum; ``"smooth"`` spreads the budget evenly over the
-            window.
+            window. Or a :class:`Pacing`, which holds the mode, ``max_capacity``,
+            ``max_in_flight`` and ``shared_budget`` together (those keywords are then
+            refused unless left at their defaults).
         proxy: A forward proxy for every request, loopback hosts included, e.g.
             ``http://user:password@proxy.corp:3128``; the credentials are sent as
             ``Proxy-Authorization`` and never shown. Without it, ``HTTPS_PROXY``,
@@ -70,7 +75,7 @@ class OktaClient:
         session: Your own ``aiohttp.ClientSession``; the client uses it and never closes it.
         transport: A :class:`Transport` to send requests through instead of aiohttp, for
             example :class:`MockTransport` in unit tests. Excludes ``session``, ``proxy``,
-            ``ssl`` and ``connector_limit``.
+            ``ssl``, ``connector_limit`` and ``trust_env``.
         max_response_bytes: Largest response body accepted, after decompression (default
             8 MiB); past it the call fails with :class:`ResponseTooLargeError`.
         shared_budget: One rate budget shared with every other client of the same org and
@@ -87,9 +92,19 @@ class OktaClient:
             installed (default True); False turns them off. See docs/observability.md.
         tracer_provider: The OpenTelemetry tracer provider to use instead of the global one.
         meter_provider: The OpenTelemetry meter provider to use instead of the global one.
+        observability: An :class:`Observability` holding ``on_request``, ``on_response``,
+            ``telemetry``, ``tracer_provider``, ``meter_provider`` and
+            ``user_agent_suffix`` together (those keywords are then refused unless left at
+            their defaults).
+
+    The connection keywords (``proxy``, ``trust_env``, ``ssl``, ``connector_limit``,
+    ``session``) build the default :class:`AiohttpTransport`; to hold them in one object,
+    pass ``transport=AiohttpTransport(...)``, which refuses them (unless left at their
+    defaults).
 
     Raises:
-        ConfigurationError: the org URL, auth or settings are unusable; nothing is sent.
+        ConfigurationError: the org URL, auth or settings are unusable, or an option object
+            and a keyword it holds are both given; nothing is sent.
     """
 
     def __init__(
@@ -104,7 +119,7 @@ class OktaClient:
         connector_limit: int = 100,
         max_capacity: float = 1.0,
         max_in_flight: int = 64,
-        pacing: str = "burst",
+        pacing: str | Pacing = "burst",
         proxy: str | None = None,
         trust_env: bool = True,
         ssl: SslSetting = None,
@@ -117,119 +132,66 @@ class OktaClient:
         telemetry: bool = True,
         tracer_provider: Any = None,
         meter_provider: Any = None,
+        observability: Observability | None = None,
     ) -> None:
         self._session: Session | None = None
         normalized = normalize_org_url(org_url)
-        if not isinstance(auth, Auth):
-            raise ConfigurationError(
-                "auth",
-                f"must be an Auth strategy such as SSWSToken(token), not {type(auth).__name__}",
-            )
-        if timeouts is not None and not isinstance(timeouts, Timeouts):
-            raise ConfigurationError("timeouts", "must be a Timeouts instance")
-        for name, policy in (("retry", retry), ("token_retry", token_retry)):
-            if policy is not None and not isinstance(policy, RetryPolicy):
-                raise ConfigurationError(name, "must be a RetryPolicy instance")
-        if (
-            isinstance(max_response_bytes, bool)
-            or not isinstance(max_response_bytes, int)
-            or max_response_bytes < 1024
-        ):
-            raise ConfigurationError("max_response_bytes", "must be an integer >= 1024")
-        check_hook(on_request, "on_request")
-        check_hook(on_response, "on_response")
-        if not isinstance(telemetry, bool):
-            raise ConfigurationError("telemetry", "must be True or False")
-        if not isinstance(trust_env, bool):
-            raise ConfigurationError("trust_env", "must be True or False")
-        if (
-            isinstance(connector_limit, bool)
-            or not isinstance(connector_limit, int)
-            or (connector_limit < 1)
-        ):
-            raise ConfigurationError("connector_limit", "must be a positive integer")
-        for name, value in (("max_capacity", max_capacity),):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not (0 < value <= 1)
-            ):
-                raise ConfigurationError(name, f"must be a fraction in (0, 1], not {value!r}")
-        if (
-            isinstance(max_in_flight, bool)
-            or not isinstance(max_in_flight, int)
-            or (max_in_flight < 1)
-        ):
-            raise ConfigurationError("max_in_flight", "must be a positive integer")
-        if transport is not None:
-            if not isinstance(transport, Transport):
-                raise ConfigurationError(
-                    "transport", "must have async send(request) and aclose() (see Transport)"
-                )
-            given = [
-                name
-                for name, value in (("session", session), ("proxy", proxy), ("ssl", ssl))
-                if value is not None
-            ]
-            if given:
-                raise ConfigurationError(
-                    "transport",
-                    f"cannot be combined with {', '.join(given)}: configure "
-                    "those on the transport itself",
-                )
-        else:
-            if proxy is not None:
-                check_proxy_url(proxy)
-            transport = AiohttpTransport(
-                connector_limit=connector_limit,
-                proxy=ProxySettings(url=proxy, trust_env=trust_env),
-                ssl=ssl,
-                session=session,
-            )
-        if pacing not in ("burst", "smooth"):
-            raise ConfigurationError("pacing", f"must be 'burst' or 'smooth', not {pacing!r}")
-        if shared_budget is None:
-            self._limiter = RateLimiter(
-                max_capacity=float(max_capacity), max_in_flight=max_in_flight, pacing=pacing
-            )
-        else:
-            self._limiter = _shared_limiter(
-                shared_budget,
-                org_url=normalized,
-                auth=auth,
-                timeouts=timeouts or Timeouts(),
-                max_capacity=float(max_capacity),
-                max_in_flight=max_in_flight,
-                pacing=pacing,
-            )
+        _check_auth(auth)
+        _check_policies(timeouts, retry, token_retry)
+        _check_response_limit(max_response_bytes)
+        seen = _observability(
+            observability,
+            on_request=on_request,
+            on_response=on_response,
+            telemetry=telemetry,
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+            user_agent_suffix=user_agent_suffix,
+        )
+        rate = _pacing(
+            pacing,
+            max_capacity=max_capacity,
+            max_in_flight=max_in_flight,
+            shared_budget=shared_budget,
+        )
+        transport = _transport(
+            transport,
+            connector_limit=connector_limit,
+            proxy=proxy,
+            trust_env=trust_env,
+            ssl=ssl,
+            session=session,
+        )
+        timeouts = timeouts or Timeouts()
+        self._limiter = _limiter(rate, org_url=normalized, auth=auth, timeouts=timeouts)
         self._session = Session(
             normalized,
             auth,
-            timeouts=timeouts or Timeouts(),
+            timeouts=timeouts,
             retry=retry or RetryPolicy(),
             token_retry=token_retry,
-            user_agent_suffix=user_agent_suffix,
+            user_agent_suffix=seen.user_agent_suffix,
             limiter=self._limiter,
             transport=transport,
             max_response_bytes=max_response_bytes,
             observer=make_observer(
                 org_url=normalized,
                 limiter=self._limiter,
-                on_request=on_request,
-                on_response=on_response,
-                telemetry=telemetry,
-                tracer_provider=tracer_provider,
-                meter_provider=meter_provider,
+                on_request=seen.on_request,
+                on_response=seen.on_response,
+                telemetry=seen.telemetry,
+                tracer_provider=seen.tracer_provider,
+                meter_provider=seen.meter_provider,
             ),
         )
         self.connections = ConnectionsService(self._session)
         """The default provisioning connection of each app: see :class:`ConnectionsService`."""
         self.apps = AppsService(self._session)
+        """The org's apps, for picking bulk targets: see :class:`AppsService`."""
         from .bulk.service import BulkService
 
         self.bulk = BulkService(self, tracer=self._session.observer)
         """Many apps at once, paced, journaled, streaming: see :class:`BulkService`."""
-        """The org's apps, for picking bulk targets: see :class:`AppsService`."""
 
     @classmethod
     def from_config(
@@ -294,7 +256,12 @@ class OktaClient:
         if settings.ca_bundle is not None and "transport" not in options:
             options.setdefault("ssl", settings.ca_bundle)
         if settings.shared_budget is not None:
-            options.setdefault("shared_budget", settings.shared_budget)
+            rate = options.get("pacing")
+            if isinstance(rate, Pacing):  # the files fill in what the Pacing leaves unset
+                if rate.shared_budget is None and "shared_budget" not in options:
+                    options["pacing"] = attrs.evolve(rate, shared_budget=settings.shared_budget)
+            else:
+                options.setdefault("shared_budget", settings.shared_budget)
         return cls(
             _require(settings, "org_url", "OKTA_CLIENT_ORGURL", "orgUrl"),
             auth=auth_from_settings(settings),
@@ -378,6 +345,132 @@ class OktaClient:
                 stacklevel=2,
                 source=self,
             )
+
+
+# The builders of OktaClient.__init__: each checks one group of its keywords and raises
+# ConfigurationError before anything is built or sent.
+
+
+def _check_auth(auth: object) -> None:
+    if not isinstance(auth, Auth):
+        raise ConfigurationError(
+            "auth",
+            f"must be an Auth strategy such as SSWSToken(token), not {type(auth).__name__}",
+        )
+
+
+def _check_policies(timeouts: object, retry: object, token_retry: object) -> None:
+    if timeouts is not None and not isinstance(timeouts, Timeouts):
+        raise ConfigurationError("timeouts", "must be a Timeouts instance")
+    for name, policy in (("retry", retry), ("token_retry", token_retry)):
+        if policy is not None and not isinstance(policy, RetryPolicy):
+            raise ConfigurationError(name, "must be a RetryPolicy instance")
+
+
+def _check_response_limit(max_response_bytes: object) -> None:
+    if (
+        isinstance(max_response_bytes, bool)
+        or not isinstance(max_response_bytes, int)
+        or max_response_bytes < 1024
+    ):
+        raise ConfigurationError("max_response_bytes", "must be an integer >= 1024")
+
+
+def _observability(given: Observability | None, **keywords: Any) -> Observability:
+    """``observability=``, or one built from the hook, telemetry and user-agent keywords."""
+    defaults = {f.name: f.default for f in attrs.fields(Observability)}
+    return merge_options(
+        Observability,
+        "observability",
+        given,
+        {name: (value, defaults[name]) for name, value in keywords.items()},
+    )
+
+
+def _pacing(
+    pacing: str | Pacing, *, max_capacity: float, max_in_flight: int, shared_budget: object
+) -> Pacing:
+    """``pacing=Pacing(...)``, or one built from ``pacing="burst"|"smooth"`` and the rate
+    keywords."""
+    keywords = {
+        "max_capacity": (max_capacity, 1.0),
+        "max_in_flight": (max_in_flight, 64),
+        "shared_budget": (shared_budget, None),
+    }
+    if isinstance(pacing, Pacing):
+        return merge_options(Pacing, "pacing", pacing, keywords)
+    return merge_options(Pacing, "pacing", None, {**keywords, "mode": (pacing, "burst")})
+
+
+def _transport(
+    transport: Transport | None,
+    *,
+    connector_limit: int,
+    proxy: str | None,
+    trust_env: bool,
+    ssl: SslSetting,
+    session: aiohttp.ClientSession | None,
+) -> Transport:
+    """``transport=``, or the default aiohttp transport built from the connection keywords.
+
+    :class:`AiohttpTransport` is the option object of the connection (proxy, TLS, pool,
+    session): with ``transport=``, those keywords are refused rather than ignored."""
+    if not isinstance(trust_env, bool):
+        raise ConfigurationError("trust_env", "must be True or False")
+    if (
+        isinstance(connector_limit, bool)
+        or not isinstance(connector_limit, int)
+        or (connector_limit < 1)
+    ):
+        raise ConfigurationError("connector_limit", "must be a positive integer")
+    if transport is None:
+        if proxy is not None:
+            check_proxy_url(proxy)
+        return AiohttpTransport(
+            connector_limit=connector_limit,
+            proxy=ProxySettings(url=proxy, trust_env=trust_env),
+            ssl=ssl,
+            session=session,
+        )
+    if not isinstance(transport, Transport):
+        raise ConfigurationError(
+            "transport", "must have async send(request) and aclose() (see Transport)"
+        )
+    given = [
+        name
+        for name, value in (
+            ("session", session),
+            ("proxy", proxy),
+            ("ssl", ssl),
+            ("connector_limit", None if connector_limit == 100 else connector_limit),
+            ("trust_env", None if trust_env else trust_env),
+        )
+        if value is not None
+    ]
+    if given:
+        raise ConfigurationError(
+            "transport",
+            f"cannot be combined with {', '.join(given)}: configure those on the transport itself",
+        )
+    return transport
+
+
+def _limiter(rate: Pacing, *, org_url: str, auth: Auth, timeouts: Timeouts) -> RateLimiter:
+    if rate.shared_budget is None:
+        return RateLimiter(
+            max_capacity=float(rate.max_capacity),
+            max_in_flight=rate.max_in_flight,
+            pacing=rate.mode,
+        )
+    return _shared_limiter(
+        rate.shared_budget,
+        org_url=org_url,
+        auth=auth,
+        timeouts=timeouts,
+        max_capacity=float(rate.max_capacity),
+        max_in_flight=rate.max_in_flight,
+        pacing=rate.mode,
+    )
 
 
 def _require(settings: Settings, field: str, var: str, key: str) -> str:

@@ -23,7 +23,7 @@ PACKAGE = "okta_connections"
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("entry points", ("", "__main__")),
     ("users of the client", ("cli", "testing", "scale_out")),
-    ("the client", ("client",)),
+    ("the client", ("client", "options")),
     ("services and bulk jobs", ("services", "bulk")),
     ("the pipeline", ("pipeline",)),
     ("auth strategies", ("auth",)),

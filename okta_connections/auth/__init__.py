@@ -4,6 +4,7 @@ from ._base import Auth, AuthContext, AuthRequest, AuthResponse, SendFunc, SideR
 from ._private_key import PrivateKeyJWT
 from ._refresh_token import RefreshTokenAuth
 from ._static import BearerToken, SSWSToken
+from ._token import TokenState
 
 __all__ = [
     "Auth",
@@ -16,4 +17,5 @@ __all__ = [
     "SSWSToken",
     "SendFunc",
     "SideRequest",
+    "TokenState",
 ]

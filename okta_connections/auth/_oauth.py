@@ -4,7 +4,10 @@ tokens (:mod:`._refresh_token`).
 Both strategies share one engine, :class:`_OAuthStrategy`:
 
 * The access token is cached and refreshed ``refresh_margin`` seconds before it expires
-  (at most a tenth of its lifetime early).
+  (at most a tenth of its lifetime early). One function, :func:`._token.token_state`,
+  says whether it is FRESH, STALE (refresh now, single-flight, while others keep using
+  it) or INVALID (wait for a new one); a failed early refresh postpones STALE, never
+  expiry.
 * Refreshes are single-flight: however many calls find the token missing or stale at
   once, one token request is made and everyone else waits for (or shares the failure of)
   that one. While a refresh of a still-valid token is under way, other calls keep using
@@ -48,7 +51,7 @@ from ._base import Auth, AuthContext, AuthRequest, AuthResponse, SideRequest
 from ._checks import _check_callable, _check_number, _check_token_url
 from ._keys import SigningKey, generate_dpop_key
 from ._log import auth_log_fields
-from ._token import _copy_error, _header, _retrieve, _Token
+from ._token import TokenState, _copy_error, _header, _retrieve, _Token, token_state
 
 logger = logging.getLogger("okta_connections.auth")
 
@@ -113,6 +116,11 @@ class _OAuthStrategy(Auth, abc.ABC):
     def token_url(self) -> str | None:
         """The token endpoint URL; None until the strategy is bound to a client."""
         return self._token_url
+
+    @property
+    def token_state(self) -> TokenState:
+        """The cached access token's :class:`TokenState` now: FRESH, STALE or INVALID."""
+        return self._token_state()
 
     @property
     def token_requests(self) -> int:
@@ -227,18 +235,20 @@ class _OAuthStrategy(Auth, abc.ABC):
 
     # -------------------------------------------------------------- single flight
 
+    def _token_state(self) -> TokenState:
+        return token_state(self._token, self._clock(), retry_not_before=self._retry_not_before)
+
     async def _valid_token(self, request: AuthRequest) -> _Token:
         token = self._token
-        if token is not None:
-            now = self._clock()
-            if now < token.refresh_at:
-                return token
-            if now < token.expires_at and (
-                self._refresh_task is not None or now < self._retry_not_before
-            ):
-                # Someone is already refreshing early, or an early refresh just failed
-                # for a passing reason: the old token is still good.
-                return token
+        state = self._token_state()
+        if state is TokenState.FRESH:
+            assert token is not None
+            return token
+        if state is TokenState.STALE and self._refresh_task is not None:
+            # Someone is already refreshing early: the old token is still good.
+            assert token is not None
+            return token
+        # INVALID, or STALE with no refresh under way: this call starts one and waits.
         self._check_usable()
         task = self._refresh_task
         if task is None:
@@ -313,7 +323,7 @@ class _OAuthStrategy(Auth, abc.ABC):
         Only for passing trouble (unreachable, 429, 5xx): a refusal such as
         ``invalid_client`` is raised at once, so that it is seen while there is time.
         """
-        if token is None or self._clock() >= token.expires_at:
+        if token_state(token, self._clock()) is TokenState.INVALID:
             return False
         if isinstance(failure, OAuthError):
             return failure.status == 429 or failure.status >= 500

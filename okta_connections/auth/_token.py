@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 from collections.abc import Mapping
 
 import attrs
@@ -26,6 +27,35 @@ class _Token:
 
     def __repr__(self) -> str:
         return f"_Token(expires_at={self.expires_at!r})"
+
+
+class TokenState(enum.Enum):
+    """Where a cached access token stands, as :attr:`PrivateKeyJWT.token_state` reports it.
+
+    Attributes:
+        FRESH: usable, and no refresh is due yet.
+        STALE: still usable, but inside its refresh margin: one call refreshes it
+            (single-flight) while the others keep using it.
+        INVALID: missing, dropped after a 401, or expired: calls wait for a new one.
+    """
+
+    FRESH = "fresh"
+    STALE = "stale"
+    INVALID = "invalid"
+
+
+def token_state(token: _Token | None, now: float, *, retry_not_before: float = 0.0) -> TokenState:
+    """The state of ``token`` at ``now`` (the strategy's clock).
+
+    ``retry_not_before`` is when an early refresh that failed for a passing reason may be
+    tried again: until then a token inside its margin counts as FRESH (its refresh is
+    postponed), though never past ``expires_at``.
+    """
+    if token is None or now >= token.expires_at:
+        return TokenState.INVALID
+    if now < token.refresh_at or now < retry_not_before:
+        return TokenState.FRESH
+    return TokenState.STALE
 
 
 def _copy_error(exc: AuthError) -> AuthError:

@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from ..errors import InvalidArgumentError, OktaError
@@ -139,6 +139,9 @@ def _add_bulk_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+_AddCommand = Callable[..., argparse.ArgumentParser]
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line."""
     common = _common()
@@ -158,6 +161,18 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name: str, help: str, **kw: Any) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, description=help, parents=[common], **kw)
 
+    # The order of the calls is the order of the commands in --help.
+    _add_connection_commands(add)
+    _add_consent_commands(add)
+    _add_apps_commands(add, common)
+    _add_config_commands(add, common)
+    _add_bulk_commands(add, common)
+    _add_tool_commands(add)
+    return parser
+
+
+def _add_connection_commands(add: _AddCommand) -> None:
+    """get, update, activate, deactivate, jwks: one app's connection."""
     p = add("get", "show an app's provisioning connection")
     p.add_argument("app_id", metavar="APP_ID")
 
@@ -173,6 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
         p = add(name, text)
         p.add_argument("app_id", metavar="APP_ID")
 
+
+def _add_consent_commands(add: _AddCommand) -> None:
+    """verify and connect: the OAuth consent."""
     p = add("verify", "finish an OAuth consent with Okta's continue URL, or code and state")
     p.add_argument("app_id", metavar="APP_ID")
     p.add_argument(
@@ -195,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-activate", action="store_true", help="verify only; leave the connection disabled"
     )
 
+
+def _add_apps_commands(add: _AddCommand, common: argparse.ArgumentParser) -> None:
     apps = add("apps", "the org's apps")
     apps_sub = apps.add_subparsers(dest="apps_command", required=True, metavar="COMMAND")
     p = apps_sub.add_parser("list", help="list apps", description="list apps", parents=[common])
@@ -202,11 +222,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--filter", metavar="EXPR", help='Okta filter, e.g. name eq "okta_org2org"')
     p.add_argument("--limit", type=int, metavar="N", help="page size, 1-200")
 
+
+def _add_config_commands(add: _AddCommand, common: argparse.ArgumentParser) -> None:
     config = add("config", "the settings this command would use")
     config_sub = config.add_subparsers(dest="config_command", required=True, metavar="COMMAND")
     text = "print the resolved settings and where each came from (secrets hidden)"
     config_sub.add_parser("show", help=text, description=text, parents=[common])
 
+
+def _add_bulk_commands(add: _AddCommand, common: argparse.ArgumentParser) -> None:
     bulk = add("bulk", "one operation over many apps: paced, journaled, resumable")
     bulk_sub = bulk.add_subparsers(dest="bulk_command", required=True, metavar="COMMAND")
     for name, text in (
@@ -227,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
                 "rotation mode, status); a mismatch fails that app (default: on)",
             )
 
+
+def _add_tool_commands(add: _AddCommand) -> None:
+    """completion, fake-server, demo."""
     p = add("completion", "print the shell completion script for bash, zsh or fish")
     p.add_argument("shell", choices=("bash", "zsh", "fish"))
 
@@ -244,7 +271,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--rate-limit", type=int, default=150, help="requests per window (default 150)")
     p.add_argument("--window", type=int, default=1, help="window in whole seconds (default 1)")
-    return parser
 
 
 def _at_least(minimum: int) -> Any:
