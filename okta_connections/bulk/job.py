@@ -332,11 +332,9 @@ class BulkJob(Generic[T]):
         try:
             return bool(await tg.__aexit__(exc_type, exc, tb))
         except BaseExceptionGroup as group:
-            # One failure inside the job (a journal write, an on_progress callback) is
-            # raised as itself, not wrapped.
-            if len(group.exceptions) == 1:
-                raise group.exceptions[0] from None
-            raise
+            # A failure inside the job (a journal write, an on_progress callback) is
+            # raised as itself, not wrapped; a cancellation of the caller wins.
+            raise _one_of(group, exc) from None
         finally:
             self._finish()
 
@@ -413,6 +411,8 @@ class BulkJob(Generic[T]):
                         send.send_nowait(outcome)  # room in the buffer: no loop trip
                     except anyio.WouldBlock:
                         await send.send(outcome)  # full: wait for the consumer
+                    except anyio.BrokenResourceError:
+                        return  # the consumer has gone (the outcome is recorded)
         finally:
             if send is not None:
                 send.close()
@@ -535,6 +535,32 @@ class BulkJob(Generic[T]):
                 skipped=report.skipped,
             )
         )
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    out: list[BaseException] = []
+    for exc in group.exceptions:
+        out += _leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
+    return out
+
+
+def _one_of(group: BaseExceptionGroup[BaseException], exc: BaseException | None) -> BaseException:
+    """The one exception a job raises for its task group's: the caller's cancellation
+    (or timeout) if one is pending, else the caller's own error, else the first failure
+    of the job (a journal's OSError), never a group."""
+    leaves = _leaves(group)
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        if isinstance(exc, asyncio.CancelledError):
+            return exc
+        cancelled = [e for e in leaves if isinstance(e, asyncio.CancelledError)]
+        return cancelled[0] if cancelled else asyncio.CancelledError()
+    if exc is not None and not isinstance(exc, asyncio.CancelledError):
+        return exc
+    for leaf in leaves:
+        if not isinstance(leaf, asyncio.CancelledError | anyio.BrokenResourceError):
+            return leaf
+    return leaves[0]
 
 
 class _Source:

@@ -435,10 +435,7 @@ class SharedBudget:
         except Exception as exc:
             await self._drop_connections(exc)
             raise
-        *numbers, epoch = raw
-        out = [int(v) for v in numbers]
-        rows = [(out[i], out[i + 1], out[i + 2], out[i + 3]) for i in range(0, len(out) - 3, 4)]
-        return _Taken(rows, out[-3], out[-2] == 1, out[-1], _text(epoch))
+        return _parse_take(raw, len(leases))
 
     async def give(self, keys: list[str], prefix: str, entries: list[list[object]]) -> None:
         """Return grants (twelve fields each, see the script); raises what redis-py raises."""
@@ -455,7 +452,7 @@ class SharedBudget:
         except Exception as exc:
             await self._drop_connections(exc)
             raise
-        return _text(epoch)
+        return _epoch(epoch)
 
     async def _drop_connections(self, exc: BaseException) -> None:
         """After a connection error, close the pool's idle connections too.
@@ -492,6 +489,54 @@ class SharedBudget:
 
 def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class MalformedReplyError(ValueError):
+    """A script's reply is outside the protocol (length, types or range): the budget is
+    taken as unavailable, as a Redis that does not answer."""
+
+
+#: Bounds of a take reply's numbers: counts and grants left (2^30: unbounded), windows
+#: (epoch seconds), window length (ms, a day).
+_MAX_COUNT = 1 << 31
+_MAX_WINDOW = 1 << 40
+_MAX_WLEN_MS = 86_400_000
+
+
+def _epoch(value: object) -> str:
+    if not isinstance(value, bytes | str) or not 0 < len(value) <= 64:
+        raise MalformedReplyError("the epoch is not a short string")
+    try:
+        return _text(value)
+    except UnicodeDecodeError:
+        raise MalformedReplyError("the epoch is not text") from None
+
+
+def _number(value: object, lo: int, hi: int) -> int:
+    if type(value) is not int or not lo <= value <= hi:
+        raise MalformedReplyError("a number is missing or out of range")
+    return value
+
+
+def _parse_take(raw: object, leases: int) -> _Taken:
+    """The take script's reply, checked: four numbers per lease, then four more."""
+    if not isinstance(raw, list | tuple) or len(raw) != 4 * leases + 4:
+        raise MalformedReplyError("the reply does not have a row per lease")
+    rows = []
+    for i in range(0, 4 * leases, 4):
+        verdict = _number(raw[i], -2, 1)
+        rows.append(
+            (
+                verdict,
+                _number(raw[i + 1], 0, _MAX_COUNT),
+                _number(raw[i + 2], 0, _MAX_WINDOW),
+                _number(raw[i + 3], 0, _MAX_COUNT),
+            )
+        )
+    wlen_ms = _number(raw[-4], 0, _MAX_WLEN_MS)
+    shown = _number(raw[-3], 0, 1)
+    ceiling = _number(raw[-2], 0, _MAX_COUNT)
+    return _Taken(rows, wlen_ms, shown == 1, ceiling, _epoch(raw[-1]))
 
 
 @attrs.define

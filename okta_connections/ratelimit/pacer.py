@@ -262,7 +262,8 @@ class RateLimiter:
             b.rolled_at = now  # the window has ended; its successor opens with one request
             b.probing = False
         if b.rolled_at is not None:
-            return None if b.probing else 0.0
+            # Nothing in flight: whatever answered the probe has come back.
+            return None if b.probing and b.in_flight else 0.0
         headroom = self._headroom(info.limit)
         left = b.remaining - headroom
         if self._shared:
@@ -351,8 +352,14 @@ class RateLimiter:
                 b.off_lo = max(b.off_lo, lo)
                 b.off_hi = min(b.off_hi, hi)
         current = b.info
-        if current is not None and info.reset_at < current.reset_at:
-            return  # a response from an older window arrived late
+        if (
+            current is not None
+            and info.reset_at < current.reset_at
+            and (b.rolled_at is None or sent_at is None or sent_at < b.rolled_at)
+        ):
+            # A response from an older window arrived late. (One sent after the window was
+            # taken to have ended is the server's clock stepping back: its window is new.)
+            return
         if info.reset_after > 0:
             # If windows open at their first request and last a whole number of seconds,
             # then Reset = ceil(open + length), and Date = floor(open) in the window's

@@ -54,6 +54,11 @@ class _Unavailable(Exception):
     """Redis did not answer a batch of grants (the cause is logged once, not carried)."""
 
 
+def _expire(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError("the deadline passed waiting for the shared budget"))
+
+
 #: The grant of the current task's request, between acquire and release (one task makes
 #: one request at a time, so a context variable pairs them without a lookup table).
 _grant: contextvars.ContextVar[_Grant | None] = contextvars.ContextVar(
@@ -219,13 +224,22 @@ class SharedRateLimiter(RateLimiter):
             if len(pending) == 1:
                 # Everything asked for in this turn of the loop goes in one call.
                 asyncio.get_running_loop().call_soon(self._flush_takes, bucket)
+            # The wait keeps the call's deadline: an answer that never comes ends it.
+            timer = None
+            if deadline is not None:
+                timer = asyncio.get_running_loop().call_later(
+                    max(0.0, deadline - self._clock()), _expire, future
+                )
             try:
                 verdict, n, window, extra = await future
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, TimeoutError):
                 self._undo(b, probe)
                 raise
             except _Unavailable:
                 return sent_at  # Redis did not answer: this one goes on local pacing
+            finally:
+                if timer is not None:
+                    timer.cancel()
             if verdict == 1:
                 if window:
                     b.shared_left = extra
@@ -301,19 +315,25 @@ class SharedRateLimiter(RateLimiter):
                 if not future.done():
                     future.set_exception(_Unavailable())
             return
-        self._heard(call, taken.epoch)  # before _known changes: it may put that back
-        self._known[bucket] = (taken.shown, taken.ceiling)
-        if taken.wlen_ms:
-            self._learn_length(b, taken.wlen_ms / 1000.0)
-        for (lease, _, future), row in zip(batch, taken.rows, strict=True):
-            if not future.done():
-                future.set_result(row)
-            elif row[0] == 1:
-                # Its caller was cancelled while asking: give the grant straight back.
-                self._queue_give(
-                    bucket,
-                    [lease, -1, 1 if row[2] == 0 else 0, 60, 0, -1, row[2], 0, 0, 0, 0, row[2]],
-                )
+        try:
+            self._heard(call, taken.epoch)  # before _known changes: it may put that back
+            self._known[bucket] = (taken.shown, taken.ceiling)
+            if taken.wlen_ms:
+                self._learn_length(b, taken.wlen_ms / 1000.0)
+            for (lease, _, future), row in zip(batch, taken.rows, strict=True):
+                if not future.done():
+                    future.set_result(row)
+                elif row[0] == 1:
+                    # Its caller was cancelled while asking: give the grant straight back.
+                    self._queue_give(
+                        bucket,
+                        [lease, -1, 1 if row[2] == 0 else 0, 60, 0, -1, row[2], 0, 0, 0, 0, row[2]],
+                    )
+        finally:
+            # Never a caller left waiting on a batch that ended without its answer.
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(_Unavailable())
 
     @staticmethod
     def _learn_length(b: Any, length: float) -> None:
