@@ -11,7 +11,7 @@ from .._redact import unchained
 from ..config import Timeouts
 from ..errors import DecodeError, InvalidArgumentError
 from ..models.apps import Application
-from ..pipeline.exchange import Operation
+from ..operations import Operation
 from ..ratelimit.headers import header_values
 from ._base import Service
 

@@ -12,7 +12,7 @@ from ..models.connections import (
     ProvisioningConnection,
     TokenConnection,
 )
-from ..pipeline.exchange import Operation
+from ..operations import Operation
 from ._base import Service
 
 __all__ = ["OPERATIONS", "ConnectionsService"]
