@@ -80,25 +80,22 @@ class Operation:
     call: str = attrs.field(default="", kw_only=True)
     command: str = attrs.field(default="", kw_only=True)
     paged: bool = attrs.field(default=False, kw_only=True)
-    _format: str = attrs.field(init=False, repr=False, eq=False)
-    _params: frozenset[str] = attrs.field(init=False, repr=False, eq=False)
+    # The template cut at its parameters: literal, parameter, literal, ... (for path_for).
+    _pieces: tuple[str, ...] = attrs.field(init=False, repr=False, eq=False)
 
     @bucket.default
     def _bucket_of_path(self) -> str:
         return bucket_for(self.path)
 
-    @_format.default
-    def _format_of_path(self) -> str:
-        return _PLACEHOLDER.sub(lambda m: "{" + _snake(m.group(1)) + "}", self.path)
-
-    @_params.default
-    def _params_of_path(self) -> frozenset[str]:
-        return frozenset(_snake(p) for p in _PLACEHOLDER.findall(self.path))
+    @_pieces.default
+    def _cut_path(self) -> tuple[str, ...]:
+        parts = _PLACEHOLDER.split(self.path)
+        return tuple(_snake(p) if i % 2 else p for i, p in enumerate(parts))
 
     @property
-    def path_params(self) -> frozenset[str]:
-        """The keyword names :meth:`path_for` takes, e.g. ``{"app_id"}``."""
-        return self._params
+    def path_params(self) -> tuple[str, ...]:
+        """The keyword names :meth:`path_for` takes, in path order, e.g. ``("app_id",)``."""
+        return self._pieces[1::2]
 
     def path_for(self, **params: str) -> str:
         """The request path with its parameters filled in, each percent-encoded.
@@ -109,15 +106,20 @@ class Operation:
         Raises:
             TypeError: a path parameter is missing, or one is given that the path has not.
         """
-        if params.keys() != self._params:
-            missing = sorted(self._params - params.keys())
-            extra = sorted(params.keys() - self._params)
-            raise TypeError(
-                f"{self.name}: path parameters {sorted(self._params)} expected"
-                + (f"; missing {missing}" if missing else "")
-                + (f"; unexpected {extra}" if extra else "")
-            )
-        return self._format.format_map({k: _segment(v) for k, v in params.items()})
+        pieces = self._pieces
+        try:
+            if len(pieces) == 3 and len(params) == 1:  # one parameter: the common case
+                return pieces[0] + _segment(params[pieces[1]]) + pieces[2]
+            if len(params) == len(pieces) // 2:
+                out = [pieces[0]]
+                for i in range(1, len(pieces), 2):
+                    out += (_segment(params[pieces[i]]), pieces[i + 1])
+                return "".join(out)
+        except KeyError:
+            pass
+        raise TypeError(
+            f"{self.name}: takes the path parameters {list(self.path_params)}, not {sorted(params)}"
+        )
 
     def describe(self) -> str:
         """The line the service docstrings show, e.g.
