@@ -186,3 +186,37 @@ def test_the_generator_prints_the_table(capsys: pytest.CaptureFixture[str]) -> N
     assert main(["--markdown"]) == 0
     assert capsys.readouterr().out == markdown_table()
     assert main([]) == 2
+
+
+async def test_the_dry_run_plans_name_the_calls_of_the_table(okta: Any, server: Any) -> None:
+    from okta_connections import TokenConnection
+
+    key = "0oa1"
+    jobs = {
+        "get": okta.bulk.get([key], dry_run=True),
+        "activate": okta.bulk.activate([key], dry_run=True),
+        "deactivate": okta.bulk.deactivate([key], dry_run=True),
+        "update": okta.bulk.update(
+            [(key, TokenConnection(token="t"))], activate=True, read_back=True, dry_run=True
+        ),
+        "set_token": okta.bulk.set_token([key], "t", activate=False, dry_run=True),
+        "ensure_activated": okta.bulk.ensure_activated([key], dry_run=True),
+        "ensure_deactivated": okta.bulk.ensure_deactivated([key], dry_run=True),
+    }
+    conn = "/api/v1/apps/0oa1/connections/default"
+    expected = {
+        "get": (f"GET {conn}",),
+        "activate": (f"POST {conn}/lifecycle/activate",),
+        "deactivate": (f"POST {conn}/lifecycle/deactivate",),
+        "update": (
+            f"POST {conn}?activate=true",
+            f"GET {conn} (if the update's status cannot tell)",
+        ),
+        "set_token": (f"POST {conn}?activate=false (token connection)",),
+        "ensure_activated": (f"GET {conn}", f"POST {conn}/lifecycle/activate (unless ENABLED)"),
+        "ensure_deactivated": (f"GET {conn}", f"POST {conn}/lifecycle/deactivate (if ENABLED)"),
+    }
+    for name, job in jobs.items():
+        outcomes = [o async for o in job]
+        assert [o.result.calls for o in outcomes] == [expected[name]], name
+    assert server.seen == []
