@@ -220,3 +220,16 @@ async def test_the_dry_run_plans_name_the_calls_of_the_table(okta: Any, server: 
         outcomes = [o async for o in job]
         assert [o.result.calls for o in outcomes] == [expected[name]], name
     assert server.seen == []
+
+
+def test_a_403_in_the_cli_names_the_scope_of_the_table() -> None:
+    import argparse
+
+    from okta_connections.cli._config import error_hint
+    from okta_connections.errors import ForbiddenError
+
+    for op in TABLE.values():
+        hint = error_hint(ForbiddenError(status=403, operation=op.name), argparse.Namespace())
+        assert hint is not None and f"needs the {op.scope} scope" in hint, op.name
+    unknown = ForbiddenError(status=403, operation="my_own_call")
+    assert error_hint(unknown, argparse.Namespace()) is None
