@@ -38,9 +38,12 @@ def _snake(name: str) -> str:
 
 
 def _segment(value: str) -> str:
-    """One path parameter, percent-encoded unless it is plain letters and digits."""
+    """One path parameter, percent-encoded unless it is plain letters and digits; never
+    empty, ``.`` or ``..`` (a path that would mean another resource)."""
     if value.isascii() and value.isalnum():
         return value  # every valid app id and app name: nothing to encode
+    if value in ("", ".", ".."):
+        raise ValueError(f"{value!r} is not a path parameter")
     return urllib.parse.quote(value, safe="")
 
 
@@ -105,6 +108,7 @@ class Operation:
 
         Raises:
             TypeError: a path parameter is missing, or one is given that the path has not.
+            ValueError: a parameter is empty, ``.`` or ``..``.
         """
         pieces = self._pieces
         try:

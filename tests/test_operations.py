@@ -155,6 +155,11 @@ def test_path_for_fills_and_encodes_parameters() -> None:
             TABLE["get"].path_for(**bad)
     with pytest.raises(TypeError, match="app_name"):
         TABLE["verify"].path_for(app_id="a")
+    for odd in ("", ".", ".."):
+        with pytest.raises(ValueError, match="not a path parameter"):
+            TABLE["get"].path_for(app_id=odd)
+    doc = Operation.path_for.__doc__ or ""
+    assert TABLE["activate"].path_for(app_id="0oa1") in doc  # the docstring's example
 
 
 def test_every_command_of_the_table_is_a_cli_command() -> None:
