@@ -28,7 +28,17 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("the pipeline", ("pipeline",)),
     ("auth strategies", ("auth",)),
     ("transports", ("transport",)),
-    ("rate limits, models, settings", ("ratelimit", "models", "config", "consent", "_validation")),
+    (
+        "rate limits, models, settings",
+        (
+            "ratelimit",
+            "models",
+            "config",
+            "consent",
+            "_validation",
+            "operations",
+        ),
+    ),
     ("errors", ("errors",)),
     ("small helpers", ("_redact", "_json", "_ids", "_version")),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 from typing import Any, Generic
 
+from ..operations import TABLE, Operation
 from .job import BulkClient, BulkJob, C, JobTracer, default_key
 from .outcomes import Changed, ReadBackError, T
 
@@ -58,9 +59,7 @@ class BulkService(Generic[C]):
         async def get(client: BulkClient, app_id: str) -> Any:
             return await client.connections.get(app_id)
 
-        return self._job(
-            get, app_ids, "get", ("GET /api/v1/apps/{id}/connections/default",), options
-        )
+        return self._job(get, app_ids, "get", (_line(TABLE["get"]),), options)
 
     def activate(
         self, app_ids: Iterable[str] | AsyncIterable[str], **options: Any
@@ -70,7 +69,7 @@ class BulkService(Generic[C]):
         async def activate(client: BulkClient, app_id: str) -> None:
             await client.connections.activate(app_id)
 
-        plan = ("POST /api/v1/apps/{id}/connections/default/lifecycle/activate",)
+        plan = (_line(TABLE["activate"]),)
         return self._job(activate, app_ids, "activate", plan, options)
 
     def deactivate(
@@ -81,7 +80,7 @@ class BulkService(Generic[C]):
         async def deactivate(client: BulkClient, app_id: str) -> None:
             await client.connections.deactivate(app_id)
 
-        plan = ("POST /api/v1/apps/{id}/connections/default/lifecycle/deactivate",)
+        plan = (_line(TABLE["deactivate"]),)
         return self._job(deactivate, app_ids, "deactivate", plan, options)
 
     def update(
@@ -112,11 +111,9 @@ class BulkService(Generic[C]):
             return conn
 
         query = "" if activate is None else f"?activate={'true' if activate else 'false'}"
-        plan: tuple[str, ...] = (f"POST /api/v1/apps/{{id}}/connections/default{query}",)
+        plan: tuple[str, ...] = (_line(TABLE["update"]) + query,)
         if read_back and activate:
-            plan += (
-                "GET /api/v1/apps/{id}/connections/default (if the update's status cannot tell)",
-            )
+            plan += (_line(TABLE["get"]) + " (if the update's status cannot tell)",)
         params = dict(options.pop("params", None) or {})
         params.update(activate=activate)
         options.setdefault("item_secrets", _pair_secrets)
@@ -161,7 +158,7 @@ class BulkService(Generic[C]):
             return conn
 
         query = "" if activate is None else f"?activate={'true' if activate else 'false'}"
-        plan = (f"POST /api/v1/apps/{{id}}/connections/default{query} (token connection)",)
+        plan = (f"{_line(TABLE['update'])}{query} (token connection)",)
         params = dict(options.pop("params", None) or {})
         params.update(base_url=base_url, activate=activate)
         options["secret_params"] = (*options.get("secret_params", ()), token)
@@ -199,9 +196,8 @@ class BulkService(Generic[C]):
             return Changed(conn, changed=True)
 
         plan = (
-            "GET /api/v1/apps/{id}/connections/default",
-            f"POST /api/v1/apps/{{id}}/connections/default/lifecycle/{verb} "
-            f"({'unless' if enabled else 'if'} ENABLED)",
+            _line(TABLE["get"]),
+            f"{_line(TABLE[verb])} ({'unless' if enabled else 'if'} ENABLED)",
         )
         options.setdefault("requests_per_item", 1.5)
         return self._job(ensure, app_ids, f"ensure_{verb}d", plan, options)
@@ -216,11 +212,16 @@ class BulkService(Generic[C]):
     ) -> BulkJob[T]:
         def planner(item: Any) -> tuple[str, ...]:
             key = default_key(item)
-            return tuple(p.replace("{id}", key) for p in plan)
+            return tuple(p.replace("{appId}", key) for p in plan)
 
         options.setdefault("plan", planner)
         options.setdefault("tracer", self._tracer)
         return BulkJob(self._client, func, items, operation=operation, **options)
+
+
+def _line(op: Operation) -> str:
+    """A dry run's line for ``op``, from the table: ``METHOD /path/{appId}/...``."""
+    return f"{op.method} {op.path}"
 
 
 def _pair_secrets(pair: Any) -> tuple[str, ...]:

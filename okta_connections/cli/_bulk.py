@@ -17,6 +17,7 @@ from ..bulk.service import connection_secrets
 from ..client import OktaClient
 from ..errors import InvalidArgumentError
 from ..models.connections import OAuthConnection, ProvisioningConnection, TokenConnection
+from ..operations import TABLE
 from ._helpers import connection_from_args, make_client
 from ._output import Output, connection_to_json, describe_error, error_to_json, jsonable
 from ._progress import ProgressBar
@@ -167,12 +168,9 @@ def _job(
     **opts: Any,
 ) -> BulkJob[Any]:
     verb = args.bulk_command
-    if verb == "get":
-        return okta.bulk.get(ids, **opts)
-    if verb == "activate":
-        return okta.bulk.activate(ids, **opts)
-    if verb == "deactivate":
-        return okta.bulk.deactivate(ids, **opts)
+    if verb in (TABLE["get"].name, TABLE["activate"].name, TABLE["deactivate"].name):
+        job: BulkJob[Any] = getattr(okta.bulk, verb)(ids, **opts)  # one call per app, by id
+        return job
     assert connection is not None  # built (and checked) by cmd_bulk before any request
     # The one connection of the whole job is its parameter: a resume with another body
     # (or another token) is refused. Secrets go into the fingerprint only as keyed hashes.

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..errors import InvalidArgumentError
+from ..operations import TABLE, Operation
 from ._helpers import (
     connection_from_args,
     consent_values,
@@ -47,22 +48,22 @@ async def cmd_update(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
-async def _lifecycle(args: argparse.Namespace, out: Output, verb: str) -> int:
+async def _lifecycle(args: argparse.Namespace, out: Output, op: Operation) -> int:
     async with make_client(args) as okta:
-        await getattr(okta.connections, verb)(args.app_id)
+        await getattr(okta.connections, op.name)(args.app_id)
     out.emit(
-        {"appId": args.app_id, "operation": verb, "ok": True},
-        f"{args.app_id}: connection {verb}d",
+        {"appId": args.app_id, "operation": op.name, "ok": True},
+        f"{args.app_id}: connection {op.name}d",
     )
     return 0
 
 
 async def cmd_activate(args: argparse.Namespace, out: Output) -> int:
-    return await _lifecycle(args, out, "activate")
+    return await _lifecycle(args, out, TABLE["activate"])
 
 
 async def cmd_deactivate(args: argparse.Namespace, out: Output) -> int:
-    return await _lifecycle(args, out, "deactivate")
+    return await _lifecycle(args, out, TABLE["deactivate"])
 
 
 async def cmd_jwks(args: argparse.Namespace, out: Output) -> int:
@@ -88,7 +89,7 @@ async def cmd_verify(args: argparse.Namespace, out: Output) -> int:
     async with make_client(args) as okta:
         await okta.connections.verify(args.app_name, args.app_id, code=values[0], state=values[1])
     out.emit(
-        {"appId": args.app_id, "operation": "verify", "ok": True},
+        {"appId": args.app_id, "operation": TABLE["verify"].name, "ok": True},
         f"{args.app_id}: consent verified; activate the connection next",
     )
     return 0
@@ -113,17 +114,18 @@ async def run(args: argparse.Namespace, out: Output) -> int:
     from ._bulk import cmd_bulk
     from ._connect import cmd_connect
 
+    # The commands of one operation each are named by the table (operations.TABLE).
     commands: dict[str, Command] = {
-        "get": cmd_get,
-        "update": cmd_update,
-        "activate": cmd_activate,
-        "deactivate": cmd_deactivate,
-        "jwks": cmd_jwks,
-        "verify": cmd_verify,
+        TABLE["get"].command: cmd_get,
+        TABLE["update"].command: cmd_update,
+        TABLE["activate"].command: cmd_activate,
+        TABLE["deactivate"].command: cmd_deactivate,
+        TABLE["get_jwks"].command: cmd_jwks,
+        TABLE["verify"].command: cmd_verify,
         "connect": cmd_connect,
         "bulk": cmd_bulk,
     }
-    if args.command == "apps":
+    if args.command == TABLE["list_apps"].command.split()[0]:
         return await cmd_apps_list(args, out)
     if args.command == "config":
         from ._config import cmd_config_show

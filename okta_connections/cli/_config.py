@@ -8,13 +8,15 @@ from typing import Any
 import attrs
 
 from ..config import Settings, Timeouts, config_paths, load_settings
-from ..errors import ConfigurationError, UnauthorizedError
+from ..errors import ConfigurationError, ForbiddenError, UnauthorizedError
+from ..operations import TABLE
 from ._output import Output, render_fields
 
 __all__ = [
     "cmd_config_show",
     "credential_hint",
     "error_hint",
+    "scope_hint",
     "resolve_settings",
     "source_of",
 ]
@@ -103,11 +105,25 @@ def credential_hint(args: argparse.Namespace) -> str | None:
 
 
 def error_hint(exc: BaseException, args: argparse.Namespace) -> str | None:
-    """What to check next: for a 401, where the credential came from. (TLS spoken to a
-    plain-HTTP loopback server already says to use http://, from the transport.)"""
+    """What to check next: for a 401, where the credential came from; for a 403, the scope
+    the operation needs (from the table of operations). (TLS spoken to a plain-HTTP
+    loopback server already says to use http://, from the transport.)"""
     if isinstance(exc, UnauthorizedError):
         return credential_hint(args)
+    if isinstance(exc, ForbiddenError):
+        return scope_hint(exc.operation)
     return None
+
+
+def scope_hint(operation: str | None) -> str | None:
+    """For a 403: the OAuth scope the operation needs, from the table (None if unknown)."""
+    op = TABLE.get(operation or "")
+    if op is None or not op.scope:
+        return None
+    return (
+        f"{op.name} needs the {op.scope} scope: an OAuth service app must be granted it and "
+        "request it (scopes); an API token's admin needs a role that allows it"
+    )
 
 
 def _shown(settings: Settings, field: str) -> Any:

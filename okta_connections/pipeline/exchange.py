@@ -11,34 +11,12 @@ import yarl
 from .. import _json
 from ..auth._base import AuthResponse, SideRequest
 from ..config import Timeouts
+from ..operations import Operation
 from .retry import RetryPolicy
 
 __all__ = ["HttpResponse", "Operation"]
 
 TOKEN_BUCKET = "oauth2-token"
-
-
-@attrs.frozen
-class Operation:
-    """A static description of one API operation.
-
-    Attributes:
-        name: SDK name, e.g. ``"activate"``.
-        method: HTTP method.
-        path: Path template, for docs and logs.
-        scope: The OAuth scope the operation needs.
-        success: Status codes that mean success.
-        idempotent: Whether a retry after the request may have reached Okta is safe.
-        secret_params: Query parameters that are secrets (verify's one-time ``code``).
-    """
-
-    name: str
-    method: str
-    path: str
-    scope: str
-    success: frozenset[int]
-    idempotent: bool = True
-    secret_params: frozenset[str] = frozenset()
 
 
 #: The token endpoint, as an operation of the pipeline: retried on 429, 5xx and transport

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import cattrs
@@ -9,10 +10,29 @@ import cattrs
 from .._json import TooDeepError
 from ..errors import DecodeError
 from ..models._converter import converter
+from ..operations import Operation
 from ..pipeline.exchange import HttpResponse
 from ..pipeline.session import Session
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def from_table(op: Operation) -> Callable[[F], F]:
+    """Show ``op``'s row of the table (method, path, scope, success) in the method's
+    docstring, as its second paragraph: written once, in the table."""
+
+    def mark(func: F) -> F:
+        doc = func.__doc__ or ""
+        first, _, rest = doc.partition("\n")
+        indent = next(
+            (line[: len(line) - len(line.lstrip())] for line in rest.splitlines() if line.strip()),
+            "",
+        )
+        func.__doc__ = f"{first}\n\n{indent}{op.describe()}\n{rest}"
+        return func
+
+    return mark
 
 
 class Service:

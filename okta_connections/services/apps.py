@@ -11,13 +11,13 @@ from .._redact import unchained
 from ..config import Timeouts
 from ..errors import DecodeError, InvalidArgumentError
 from ..models.apps import Application
-from ..pipeline.exchange import Operation
+from ..operations import TABLE
 from ..ratelimit.headers import header_values
-from ._base import Service
+from ._base import Service, from_table
 
 __all__ = ["AppsService", "parse_link_header"]
 
-LIST_APPS = Operation("list_apps", "GET", "/api/v1/apps", "okta.apps.read", frozenset({200}))
+LIST_APPS = TABLE["list_apps"]
 
 _LINK = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]+)*)")
 _PARAM = re.compile(r';\s*([A-Za-z]+)\s*=\s*"?([^";]*)"?')
@@ -79,6 +79,7 @@ def _next_page(link: str, origin: yarl.URL, status: int, request_id: str | None)
 class AppsService(Service):
     """``client.apps``: the org's applications."""
 
+    @from_table(LIST_APPS)
     async def list(
         self,
         *,
@@ -89,9 +90,8 @@ class AppsService(Service):
     ) -> AsyncIterator[Application]:
         """Iterate over every app, page by page, following ``Link: rel="next"``.
 
-        ``GET /api/v1/apps`` (scope ``okta.apps.read``). A page is requested only when the
-        previous one has been consumed, and a repeated cursor ends the iteration instead
-        of looping.
+        A page is requested only when the previous one has been consumed, and a repeated
+        cursor ends the iteration instead of looping.
 
         Args:
             q: Prefix of the app's name or label.

@@ -12,41 +12,22 @@ from ..models.connections import (
     ProvisioningConnection,
     TokenConnection,
 )
-from ..pipeline.exchange import Operation
-from ._base import Service
+from ..operations import TABLE, Operation
+from ._base import Service, from_table
 
 __all__ = ["OPERATIONS", "ConnectionsService"]
 
-_CONN = "/api/v1/apps/{appId}/connections/default"
-
-GET = Operation("get", "GET", _CONN, "okta.apps.read", frozenset({200}))
-UPDATE = Operation("update", "POST", _CONN, "okta.apps.manage", frozenset({200, 201}))
-ACTIVATE = Operation(
-    "activate", "POST", _CONN + "/lifecycle/activate", "okta.apps.manage", frozenset({204})
-)
-DEACTIVATE = Operation(
-    "deactivate", "POST", _CONN + "/lifecycle/deactivate", "okta.apps.manage", frozenset({204})
-)
-GET_JWKS = Operation("get_jwks", "GET", _CONN + "/jwks", "okta.apps.read", frozenset({200}))
-# The code in the query is single-use: never repeat a verify that may have reached Okta.
-VERIFY = Operation(
-    "verify",
-    "POST",
-    "/api/v1/apps/{appName}/{appId}/oauth2/callback",
-    "okta.apps.manage",
-    frozenset({204}),
-    idempotent=False,
-    secret_params=frozenset({"code", "state"}),
-)
+GET = TABLE["get"]
+UPDATE = TABLE["update"]
+ACTIVATE = TABLE["activate"]
+DEACTIVATE = TABLE["deactivate"]
+GET_JWKS = TABLE["get_jwks"]
+VERIFY = TABLE["verify"]
 
 #: Every operation of this service, by SDK name.
 OPERATIONS: dict[str, Operation] = {
     op.name: op for op in (GET, UPDATE, ACTIVATE, DEACTIVATE, GET_JWKS, VERIFY)
 }
-
-
-def _conn_path(app_id: str) -> str:
-    return f"/api/v1/apps/{check_app_id(app_id)}/connections/default"
 
 
 class ConnectionsService(Service):
@@ -57,12 +38,11 @@ class ConnectionsService(Service):
     :mod:`okta_connections.errors` tree.
     """
 
+    @from_table(GET)
     async def get(
         self, app_id: str, *, timeout: Timeouts | float | None = None
     ) -> ProvisioningConnection:
         """Retrieve the default provisioning connection of an app.
-
-        ``GET /api/v1/apps/{appId}/connections/default`` (scope ``okta.apps.read``).
 
         Args:
             app_id: The app's id, e.g. ``0oafxqCAJWWGELFTYASJ``.
@@ -76,9 +56,12 @@ class ConnectionsService(Service):
             NotFoundError: no such app (E0000007).
             ForbiddenError: the credential lacks ``okta.apps.read`` (E0000006).
         """
-        response = await self._session.request(GET, _conn_path(app_id), timeout=timeout)
+        response = await self._session.request(
+            GET, GET.path_for(app_id=check_app_id(app_id)), timeout=timeout
+        )
         return self._decode(response, ProvisioningConnection, "a provisioning connection")
 
+    @from_table(UPDATE)
     async def update(
         self,
         app_id: str,
@@ -89,8 +72,7 @@ class ConnectionsService(Service):
     ) -> ProvisioningConnection:
         """Set (replace) the default provisioning connection of an app.
 
-        ``POST /api/v1/apps/{appId}/connections/default?activate={bool}``
-        (scope ``okta.apps.manage``). Okta answers 200 (older orgs 201); both are accepted.
+        Query: ``?activate={bool}``. Okta answers 200 (older orgs 201); both are accepted.
 
         Args:
             app_id: The app's id.
@@ -108,7 +90,7 @@ class ConnectionsService(Service):
             InvalidArgumentError: bad ``app_id`` or ``connection`` (nothing is sent).
             BadRequestError: Okta refused the body (E0000001).
         """
-        path = _conn_path(app_id)
+        path = UPDATE.path_for(app_id=check_app_id(app_id))
         if not isinstance(connection, TokenConnection | OAuthConnection):
             raise InvalidArgumentError(
                 "connection",
@@ -122,40 +104,35 @@ class ConnectionsService(Service):
         )
         return self._decode(response, ProvisioningConnection, "a provisioning connection")
 
+    @from_table(ACTIVATE)
     async def activate(self, app_id: str, *, timeout: Timeouts | float | None = None) -> None:
         """Activate the default provisioning connection of an app.
 
-        ``POST /api/v1/apps/{appId}/connections/default/lifecycle/activate``
-        (scope ``okta.apps.manage``). Okta answers 204.
-
         Raises:
             InvalidArgumentError: bad ``app_id`` (nothing is sent).
             NotFoundError: no such app (E0000007).
         """
         await self._session.request(
-            ACTIVATE, _conn_path(app_id) + "/lifecycle/activate", timeout=timeout
+            ACTIVATE, ACTIVATE.path_for(app_id=check_app_id(app_id)), timeout=timeout
         )
 
+    @from_table(DEACTIVATE)
     async def deactivate(self, app_id: str, *, timeout: Timeouts | float | None = None) -> None:
         """Deactivate the default provisioning connection of an app.
 
-        ``POST /api/v1/apps/{appId}/connections/default/lifecycle/deactivate``
-        (scope ``okta.apps.manage``). Okta answers 204.
-
         Raises:
             InvalidArgumentError: bad ``app_id`` (nothing is sent).
             NotFoundError: no such app (E0000007).
         """
         await self._session.request(
-            DEACTIVATE, _conn_path(app_id) + "/lifecycle/deactivate", timeout=timeout
+            DEACTIVATE, DEACTIVATE.path_for(app_id=check_app_id(app_id)), timeout=timeout
         )
 
+    @from_table(GET_JWKS)
     async def get_jwks(
         self, app_id: str, *, timeout: Timeouts | float | None = None
     ) -> JsonWebKeySet:
         """Retrieve the JSON Web Key Set of an Org2Org OAuth connection.
-
-        ``GET /api/v1/apps/{appId}/connections/default/jwks`` (scope ``okta.apps.read``).
 
         Returns:
             The key set; ``.to_dict()`` gives a standard ``{"keys": [...]}`` document.
@@ -166,10 +143,11 @@ class ConnectionsService(Service):
             NotFoundError: no such app or no JWKS (E0000007).
         """
         response = await self._session.request(
-            GET_JWKS, _conn_path(app_id) + "/jwks", timeout=timeout
+            GET_JWKS, GET_JWKS.path_for(app_id=check_app_id(app_id)), timeout=timeout
         )
         return self._decode(response, JsonWebKeySet, "a JSON Web Key Set")
 
+    @from_table(VERIFY)
     async def verify(
         self,
         app_name: OAuthApp | str,
@@ -181,8 +159,7 @@ class ConnectionsService(Service):
     ) -> None:
         """Complete an OAuth consent flow with the third party's callback values.
 
-        ``POST /api/v1/apps/{appName}/{appId}/oauth2/callback?code=&state=``
-        (scope ``okta.apps.manage``). Okta answers 204; then call :meth:`activate`.
+        Query: ``?code=&state=``. Okta answers 204; then call :meth:`activate`.
 
         The code is single-use, so this call is retried only when it cannot have reached
         Okta (a failed connect, or a 429).
@@ -204,5 +181,5 @@ class ConnectionsService(Service):
             "code": check_query_value(code, "code"),
             "state": check_query_value(state, "state"),
         }
-        path = f"/api/v1/apps/{name.value}/{app_id}/oauth2/callback"
+        path = VERIFY.path_for(app_name=name.value, app_id=app_id)
         await self._session.request(VERIFY, path, params=params, timeout=timeout)
