@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import functools
+import json
 import re
+import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-__all__ = ["redact"]
+__all__ = ["basic_credential_forms", "redact", "secret_forms"]
 
 _QUERY_RE = re.compile(
     r"((?:\b[a-zA-Z][a-zA-Z0-9+.-]*://|(?<![\w/:])/)[^\s?#'\"<>]*)\?[^\s#'\"<>]*"
@@ -26,13 +29,46 @@ def redact(text: str, secrets: Iterable[str] = (), *, limit: int = MAX_MESSAGE) 
     >>> redact("GET http://h/p?code=abc failed for SSWS t0k", ["t0k"])
     'GET http://h/p?*** failed for SSWS ***'
     """
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+    hidden = {form for s in secrets if s for form in secret_forms(s)}
+    for secret in sorted(hidden, key=len, reverse=True):
         text = text.replace(secret, "***")
     text = _QUERY_RE.sub(lambda m: m.group(1) + "?***", text)
     text = _CONTROL_RE.sub(" ", text)
     if len(text) > limit:
         text = text[: limit - 3] + "..."
     return text
+
+
+@functools.lru_cache(maxsize=256)
+def secret_forms(secret: str) -> tuple[str, ...]:
+    """A secret and the forms a server may echo it in: URL-encoded (``%20`` and ``+``
+    for a space, ``/`` kept or not) and JSON-escaped. Empty for an empty secret.
+
+    >>> secret_forms("p@ss w")
+    ('p@ss w', 'p%40ss%20w', 'p%40ss+w')
+    """
+    if not secret:
+        return ()
+    forms = [
+        secret,
+        urllib.parse.quote(secret, safe=""),
+        urllib.parse.quote_plus(secret, safe=""),
+        urllib.parse.quote(secret),
+        urllib.parse.quote_plus(secret),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+    ]
+    return tuple(dict.fromkeys(forms))
+
+
+def basic_credential_forms(user: str, password: str) -> tuple[str, ...]:
+    """Every form of HTTP Basic credentials a server or a proxy may echo: the header value
+    ``Basic base64(user:password)``, the base64 alone, and the password's own forms."""
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    forms = [f"Basic {token}", token]
+    if password:
+        forms += [f"{user}:{password}", *secret_forms(password)]
+    return tuple(dict.fromkeys(forms))
 
 
 #: Request headers that never hold a credential; every other one may.
