@@ -15,6 +15,8 @@ __all__ = ["basic_credential_forms", "redact", "secret_forms"]
 _QUERY_RE = re.compile(
     r"((?:\b[a-zA-Z][a-zA-Z0-9+.-]*://|(?<![\w/:])/)[^\s?#'\"<>]*)\?[^\s#'\"<>]*"
 )
+#: ``scheme://user:password@`` (the userinfo of a URL: always a credential when present).
+_USERINFO_RE = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^\s/?#@'\"<>]*@")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
 MAX_MESSAGE = 300
 
@@ -22,8 +24,9 @@ MAX_MESSAGE = 300
 def redact(text: str, secrets: Iterable[str] = (), *, limit: int = MAX_MESSAGE) -> str:
     """Text made safe for an exception or a log: secrets and URL query strings removed.
 
-    Every non-empty value of ``secrets`` becomes ``***``; a ``?query`` after a URL or a path
-    becomes ``?***``; control characters become spaces; the result is at most ``limit``
+    Every non-empty value of ``secrets`` (and its URL-encoded and JSON-escaped forms)
+    becomes ``***``; a URL's ``user:password@`` becomes ``***@``; a ``?query`` after a URL
+    or a path becomes ``?***``; control characters become spaces; the result is at most ``limit``
     characters long.
 
     >>> redact("GET http://h/p?code=abc failed for SSWS t0k", ["t0k"])
@@ -32,6 +35,7 @@ def redact(text: str, secrets: Iterable[str] = (), *, limit: int = MAX_MESSAGE) 
     hidden = {form for s in secrets if s for form in secret_forms(s)}
     for secret in sorted(hidden, key=len, reverse=True):
         text = text.replace(secret, "***")
+    text = _USERINFO_RE.sub(lambda m: m.group(1) + "***@", text)
     text = _QUERY_RE.sub(lambda m: m.group(1) + "?***", text)
     text = _CONTROL_RE.sub(" ", text)
     if len(text) > limit:
