@@ -9,11 +9,13 @@ nor a logged traceback. ``FakeOkta(host=)`` refuses a host that is not loopback 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import aiohttp
 import pytest
 
 from okta_connections.testing import FakeOkta
+from tests.support.cli import cli_env, run_cli
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -91,3 +93,84 @@ async def test_an_undecodable_api_body_is_a_400_not_a_500(
         status = resp.status
     assert status == 400
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+# ----------------------------------------------------------- serving beyond loopback
+
+REMOTE_HOSTS = ["0.0.0.0", "::", "", "192.0.2.10", "fake.example.test", "localhost.example.test"]
+
+
+@pytest.mark.parametrize("host", REMOTE_HOSTS)
+def test_fake_okta_refuses_a_host_beyond_loopback(host: str) -> None:
+    from okta_connections.testing import RemoteHostError
+
+    with pytest.raises(RemoteHostError, match="allow_remote=True") as info:
+        FakeOkta(apps=0, host=host)
+    assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+def test_fake_okta_accepts_loopback_hosts(host: str) -> None:
+    FakeOkta(apps=0, host=host)
+
+
+def _record_binds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Replace aiohttp's TCPSite: record the host asked for, never bind."""
+    from okta_connections.testing import _fake
+
+    hosts: list[str] = []
+
+    class Site:
+        def __init__(self, runner: object, host: str, port: int) -> None:
+            hosts.append(host)
+
+        async def start(self) -> None:
+            raise OSError(99, "not bound: a test")
+
+    monkeypatch.setattr(_fake.web, "TCPSite", Site)
+    return hosts
+
+
+async def test_allow_remote_reaches_the_bind_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    hosts = _record_binds(monkeypatch)
+    fake = FakeOkta(apps=0, host="0.0.0.0", allow_remote=True)
+    with pytest.raises(OSError, match="not bound"):
+        await fake.start()
+    assert hosts == ["0.0.0.0"]
+
+
+def test_fake_server_refuses_a_remote_host_with_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from okta_connections.testing.__main__ import main
+
+    hosts = _record_binds(monkeypatch)
+    assert main(["--host", "0.0.0.0", "--port", "0", "--apps", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "--allow-remote" in err and "0.0.0.0" in err and "loopback" in err
+    assert hosts == []
+
+
+def test_fake_server_allow_remote_says_what_it_exposes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from okta_connections.testing.__main__ import main
+
+    hosts = _record_binds(monkeypatch)
+    code = main(["--host", "0.0.0.0", "--port", "0", "--apps", "0", "--allow-remote"])
+    err = capsys.readouterr().err
+    assert code == 1  # the recorded bind fails: nothing was served
+    assert hosts == ["0.0.0.0"]
+    assert "every interface" in err and "token" in err and "no TLS" in err
+
+
+@pytest.mark.slow
+async def test_the_fake_server_command_refuses_0_0_0_0(tmp_path: Path) -> None:
+    (tmp_path / "home").mkdir()
+    result = await run_cli(
+        "fake-server", "--host", "0.0.0.0", "--port", "0", cwd=tmp_path,
+        env=cli_env(tmp_path, None), timeout=30,
+    )  # fmt: skip
+    assert result.rc == 2, result.err
+    assert "--allow-remote" in result.err and "Traceback" not in result.err
+    assert "OKTA_CLIENT_TOKEN" not in result.out
