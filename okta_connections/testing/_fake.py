@@ -218,6 +218,7 @@ class FakeOkta:
                 over plain HTTP.
 
         Raises:
+            ValueError: A ``port`` outside 0-65535.
             RemoteHostError: ``host`` is not a loopback address and ``allow_remote`` is
                 not True (a ``ValueError``).
             ValueError: A negative ``apps``, a bad rate limit, window, share, preset or
@@ -232,6 +233,8 @@ class FakeOkta:
         def pick(name: str, given: Any, default: Any) -> Any:
             return given if given is not None else base.get(name, default)
 
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"port must be 0-65535 (0: a free one), not {port!r}")
         if not isinstance(host, str) or not (allow_remote is True or is_loopback(host)):
             raise RemoteHostError(str(host))
         self._host = host
