@@ -43,7 +43,6 @@ def redact(text: str, secrets: Iterable[str] = (), *, limit: int = MAX_MESSAGE) 
     return text
 
 
-@functools.lru_cache(maxsize=256)
 def secret_forms(secret: str) -> tuple[str, ...]:
     """A secret and the forms a server may echo it in: URL-encoded (``%20`` and ``+``
     for a space, ``/`` kept or not) and JSON-escaped. Empty for an empty secret.
