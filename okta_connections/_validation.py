@@ -63,9 +63,11 @@ def normalize_org_url(org_url: str) -> str:
         raw = "https://" + raw
     try:
         url = yarl.URL(raw)
-    except (ValueError, TypeError):
+        url.port  # noqa: B018  (yarl checks the port's range when it is read)
+    except (ValueError, TypeError) as exc:
+        what = "has a port out of range (1-65535)" if "port" in str(exc).lower() else ""
         raise ConfigurationError(
-            "org_url", f"is not a valid URL; give your Okta domain, e.g. {_EXAMPLE}"
+            "org_url", f"{what or 'is not a valid URL'}; give your Okta domain, e.g. {_EXAMPLE}"
         ) from None
     if url.user is not None or url.password is not None:
         # Never echo the URL: the userinfo may hold a password.

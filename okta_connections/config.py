@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 
+from ._files import InputTooLargeError, decode_text, read_capped
 from ._redact import unchained
 from .errors import ConfigurationError
 
@@ -287,13 +288,22 @@ def _read_yaml(path: Path, profile: str | None) -> dict[str, Any]:
     except ImportError as exc:  # pragma: no cover - PyYAML is a dependency
         raise ConfigurationError("okta.yaml", "reading okta.yaml needs PyYAML") from exc
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = _load_yaml(path)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
         raise ConfigurationError("okta.yaml", f"{path} is not valid YAML{where}") from None
     except OSError as exc:
         raise ConfigurationError("okta.yaml", f"cannot read {path}: {exc.strerror}") from None
+    except InputTooLargeError as exc:
+        raise ConfigurationError("okta.yaml", f"{path} {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigurationError(
+            "okta.yaml",
+            f"{path} is not UTF-8 text (nor UTF-16 with a byte order mark); save it as UTF-8",
+        ) from None
+    except RecursionError:
+        raise ConfigurationError("okta.yaml", f"{path} is nested too deeply") from None
     if document is None:
         return {}
     okta = document.get("okta") if isinstance(document, dict) else None
@@ -322,6 +332,17 @@ def _read_yaml(path: Path, profile: str | None) -> dict[str, Any]:
     return {"__where__": f"{path} ({where})", **section}
 
 
+def _load_yaml(path: Path) -> Any:
+    """okta.yaml parsed: at most 1 MiB, UTF-8 or UTF-16 with a BOM (Notepad's "Unicode").
+
+    Raises what reading, decoding and parsing raise (``OSError``, ``InputTooLargeError``,
+    ``UnicodeDecodeError``, ``yaml.YAMLError``, ``RecursionError``); the caller words it.
+    """
+    import yaml
+
+    return yaml.safe_load(decode_text(read_capped(path)))
+
+
 def _warn_unknown(path: Path, key: str) -> None:
     warnings.warn(
         f"{path}: {key} is not a setting of okta.yaml (neither the official layout nor "
@@ -336,10 +357,8 @@ def profiles_in(paths: list[Path]) -> list[str]:
     names: list[str] = []
     for path in paths:
         try:
-            import yaml
-
-            document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except Exception:
+            document = _load_yaml(path)
+        except Exception:  # RecursionError included: the settings' own read says why
             continue
         okta = document.get("okta") if isinstance(document, dict) else None
         profiles = okta.get("profiles") if isinstance(okta, dict) else None

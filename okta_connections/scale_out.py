@@ -22,6 +22,7 @@ plumbing; celery is imported only when those are called (the ``celery`` extra).
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
@@ -117,6 +118,8 @@ async def run_chunk(
 ) -> list[ChunkRow]:
     """Run ``client.bulk.<action>`` on one chunk; one row per app, in the order they ended.
 
+    A repeated id is run once (the first place it appears): one app, one row.
+
     Args:
         action: One of :data:`ACTIONS`.
         app_ids: The chunk.
@@ -133,7 +136,7 @@ async def run_chunk(
     """
     if action not in ACTIONS:
         raise InvalidArgumentError("action", f"one of {', '.join(ACTIONS)}, not {action!r}")
-    ids = list(app_ids)
+    ids = list(dict.fromkeys(app_ids))  # a repeated id: one app, changed once
     if client is None:
         from .client import OktaClient
 
@@ -266,27 +269,58 @@ def summarize(
         elapsed: The job's wall time, for the summary.
 
     Every app of every chunk gets exactly one row: its own, or a failed one naming the
-    chunk's cause. A row for an app outside its chunk is ignored.
+    chunk's cause. Rows are not trusted: only their known fields are kept (``app_id``,
+    ``status``, ``changed``, ``error_code``, ``cause``, ``attempts``), a row that breaks
+    that schema is a failed row (``error_code`` ``InvalidRow``, the cause naming the
+    field), a result that is not a list of rows fails its chunk's apps, a row for an app
+    outside its chunk is ignored, and texts are redacted (a URL's userinfo, query strings).
+    An app in several chunks, or with several rows, keeps its best end: a success is never
+    overwritten by a failure.
     """
     if len(chunks) != len(results):
         raise InvalidArgumentError("results", "one result per chunk")
     rows: dict[str, ChunkRow] = {}
     failed_chunks = 0
-    missing: list[str] = []
+    missing: set[str] = set()
+
+    def keep(app_id: str, row: ChunkRow, *, lost: bool = False) -> None:
+        # A success is never overwritten by a failure of the same app (chunks that
+        # overlap, a chunk run twice, a row repeated): the best end wins, the first on ties.
+        held = rows.get(app_id)
+        if held is None or _rank(row) > _rank(held):
+            rows[app_id] = row
+            if lost:
+                missing.add(app_id)
+            else:
+                missing.discard(app_id)
+
     for chunk, result in zip(chunks, results, strict=True):
         if result is None or isinstance(result, BaseException):
             failed_chunks += 1
             for row in failed_rows(chunk, _NO_RESULT if result is None else result):
-                rows[row["app_id"]] = row
+                keep(row["app_id"], row)
+            continue
+        if isinstance(result, str | bytes | Mapping) or not isinstance(result, Sequence):
+            failed_chunks += 1
+            cause = f"the chunk's result is a {type(result).__name__}, not a list of rows"
+            for row in failed_rows(chunk, cause):
+                row["error_code"] = _INVALID_ROW
+                keep(row["app_id"], row)
             continue
         mine = set(chunk)
-        got = {str(r["app_id"]): dict(r) for r in result if r.get("app_id") in mine}
+        got: dict[str, ChunkRow] = {}
+        for raw in result:
+            app_id = raw.get("app_id") if isinstance(raw, Mapping) else None
+            if not isinstance(app_id, str) or app_id not in mine:
+                continue  # a row for no app of this chunk (or no app at all)
+            row = _checked_row(app_id, raw)
+            if app_id not in got or _rank(row) > _rank(got[app_id]):
+                got[app_id] = row
         for app_id in chunk:
             if app_id in got:
-                rows[app_id] = got[app_id]
+                keep(app_id, got[app_id])
             else:
-                missing.append(app_id)
-                rows[app_id] = failed_rows([app_id], "missing from its chunk's result")[0]
+                keep(app_id, failed_rows([app_id], _MISSING)[0], lost=True)
     report = BulkReport(elapsed=elapsed)
     counts: Counter[str] = Counter()
     for row in rows.values():
@@ -308,7 +342,68 @@ def summarize(
             report.skipped_done += 1
         else:
             report.planned += 1
-    return ScaleOutReport(rows=rows, report=report, failed_chunks=failed_chunks, missing=missing)
+    lost = [app_id for app_id in rows if app_id in missing]
+    return ScaleOutReport(rows=rows, report=report, failed_chunks=failed_chunks, missing=lost)
+
+
+_MISSING = "missing from its chunk's result"
+_INVALID_ROW = "InvalidRow"
+_ERROR_CODE = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
+_MAX_ATTEMPTS = 10**6
+_RANKS = {
+    OutcomeStatus.FAILED: 0,
+    OutcomeStatus.PLANNED: 1,
+    OutcomeStatus.CANCELLED: 1,
+    OutcomeStatus.SKIPPED: 2,
+    OutcomeStatus.SUCCEEDED: 3,
+}
+
+
+def _rank(row: ChunkRow) -> tuple[int, bool]:
+    """How good an end a (checked) row tells: a success, then one that changed the app."""
+    return _RANKS[OutcomeStatus(row["status"])], row["changed"] is True
+
+
+def _checked_row(app_id: str, raw: Mapping[Any, Any]) -> ChunkRow:
+    """The row with only its known fields, each of its type; or, for a row that breaks
+    the schema, a failed row naming the field (never its value)."""
+    problem: str | None = None
+    status = raw.get("status")
+    changed = raw.get("changed")
+    error_code = raw.get("error_code")
+    cause = raw.get("cause")
+    attempts = raw.get("attempts", 0)
+    if not isinstance(status, str) or status not in _STATUSES:
+        problem = f"status is not one of {', '.join(_STATUSES)}"
+    elif changed is not None and not isinstance(changed, bool):
+        problem = "changed is not true, false or null"
+    elif error_code is not None and not (
+        isinstance(error_code, str) and _ERROR_CODE.fullmatch(error_code)
+    ):
+        problem = "error_code is not a short code"
+    elif cause is not None and not isinstance(cause, str):
+        problem = "cause is not text"
+    elif (
+        isinstance(attempts, bool)
+        or not isinstance(attempts, int)
+        or not 0 <= attempts <= _MAX_ATTEMPTS
+    ):
+        problem = "attempts is not a count"
+    if problem is not None:
+        row = failed_rows([app_id], f"the chunk's row for this app is invalid: {problem}")[0]
+        row["error_code"] = _INVALID_ROW
+        return row
+    return {
+        "app_id": app_id,
+        "status": status,
+        "changed": changed,
+        "error_code": error_code,
+        "cause": None if cause is None else redact(cause),
+        "attempts": attempts,
+    }
+
+
+_STATUSES: Final = tuple(str(s) for s in OutcomeStatus)
 
 
 # ------------------------------------------------------------------------------- Celery

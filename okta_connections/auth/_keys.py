@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from jwt.exceptions import InvalidKeyError
 
+from .._files import InputTooLargeError, read_capped
 from .._redact import unchained
 from ..errors import ConfigurationError
 
@@ -244,7 +245,9 @@ def _from_file(
 ) -> SigningKey:
     where = f" {str(path)!r}" if show_path else ""
     try:
-        data = path.read_bytes()
+        data = read_capped(path)
+    except InputTooLargeError as exc:
+        raise _fail(f"names a file{where} that {exc}", argument) from None
     except FileNotFoundError:
         hint = "" if show_path else " (the string is not a PEM key or JWK, so it is read as a path)"
         raise _fail(f"names no existing file{where}{hint}", argument) from None

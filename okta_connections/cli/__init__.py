@@ -367,6 +367,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(_attach_opaque_values(words, _option_strings(parser)))
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if sys.stdout is None:  # started with stdout closed (>&-): nowhere to answer
+        if sys.stderr is not None:
+            sys.stderr.write(f"{PROG}: error: stdout is closed; redirect it (>/dev/null)\n")
+        return EXIT_USAGE
     json_mode = bool(getattr(args, "json", False)) or not sys.stdout.isatty()
     out = Output(json=json_mode)
     verbose = int(getattr(args, "verbose", 0) or 0)
@@ -444,5 +448,9 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, out: Ou
         return EXIT_FAILED
     except OSError as exc:  # a file named on the command line
         name = f" {exc.filename}" if exc.filename else ""
-        out.info(f"{PROG}: error: cannot read{name}: {exc.strerror or exc}")
+        message = f"cannot read{name}: {exc.strerror or exc}"
+        out.info(f"{PROG}: error: {message}")
+        if out.json:  # scripts read the error from stdout, as for every other failure
+            body = {"type": type(exc).__name__, "message": message, "errno": exc.errno}
+            out.data({"error": {k: v for k, v in body.items() if v is not None}})
         return EXIT_USAGE

@@ -7,9 +7,9 @@ import asyncio
 import json
 import sys
 from collections.abc import Iterable, Iterator
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+from .._files import InputTooLargeError, decode_text, read_capped
 from .._redact import redact
 from ..bulk.job import BulkJob
 from ..bulk.outcomes import BulkReport, Outcome, OutcomeStatus, PlannedCall
@@ -18,7 +18,7 @@ from ..client import OktaClient
 from ..errors import InvalidArgumentError
 from ..models.connections import OAuthConnection, ProvisioningConnection, TokenConnection
 from ..operations import TABLE
-from ._helpers import connection_from_args, make_client
+from ._helpers import connection_from_args, make_client, stdin_binary
 from ._output import Output, connection_to_json, describe_error, error_to_json, jsonable
 from ._progress import ProgressBar
 
@@ -42,6 +42,8 @@ def parse_ids(lines: Iterable[str]) -> list[str]:
                 record = json.loads(line)
             except ValueError:
                 raise InvalidArgumentError("ids", f"line {number} is not valid JSON") from None
+            except RecursionError:
+                raise InvalidArgumentError("ids", f"line {number} is nested too deeply") from None
             if not isinstance(record, dict):
                 raise InvalidArgumentError("ids", f"line {number} is not a JSON object")
             if set(record) in ({"summary"}, {"error"}):
@@ -65,21 +67,25 @@ async def _select(args: argparse.Namespace, okta: OktaClient) -> list[str]:
     if picks_by_query:
         return [app.id async for app in okta.apps.list(q=args.q, filter=args.filter, limit=200)]
     if args.ids is None or args.ids == "-":
+        stdin = stdin_binary("ids")
         if args.ids is None and sys.stdin.isatty():
             raise InvalidArgumentError(
                 "ids", "give a file of app ids, '-' to read them from stdin, or --filter"
             )
-        try:
-            return parse_ids(sys.stdin)
-        except UnicodeDecodeError:
-            raise InvalidArgumentError("ids", "stdin is not UTF-8 text") from None
-    return parse_ids(_read_file(args.ids).splitlines())
+        return parse_ids(_read_file(stdin, "stdin").splitlines())
+    return parse_ids(_read_file(args.ids, args.ids).splitlines())
 
 
-def _read_file(name: str) -> str:
+#: The most read from a file (or stdin) of app ids: 64 MiB, a few million ids.
+_MAX_IDS_BYTES = 64 * 1024 * 1024
+
+
+def _read_file(source: str | BinaryIO, name: str) -> str:
     # A list of ids is small; reading it before the job starts blocks nothing that runs.
     try:
-        return Path(name).read_text(encoding="utf-8")
+        return decode_text(read_capped(source, _MAX_IDS_BYTES))
+    except InputTooLargeError as exc:
+        raise InvalidArgumentError("ids", f"{name} {exc}") from None
     except UnicodeDecodeError:
         raise InvalidArgumentError("ids", f"{name} is not UTF-8 text") from None
 

@@ -44,7 +44,8 @@ async def _read_line(prompt: str | None) -> str:
 
     def reader() -> None:
         try:
-            line = sys.stdin.readline()
+            # A closed stdin (None) gives no answer: the command says what to run next.
+            line = sys.stdin.readline() if sys.stdin is not None else ""
         except (OSError, ValueError):
             line = ""
         loop.call_soon_threadsafe(deliver, line)
@@ -111,7 +112,7 @@ async def cmd_connect(args: argparse.Namespace, out: Output) -> int:
                 )
                 prompt = (
                     "Paste the continue_oauth_flow_url Okta returned (or CODE STATE): "
-                    if sys.stdin.isatty()
+                    if sys.stdin is not None and sys.stdin.isatty()
                     else None
                 )
                 answer = await _read_line(prompt)

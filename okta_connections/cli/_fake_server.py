@@ -32,7 +32,17 @@ def parse_share(value: str) -> tuple[str | None, float]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The fake server's options (shared with ``okta-connections fake-server``)."""
-    parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="interface (default 127.0.0.1); one that is not loopback needs --allow-remote",
+    )
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="serve on a --host that is not loopback (0.0.0.0, a LAN address): anyone who "
+        "can reach the port gets the org and its token, over plain HTTP",
+    )
     parser.add_argument(
         "--port", type=int, default=8080, help="TCP port, 0 for a free one (default 8080)"
     )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
+from .._files import InputTooLargeError, decode_text, read_capped
 from ..client import OktaClient
 from ..errors import InvalidArgumentError
 from ..models.connections import OAuthConnection, TokenConnection
@@ -18,16 +18,33 @@ __all__ = [
     "make_client",
     "parse_continue_url",
     "read_text",
+    "stdin_binary",
 ]
 
 
+def stdin_binary(what: str) -> BinaryIO:
+    """The process's stdin as bytes, or a usage error when it is closed (``<&-``)."""
+    stream = sys.stdin
+    buffer = getattr(stream, "buffer", None) if stream is not None else None
+    if buffer is None:
+        raise InvalidArgumentError(what, "stdin is closed; give a file, or redirect stdin")
+    return cast(BinaryIO, buffer)
+
+
 def read_text(name: str, what: str) -> str:
-    """The content of a file named on the command line ('-' is stdin), stripped."""
+    """The content of a file named on the command line ('-' is stdin), stripped.
+
+    At most 1 MiB is read: a device that never ends (``/dev/zero``) or an endless FIFO is
+    refused, not read until memory runs out.
+    """
+    where = "stdin" if name == "-" else name
     try:
-        text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+        data = read_capped(stdin_binary(what) if name == "-" else name)
+        text = decode_text(data)
+    except InputTooLargeError as exc:
+        raise InvalidArgumentError(what, f"{where} {exc}") from None
     except UnicodeDecodeError:
         # Never echo the content: it may be a secret in the wrong encoding.
-        where = "stdin" if name == "-" else name
         raise InvalidArgumentError(what, f"{where} is not UTF-8 text") from None
     text = text.strip()
     if not text:
@@ -62,6 +79,8 @@ def _body_connection(text: str) -> TokenConnection | OAuthConnection:
         body = json.loads(text)
     except ValueError:
         raise InvalidArgumentError("--body", "is not valid JSON") from None
+    except RecursionError:
+        raise InvalidArgumentError("--body", "is nested too deeply") from None
     profile = body.get("profile") if isinstance(body, dict) else None
     if not isinstance(profile, dict):
         raise InvalidArgumentError("--body", 'must be a JSON object with a "profile" object')

@@ -35,6 +35,7 @@ Requires the ``redis`` extra: ``pip install 'okta-connections[redis]'``.
 from __future__ import annotations
 
 import logging
+import re
 import urllib.parse
 from typing import Any
 
@@ -292,17 +293,60 @@ return epoch
 """
 
 
+#: Query parameters of a Redis URL whose values are shown (when they look harmless); every
+#: other one (``password``, ``username`` and whatever redis-py may accept) is masked.
+_SHOWN_PARAMS = frozenset(
+    {
+        "db",
+        "socket_timeout",
+        "socket_connect_timeout",
+        "socket_keepalive",
+        "retry_on_timeout",
+        "max_connections",
+        "health_check_interval",
+        "ssl_cert_reqs",
+        "ssl_check_hostname",
+        "protocol",
+        "decode_responses",
+        "timeout",
+    }
+)
+_HARMLESS_VALUE = re.compile(r"[A-Za-z0-9_.-]{0,40}")
+_PARAM_NAME = re.compile(r"[A-Za-z0-9_]{1,40}")
+
+
 def masked_url(url: str) -> str:
-    """A Redis URL with its password masked, for reprs, log lines and ``config show``."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
+    """A Redis URL with its secrets masked, for reprs, log lines and ``config show``.
+
+    The password becomes ``***`` wherever it is: in the userinfo, or in the query
+    (``?password=``, which redis-py accepts); so does a username given alone (often a
+    password written without its colon) and the value of every query parameter but a few
+    harmless ones (``db``, timeouts). A URL that does not parse shows its scheme only.
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return _display_unparsed(url)
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
-    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+    netloc = host + (f":{port}" if port else "")
+    if parts.password is not None:
+        netloc = f"{parts.username or ''}:***@{netloc}"
+    elif parts.username is not None:
+        netloc = f"***@{netloc}"
+    query = "&".join(_masked_param(piece) for piece in parts.query.split("&") if piece)
+    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+
+
+def _masked_param(piece: str) -> str:
+    name, sep, value = piece.partition("=")
+    if not _PARAM_NAME.fullmatch(name):
+        return "***"
+    if name.lower() in _SHOWN_PARAMS and _HARMLESS_VALUE.fullmatch(value):
+        return piece
+    return f"{name}=***" if sep else "***"
 
 
 def check_budget_url(url: object) -> str:

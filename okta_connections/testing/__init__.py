@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ._factory import AppFactory
     from ._fake import FakeOkta, FakeOktaSnapshot
     from ._log import RequestLog
-    from ._model import FakeApp, RecordedRequest, UnknownAppError
+    from ._model import FakeApp, RecordedRequest, RemoteHostError, UnknownAppError
     from ._state import OrgState
     from ._thread import ServingThread
 
@@ -38,6 +38,7 @@ __all__ = [
     "MockedApp",
     "OrgState",
     "RecordedRequest",
+    "RemoteHostError",
     "RequestLog",
     "ServingThread",
     "UnknownAppError",
@@ -60,6 +61,7 @@ _WHERE = {
     "RequestLog": "_log",
     "FakeApp": "_model",
     "RecordedRequest": "_model",
+    "RemoteHostError": "_model",
     "UnknownAppError": "_model",
     "OrgState": "_state",
     "ServingThread": "_thread",

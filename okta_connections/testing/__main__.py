@@ -15,8 +15,10 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from .._validation import is_loopback
 from ..cli._fake_server import add_arguments
 from ._fake import FakeOkta
+from ._model import RemoteHostError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -100,6 +102,7 @@ def build(args: argparse.Namespace) -> FakeOkta:
         rate_limit_headers=args.rate_limit_headers,
         record_requests=args.record or bool(args.requests_log),
         fail_rate=args.fail_rate,
+        allow_remote=getattr(args, "allow_remote", False) is True,
     )
     for who, share in args.principal_share:
         if who is not None:
@@ -119,9 +122,26 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         build(args)  # check the arguments before serving
+    except RemoteHostError:
+        print(
+            f"FakeOkta: --host {args.host!r} is not a loopback address: the fake org and its "
+            "token would be served, without TLS, to anyone who can reach this machine. "
+            "Use --host 127.0.0.1, or add --allow-remote to do it anyway.",
+            file=sys.stderr,
+        )
+        return 2
     except ValueError as exc:
         print(f"FakeOkta: {exc}", file=sys.stderr)
         return 2
+    if not is_loopback(args.host):
+        where = "every interface" if args.host in ("", "0.0.0.0", "::") else args.host
+        print(
+            f"FakeOkta: WARNING: --allow-remote: serving on {where} (--host {args.host!r}, "
+            f"port {args.port}): anyone who can reach it gets the fake org, its apps and "
+            "the SSWS token printed below, over plain HTTP (no TLS). Stop it when done.",
+            file=sys.stderr,
+            flush=True,
+        )
     try:
         return asyncio.run(serve(args))
     except KeyboardInterrupt:  # platforms without loop signal handlers

@@ -21,11 +21,13 @@ from typing import Any, Concatenate, Final, Literal, ParamSpec, TypeVar
 
 from aiohttp import web
 
+from .._validation import is_loopback
 from ._faults import FaultPlan, ScriptedFault
 from ._log import RequestLog
 from ._model import (
     FakeApp,
     RecordedRequest,
+    RemoteHostError,
     RotationMode,
     UnknownAppError,
 )
@@ -165,6 +167,7 @@ class FakeOkta:
         drop_rate: float = 0.0,
         slow_rate: float = 0.0,
         malformed_rate: float = 0.0,
+        allow_remote: bool = False,
     ) -> None:
         """Create the org and seed its apps; call :meth:`start` (or ``async with``) to serve.
 
@@ -173,7 +176,8 @@ class FakeOkta:
             seed: Seed of the estate: ids, labels and connection states are the same for
                 the same seed.
             token: The SSWS API token to accept; a random one when None.
-            host: Interface to listen on.
+            host: Interface to listen on: a loopback address (``127.0.0.1``, ``::1``,
+                ``localhost``) unless ``allow_remote`` is True.
             port: TCP port; 0 picks a free one (read :attr:`org_url` after start).
             clock: Time source (epoch seconds) for ``Date``, rate-limit windows and
                 ``X-Rate-Limit-Reset``, bearer token expiry and timestamps; inject one to
@@ -209,8 +213,14 @@ class FakeOkta:
             drop_rate: Fraction handled and then cut off without a response.
             slow_rate: Fraction held for 2 s before being handled.
             malformed_rate: Fraction of JSON successes whose body is cut short.
+            allow_remote: Listen on a ``host`` that is not loopback (``0.0.0.0``, a LAN
+                address): anyone who can reach the port then gets the org and its token,
+                over plain HTTP.
 
         Raises:
+            ValueError: A ``port`` outside 0-65535.
+            RemoteHostError: ``host`` is not a loopback address and ``allow_remote`` is
+                not True (a ``ValueError``).
             ValueError: A negative ``apps``, a bad rate limit, window, share, preset or
                 refusal.
         """
@@ -223,6 +233,10 @@ class FakeOkta:
         def pick(name: str, given: Any, default: Any) -> Any:
             return given if given is not None else base.get(name, default)
 
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"port must be 0-65535 (0: a free one), not {port!r}")
+        if not isinstance(host, str) or not (allow_remote is True or is_loopback(host)):
+            raise RemoteHostError(str(host))
         self._host = host
         self._port = port
         self._clock = clock

@@ -67,6 +67,22 @@ OPERATIONS: Final = (
 _SECRET_HEADERS: Final = frozenset({"authorization", "dpop", "cookie", "proxy-authorization"})
 
 
+class RemoteHostError(ValueError):
+    """A FakeOkta asked to listen beyond loopback without ``allow_remote=True``.
+
+    The fake serves an org and accepts a token it prints: on any other interface, anyone
+    who can reach the port gets both, over plain HTTP.
+    """
+
+    def __init__(self, host: str) -> None:
+        super().__init__(
+            f"host {host!r} is not a loopback address: the fake org and its token would be "
+            "served, without TLS, to anyone who can reach this machine; pass "
+            "allow_remote=True (fake-server: --allow-remote) to do it anyway"
+        )
+        self.host = host
+
+
 class UnknownAppError(KeyError):
     """No app with this id exists in the fake org."""
 

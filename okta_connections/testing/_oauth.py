@@ -24,10 +24,11 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
-from urllib.parse import unquote_plus
+from urllib.parse import parse_qsl, unquote_plus
 
 import attrs
 import jwt
@@ -48,6 +49,42 @@ _CLOCK_SKEW: Final = 5.0
 _THUMBPRINT_MEMBERS: Final = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y")}
 
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+
+
+#: The largest token request body the fake reads (an assertion and a proof are a few KB).
+_MAX_FORM = 64 * 1024
+_PERCENT = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+_RAW_CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
+
+
+async def _read_form(request: web.Request) -> dict[str, str]:
+    """The token request's form, decoded strictly; a body that does not decode is Okta's
+    400 ``invalid_request`` (never a 500): another content type or charset, a broken
+    ``%`` escape, bytes or escapes that are not UTF-8, raw control characters."""
+    if request.content_type != "application/x-www-form-urlencoded":
+        raise OAuthChallenge(
+            400,
+            "invalid_request",
+            "The request must be application/x-www-form-urlencoded.",
+        )
+    charset = (request.charset or "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise OAuthChallenge(400, "invalid_request", "The request must be encoded in UTF-8.")
+    if (request.content_length or 0) > _MAX_FORM:
+        raise OAuthChallenge(400, "invalid_request", "The request body is too large.")
+    raw = await request.read()  # read (and kept) by the request log already
+    if len(raw) > _MAX_FORM:
+        raise OAuthChallenge(400, "invalid_request", "The request body is too large.")
+    if _PERCENT.search(raw) or _RAW_CONTROL.search(raw):
+        raise OAuthChallenge(400, "invalid_request", "The request body is not a valid form.")
+    try:
+        text = raw.decode("utf-8")
+        pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        raise OAuthChallenge(
+            400, "invalid_request", "The request body is not valid UTF-8."
+        ) from None
+    return dict(pairs)
 
 
 class OAuthChallenge(Exception):
@@ -439,9 +476,8 @@ class FakeAuthorizationServer:
     async def handle_token(self, request: web.Request, token_url: str) -> web.Response:
         """Serve ``POST /oauth2/v1/token``."""
         self.token_requests += 1
-        form = await request.post()
-        fields = {k: v for k, v in form.items() if isinstance(v, str)}
         try:
+            fields = await _read_form(request)
             grant = fields.get("grant_type")
             if grant == "client_credentials":
                 body = self._client_credentials(request, fields, token_url)

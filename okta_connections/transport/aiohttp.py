@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import yarl
-from multidict import CIMultiDict
+from multidict import CIMultiDict, CIMultiDictProxy
 
-from .._redact import redact, unchained
+from .._redact import basic_credential_forms, redact, secret_forms, unchained
 from .._validation import is_loopback
 from ..errors import (
     ConfigurationError,
@@ -236,7 +236,11 @@ class AiohttpTransport:
                 if body is None:
                     failure = _too_large(request, resp.content_length)
                 else:
-                    return TransportResponse(resp.status, resp.headers, body)
+                    response = TransportResponse(resp.status, resp.headers, body)
+                    if proxy_secrets and request.url.scheme == "http":
+                        # Absolute form: the proxy saw its credentials and may echo them.
+                        response = _scrub(response, proxy_secrets)
+                    return response
         except (aiohttp.ClientError, TimeoutError, OSError, ValueError, zlib.error) as exc:
             # Never chained: aiohttp's exceptions carry the request's headers and full URL.
             failure = _translate(exc, request, (*request.secrets, *proxy_secrets), proxy)
@@ -305,8 +309,34 @@ async def _read_capped(
 
 
 def _split_proxy_auth(url: yarl.URL) -> tuple[yarl.URL, tuple[str, ...]]:
-    secrets = tuple(s for s in (url.password, url.raw_password) if s)
-    return url.with_user(None), secrets
+    """The proxy URL without credentials, and every form of them a proxy may echo (the
+    password raw and URL-encoded, the ``Basic`` header value and its base64 alone)."""
+    forms: list[str] = [s for s in (url.password, url.raw_password) if s]
+    if url.user is not None:
+        forms += basic_credential_forms(url.user, url.password or "")
+    return url.with_user(None), tuple(dict.fromkeys(forms))
+
+
+def _scrub(response: TransportResponse, secrets: tuple[str, ...]) -> TransportResponse:
+    """The response with every form of ``secrets`` in its headers and body made ``***``:
+    what a proxy carrying the request in absolute form echoes of its own credentials."""
+    forms = sorted({f for s in secrets for f in secret_forms(s)}, key=len, reverse=True)
+    body = response.body
+    for form in forms:
+        encoded = form.encode("utf-8", "replace")
+        if encoded in body:
+            body = body.replace(encoded, b"***")
+    headers: Any = response.headers
+    if any(form in value for value in headers.values() for form in forms):
+        cleaned: CIMultiDict[str] = CIMultiDict()
+        for name, value in headers.items():
+            for form in forms:
+                value = value.replace(form, "***")
+            cleaned.add(name, value)
+        headers = CIMultiDictProxy(cleaned)
+    if body is response.body and headers is response.headers:
+        return response
+    return TransportResponse(response.status, headers, body)
 
 
 def _proxy_basic(url: yarl.URL) -> str | None:
