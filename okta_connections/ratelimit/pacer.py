@@ -229,10 +229,23 @@ class Permit:
         self.info = info
         self.refused = rate_limited and info is not None
 
-    async def __aenter__(self) -> Permit:
-        await self._limiter._take(self)
-        self._returned = False
+    async def take(self) -> Permit:
+        """Wait for the grant, unless this permit holds it already; returns the permit.
+
+        For a caller that must tell a pacing timeout from what its block raises:
+        ``permit = await limiter.slot(b, d).take()``, then ``async with permit:``.
+
+        Raises:
+            TimeoutError: when the deadline passes while waiting.
+        """
+        if self._returned:
+            self.info, self.refused = None, False
+            await self._limiter._take(self)
+            self._returned = False
         return self
+
+    async def __aenter__(self) -> Permit:
+        return await self.take()
 
     async def __aexit__(
         self,
