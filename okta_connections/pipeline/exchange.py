@@ -237,6 +237,7 @@ class _Exchange:
     content_type: str | None = None
     secrets: tuple[str, ...] = ()
     attempt: int = 0  # the attempt in progress, for log records
+    trace: Any = None  # the observer's state of this call (its span), while it runs
 
     @property
     def api(self) -> bool:

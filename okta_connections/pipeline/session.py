@@ -47,7 +47,7 @@ from ..transport.base import (
     TransportRequest,
     TransportResponse,
 )
-from .events import log_fields
+from .events import AttemptEnded, AttemptStarted, Events, Paced, TokenFetched, log_fields
 from .exchange import (
     API_CALL,
     TOKEN,
@@ -110,7 +110,6 @@ class _Try:
     """One attempt as the stages fill it in."""
 
     __slots__ = (
-        "att",
         "error",
         "failure",
         "info",
@@ -118,6 +117,7 @@ class _Try:
         "request_id",
         "response",
         "secrets",
+        "started",
         "status",
     )
 
@@ -133,7 +133,7 @@ class _Try:
         #: an API error), or a failure that ends the call (the strategy's).
         self.error: OktaError | None = None
         self.failure: OktaError | None = None
-        self.att: Any = None
+        self.started = False  # AttemptStarted was emitted: AttemptEnded will be
 
 
 def _unsent_for_deadline(error: OktaError) -> bool:
@@ -200,6 +200,11 @@ class Session:
             }
         )
         self.limiter = limiter
+        #: The session's events: the observer subscribes, and so may anyone else.
+        self.events = Events()
+        if observer is not None:
+            observer.subscribe(self.events)
+        self._unpace = limiter.on_paced(self._paced)
         self.max_response_bytes = max_response_bytes
         self._closed = False
         self._opened = False
@@ -251,6 +256,7 @@ class Session:
         except Exception as exc:  # never chained: it may hold a secret
             failure = _strategy_failure(self.auth, "aclose", exc)
         finally:
+            self._unpace()
             try:
                 await self.limiter.aclose()
             finally:
@@ -332,10 +338,16 @@ class Session:
             TokenCall(prepare if callable(prepare) else lambda: prepare, replay),
         )
         obs = self.observer
-        response, _, _ = await (
+        response, _, attempts = await (
             self._run(exchange) if obs is None else obs.operation(exchange, self._run)
         )
+        if self.events.wants(TokenFetched):
+            await self.events.emit(TokenFetched(response.status, attempts))
         return response
+
+    def _paced(self, bucket: str, waited: float) -> None:
+        if self.events.wants(Paced):
+            self.events.emit_nowait(Paced(bucket, waited))
 
     # ------------------------------------------------------------------ the engine
 
@@ -357,7 +369,8 @@ class Session:
                 if t.failure is None:
                     await self._send(call, t)
                 permit.learn(t.info, rate_limited=t.status == 429)
-            await self._attempt_ended(call, t)
+            if t.started:
+                await self._attempt_ended(call, t)
             verdict = await self._classify(call, t)
             if verdict is _SUCCESS:
                 return t.response, t.request_id, call.attempts  # type: ignore[return-value]
@@ -447,12 +460,11 @@ class Session:
         if t.error is not None:
             return
         x = call.x
-        obs = self.observer
         try:
-            if obs is not None:
-                t.att = await obs.attempt_start(
-                    x, t.request, call.attempts, call.attempts - 1 - call.replays
-                )
+            if self.events.wants(AttemptStarted):
+                t.started = True
+                retry = call.attempts - 1 - call.replays
+                await self.events.emit(AttemptStarted(x, t.request, call.attempts, retry))
             t.response = response = await self._transmit(t.request, x, call.deadline, t.secrets)
             t.status = response.status
             t.info = parse_rate_limit(response.headers)
@@ -462,9 +474,10 @@ class Session:
             t.failure = exc
 
     async def _attempt_ended(self, call: _Call, t: _Try) -> None:
-        obs = self.observer
-        if obs is not None and t.att is not None:
-            await obs.attempt_end(call.x, t.att, t.response, t.error or t.failure, t.info)
+        if self.events.wants(AttemptEnded):
+            error = t.error or t.failure
+            ended = AttemptEnded(call.x, t.request, call.attempts, t.response, error, t.info)
+            await self.events.emit(ended)
 
     async def _classify(self, call: _Call, t: _Try) -> object:
         """Stage: the attempt's verdict: success, replay, or failed (``t.error``).

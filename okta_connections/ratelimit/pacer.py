@@ -340,7 +340,29 @@ class RateLimiter:
         #: Times a waiting call was woken (by a response or its timer); for tests.
         self.wakeups = 0
         #: Called with (bucket, seconds) when a call waited before its grant (observability).
+        #: Kept for compatibility: :meth:`on_paced` takes any number of listeners.
         self.on_wait: Callable[[str, float], None] | None = None
+        self._paced: list[Callable[[str, float], None]] = []
+
+    def on_paced(self, listener: Callable[[str, float], None]) -> Callable[[], None]:
+        """Call ``listener(bucket, seconds)`` whenever a call waited before its grant.
+
+        Returns:
+            A function that removes the listener.
+        """
+        self._paced.append(listener)
+
+        def remove() -> None:
+            if listener in self._paced:
+                self._paced.remove(listener)
+
+        return remove
+
+    def _tell_paced(self, bucket: str, waited: float) -> None:
+        if self.on_wait is not None:
+            self.on_wait(bucket, waited)
+        for listener in self._paced:
+            listener(bucket, waited)
 
     def _bucket(self, name: str) -> _Bucket:
         bucket = self._buckets.get(name)
@@ -648,8 +670,8 @@ class RateLimiter:
                 now = self._clock()
                 wait = self._wait_time(b, now)
                 if wait == 0.0:
-                    if self.on_wait is not None:
-                        self.on_wait(bucket, now - started)
+                    if self.on_wait is not None or self._paced:
+                        self._tell_paced(bucket, now - started)
                     return self._grant(b, now)
                 if deadline is not None:
                     left = deadline - now
