@@ -666,36 +666,47 @@ class Session:
                 request_sent=True,
             )
         if failure is not None:
-            # Whatever the server echoed into a malformed response (aiohttp quotes the bad
-            # bytes), the request's credentials are taken out of the text.
-            hidden = self._failure_secrets(request, secrets)
-            if failure.args and isinstance(failure.args[0], str):
-                text = redact(failure.args[0], hidden, limit=1000)
-                failure.args = (f"{x.op.name}: {text}", *failure.args[1:])
-            if failure.cause_message:
-                failure.cause_message = redact(failure.cause_message, hidden)
-            raise failure
+            raise self._redacted(failure, request, x, secrets)
         if debug:
-            request_id = response.headers.get("X-Okta-Request-Id", "-")
-            if not _plain_request_id(request_id):
-                request_id = "-"
-            logger.debug(
-                "%s %s -> %d in %.1f ms (request id %s)",
-                request.method,
-                request.url.path,
-                response.status,
-                (time.perf_counter() - started) * 1000,
-                request_id,
-                extra=log_fields(
-                    x,
-                    x.attempt,
-                    response.status,
-                    None if request_id == "-" else request_id,
-                    remaining=header_remaining(response.headers),
-                    elapsed_ms=(time.perf_counter() - started) * 1000,
-                ),
-            )
+            _log_response(request, x, response, started)
         return response
+
+    def _redacted(
+        self, failure: TransportError, request: AuthRequest, x: _Exchange, secrets: tuple[str, ...]
+    ) -> TransportError:
+        # Whatever the server echoed into a malformed response (aiohttp quotes the bad
+        # bytes), the request's credentials are taken out of the text.
+        hidden = self._failure_secrets(request, secrets)
+        if failure.args and isinstance(failure.args[0], str):
+            text = redact(failure.args[0], hidden, limit=1000)
+            failure.args = (f"{x.op.name}: {text}", *failure.args[1:])
+        if failure.cause_message:
+            failure.cause_message = redact(failure.cause_message, hidden)
+        return failure
+
+
+def _log_response(
+    request: AuthRequest, x: _Exchange, response: AuthResponse, started: float
+) -> None:
+    request_id = response.headers.get("X-Okta-Request-Id", "-")
+    if not _plain_request_id(request_id):
+        request_id = "-"
+    logger.debug(
+        "%s %s -> %d in %.1f ms (request id %s)",
+        request.method,
+        request.url.path,
+        response.status,
+        (time.perf_counter() - started) * 1000,
+        request_id,
+        extra=log_fields(
+            x,
+            x.attempt,
+            response.status,
+            None if request_id == "-" else request_id,
+            remaining=header_remaining(response.headers),
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+        ),
+    )
 
 
 def _valid_response(response: object) -> bool:
