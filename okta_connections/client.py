@@ -10,7 +10,7 @@ from ._validation import normalize_org_url
 from .auth._base import Auth
 from .config import Settings, Timeouts, load_settings
 from .errors import ConfigurationError
-from .pipeline.events import Hook, RequestEvent, ResponseEvent, check_hook
+from .pipeline.events import Events, Hook, RequestEvent, ResponseEvent, check_hook
 from .pipeline.observe import make_observer
 from .pipeline.retry import RetryPolicy
 from .pipeline.session import Session
@@ -333,6 +333,13 @@ class OktaClient:
     def rate_limits(self) -> dict[str, RateLimitInfo]:
         """The latest rate-limit window seen per bucket (``"apps"``, ``"default"`` ...)."""
         return self._limiter.snapshot()
+
+    @property
+    def events(self) -> Events:
+        """The events of this client's calls (attempts, pacing waits, token requests):
+        ``client.events.subscribe(AttemptEnded, fn)``; see docs/architecture.md."""
+        assert self._session is not None
+        return self._session.events
 
     @property
     def rate_limiter(self) -> RateLimiter:

@@ -62,7 +62,7 @@ def _x(op: Operation = GET, kind: Any = API_CALL, **kw: Any) -> _Exchange:
 
 
 def _call(x: _Exchange, deadline: float = 1e9) -> _Call:
-    return _Call(x, deadline, 30.0, None)
+    return _Call(x, deadline, 30.0)
 
 
 def _info(*, remaining: int = 5, limit: int = 10, reset_after: float = 30.0) -> RateLimitInfo:

@@ -65,7 +65,8 @@ __all__ = ["Session", "attempt_counter", "default_user_agent"]
 
 logger = logging.getLogger("okta_connections")
 
-#: Per-task counter of HTTP attempts; the bulk runner sets it to report attempts per item.
+#: Kept importable; no longer read. Bulk jobs count attempts per item from the
+#: session's AttemptStarted events.
 attempt_counter: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
     "okta_connections_attempts", default=None
 )
@@ -82,7 +83,6 @@ class _Call:
     __slots__ = (
         "attempts",
         "budget",
-        "counter",
         "deadline",
         "first_request_id",
         "last",
@@ -91,13 +91,10 @@ class _Call:
         "x",
     )
 
-    def __init__(
-        self, x: _Exchange, deadline: float, budget: float, counter: list[int] | None
-    ) -> None:
+    def __init__(self, x: _Exchange, deadline: float, budget: float) -> None:
         self.x = x
         self.deadline = deadline
         self.budget = budget
-        self.counter = counter
         self.attempts = 0
         self.replays = 0
         self.first_request_id: str | None = None
@@ -386,14 +383,12 @@ class Session:
         if x.policy.deadline is not None and x.policy.deadline < budget:
             budget = x.policy.deadline
         deadline = asyncio.get_running_loop().time() + budget
-        return _Call(x, deadline, budget, attempt_counter.get() if x.api else None)
+        return _Call(x, deadline, budget)
 
     @staticmethod
     def _next_attempt(call: _Call) -> _Try:
         call.attempts += 1
         call.x.attempt = call.attempts
-        if call.counter is not None:
-            call.counter[0] += 1
         return _Try()
 
     async def _pace(self, call: _Call) -> Permit | None:
