@@ -13,6 +13,8 @@ from okta_connections.pipeline.events import (
     AttemptEnded,
     AttemptStarted,
     Events,
+    JobEnded,
+    JobStarted,
     Paced,
     TokenFetched,
 )
@@ -106,3 +108,18 @@ async def test_the_pacers_waits_reach_the_sessions_paced_event_without_on_wait()
     assert [b for b, _ in waits] == ["apps"] and limiter.on_wait is None
     remove()
     remove()
+
+
+async def test_a_bulk_job_emits_its_start_and_end_and_stops_listening_after() -> None:
+    transport = MockTransport(lambda r: TransportResponse(204, JSON, b""))
+    async with OktaClient(ORG, auth=SSWSToken(SECRET), transport=transport) as okta:
+        seen: list[object] = []
+        before = list(okta.events._subs.get(AttemptStarted, ()))  # the observer's, if any
+        okta.events.subscribe(JobStarted, seen.append)
+        okta.events.subscribe(JobEnded, seen.append)
+        report = await okta.bulk.activate([APP_ID, APP_ID + "b"]).run()
+        assert [type(e) for e in seen] == [JobStarted, JobEnded]
+        started, ended = seen
+        assert isinstance(started, JobStarted) and started.total == 2
+        assert isinstance(ended, JobEnded) and ended.report is report
+        assert okta.events._subs.get(AttemptStarted, []) == before  # the job's counter left

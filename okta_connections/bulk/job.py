@@ -31,7 +31,7 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ..errors import InvalidArgumentError
-from ..pipeline.events import AttemptStarted, Events
+from ..pipeline.events import AttemptStarted, Events, JobEnded, JobStarted
 from .journal import Journal
 from .outcomes import (
     BulkReport,
@@ -343,9 +343,12 @@ class BulkJob(Generic[T]):
         self._cap = self._limiter.total_tokens
         self._all_done = anyio.Event()
         self._live = n
-        self._events = getattr(self._client, "events", None)
-        if self._events is not None:
-            _listen(self._events)  # the attempts per item, from the pipeline's events
+        events: Events | None = getattr(self._client, "events", None)
+        if events is not None:
+            if events.wants(JobStarted):
+                await events.emit(JobStarted(self.operation, self.total))
+            _listen(events)  # the attempts per item, from the pipeline's events
+            self._events = events
         tracer = self._tracer
         self._span = None if tracer is None else tracer.job_start(self.operation, self.total)
         tg = anyio.create_task_group()
@@ -410,6 +413,8 @@ class BulkJob(Generic[T]):
             self._journal.close()
         if self._events is not None:
             _unlisten(self._events)
+            if self._events.wants(JobEnded):
+                self._events.emit_nowait(JobEnded(self.operation, report))
             self._events = None
         if self._span is not None:
             self._span.end(report)

@@ -2,9 +2,10 @@
 state of an attempt, the log fields.
 
 The pipeline emits typed events (:class:`AttemptStarted`, :class:`AttemptEnded`,
-:class:`Paced`, :class:`TokenFetched`) through one :class:`Events` dispatcher per session;
-the observer (hooks and OpenTelemetry) subscribes to them. With no subscriber the pipeline
-builds no event at all.
+:class:`Paced`, :class:`TokenFetched`) through one :class:`Events` dispatcher per session,
+and bulk jobs :class:`JobStarted` and :class:`JobEnded` through their client's; the
+observer (hooks and OpenTelemetry) and the bulk jobs' counters subscribe to them. With
+no subscriber the pipeline builds no event at all.
 
 Nothing that reaches a hook, a span or a metric is a secret: request headers other than
 a short list of plain ones are replaced by ``***``, response headers that may carry one
@@ -33,6 +34,8 @@ __all__ = [
     "AttemptStarted",
     "Events",
     "Hook",
+    "JobEnded",
+    "JobStarted",
     "Paced",
     "RequestEvent",
     "ResponseEvent",
@@ -99,6 +102,27 @@ class TokenFetched:
 
     status: int
     attempts: int
+
+
+@attrs.frozen
+class JobStarted:
+    """A bulk job started (emitted by the job, on its client's events).
+
+    Attributes:
+        operation: The job's operation (``"activate"`` ...).
+        total: Items in the job, when known.
+    """
+
+    operation: str
+    total: int | None
+
+
+@attrs.frozen
+class JobEnded:
+    """A bulk job ended; ``report`` is its ``BulkReport`` (final counts, elapsed)."""
+
+    operation: str
+    report: Any
 
 
 Ev = TypeVar("Ev")
