@@ -228,6 +228,7 @@ async def test_send_reads_the_response_and_its_rate_limit_and_emits_the_attempt(
     session = _session(lambda r: TransportResponse(200, headers, b"{}"))
     seen: list[object] = []
     session.events.subscribe(AttemptStarted, seen.append)
+    session.events.subscribe(AttemptEnded, seen.append)  # owed after the slot: t.started
     call = _call(_x(), deadline=asyncio.get_running_loop().time() + 5)
     call.attempts = 1
     t = _Try()

@@ -130,7 +130,7 @@ class _Try:
         #: an API error), or a failure that ends the call (the strategy's).
         self.error: OktaError | None = None
         self.failure: OktaError | None = None
-        self.started = False  # AttemptStarted was emitted: AttemptEnded will be
+        self.started = False  # sent, and someone listens for AttemptEnded
 
 
 def _unsent_for_deadline(error: OktaError) -> bool:
@@ -456,10 +456,11 @@ class Session:
             return
         x = call.x
         try:
-            if self.events.wants(AttemptStarted):
-                t.started = True
+            events = self.events
+            t.started = events.wants(AttemptEnded)  # an AttemptEnded is owed after the slot
+            if events.wants(AttemptStarted):
                 retry = call.attempts - 1 - call.replays
-                await self.events.emit(AttemptStarted(x, t.request, call.attempts, retry))
+                await events.emit(AttemptStarted(x, t.request, call.attempts, retry))
             t.response = response = await self._transmit(t.request, x, call.deadline, t.secrets)
             t.status = response.status
             t.info = parse_rate_limit(response.headers)
