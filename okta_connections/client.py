@@ -13,7 +13,7 @@ from .auth._base import Auth
 from .config import Settings, Timeouts, load_settings
 from .errors import ConfigurationError
 from .options import Observability, Pacing, merge_options
-from .pipeline.events import Hook, RequestEvent, ResponseEvent
+from .pipeline.events import Events, Hook, RequestEvent, ResponseEvent
 from .pipeline.observe import make_observer
 from .pipeline.retry import RetryPolicy
 from .pipeline.session import Session
@@ -300,6 +300,13 @@ class OktaClient:
     def rate_limits(self) -> dict[str, RateLimitInfo]:
         """The latest rate-limit window seen per bucket (``"apps"``, ``"default"`` ...)."""
         return self._limiter.snapshot()
+
+    @property
+    def events(self) -> Events:
+        """The events of this client's calls (attempts, pacing waits, token requests):
+        ``client.events.subscribe(AttemptEnded, fn)``; see docs/architecture.md."""
+        assert self._session is not None
+        return self._session.events
 
     @property
     def rate_limiter(self) -> RateLimiter:

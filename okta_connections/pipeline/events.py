@@ -1,4 +1,11 @@
-"""What observers see: the hooks' events, the state of an attempt, the log fields.
+"""What observers see: the pipeline's events and their dispatcher, the hooks' events, the
+state of an attempt, the log fields.
+
+The pipeline emits typed events (:class:`AttemptStarted`, :class:`AttemptEnded`,
+:class:`Paced`, :class:`TokenFetched`) through one :class:`Events` dispatcher per session,
+and bulk jobs :class:`JobStarted` and :class:`JobEnded` through their client's; the
+observer (hooks and OpenTelemetry) and the bulk jobs' counters subscribe to them. With
+no subscriber the pipeline builds no event at all.
 
 Nothing that reaches a hook, a span or a metric is a secret: request headers other than
 a short list of plain ones are replaced by ``***``, response headers that may carry one
@@ -7,6 +14,8 @@ too, URLs lose their query strings, and bodies are never shown.
 
 from __future__ import annotations
 
+import inspect
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -15,11 +24,170 @@ import attrs
 from .._ids import app_id_of
 
 if TYPE_CHECKING:
-    from ..auth._base import AuthRequest
+    from ..auth._base import AuthRequest, AuthResponse
+    from ..errors import OktaError
     from ..ratelimit.headers import RateLimitInfo
     from .exchange import _Exchange
 
-__all__ = ["Hook", "RequestEvent", "ResponseEvent", "check_hook", "log_fields"]
+__all__ = [
+    "AttemptEnded",
+    "AttemptStarted",
+    "Events",
+    "Hook",
+    "JobEnded",
+    "JobStarted",
+    "Paced",
+    "RequestEvent",
+    "ResponseEvent",
+    "TokenFetched",
+    "check_hook",
+    "log_fields",
+]
+
+logger = logging.getLogger("okta_connections")
+
+
+@attrs.frozen
+class AttemptStarted:
+    """An HTTP attempt is about to be sent (paced, authorized).
+
+    Attributes:
+        exchange: The call (its operation, URL, bucket, kind).
+        request: The request as it will be sent (it holds credentials: never log it).
+        attempt: 1 for the call's first attempt, 2 for the next ...
+        retry: Attempts after a failure (replays after a 401 or a nonce challenge are not).
+    """
+
+    exchange: _Exchange
+    request: AuthRequest
+    attempt: int
+    retry: int
+
+
+@attrs.frozen
+class AttemptEnded:
+    """An HTTP attempt ended, after its slot went back to the pacer.
+
+    Attributes:
+        exchange, request, attempt: as in :class:`AttemptStarted`.
+        response: The response, or None when none came (see ``error``).
+        error: What the attempt failed with, if it did.
+        rate_limit: The response's rate-limit headers, when it had them.
+    """
+
+    exchange: _Exchange
+    request: AuthRequest
+    attempt: int
+    response: AuthResponse | None
+    error: OktaError | None
+    rate_limit: RateLimitInfo | None
+
+
+@attrs.frozen
+class Paced:
+    """A call waited ``wait`` seconds for the rate limit of ``bucket`` before its grant."""
+
+    bucket: str
+    wait: float
+
+
+@attrs.frozen
+class TokenFetched:
+    """A token request ended (its response read; the strategy decides what it means).
+
+    Attributes:
+        status: The token endpoint's status.
+        attempts: Attempts it took.
+    """
+
+    status: int
+    attempts: int
+
+
+@attrs.frozen
+class JobStarted:
+    """A bulk job started (emitted by the job, on its client's events).
+
+    Attributes:
+        operation: The job's operation (``"activate"`` ...).
+        total: Items in the job, when known.
+    """
+
+    operation: str
+    total: int | None
+
+
+@attrs.frozen
+class JobEnded:
+    """A bulk job ended; ``report`` is its ``BulkReport`` (final counts, elapsed)."""
+
+    operation: str
+    report: Any
+
+
+Ev = TypeVar("Ev")
+#: A subscriber: a function of one event, plain or async.
+Subscriber = Callable[[Ev], Awaitable[None] | None]
+
+
+class Events:
+    """The dispatcher of one session's events: subscribers by event type, in order.
+
+    A subscriber that raises is logged and skipped: an observer never fails a call.
+    """
+
+    __slots__ = ("_subs",)
+
+    def __init__(self) -> None:
+        self._subs: dict[type, list[Callable[[Any], Awaitable[None] | None]]] = {}
+
+    def subscribe(self, kind: type[Ev], subscriber: Subscriber[Ev]) -> Callable[[], None]:
+        """Call ``subscriber`` with every event of type ``kind``; returns the unsubscribe."""
+        subs = self._subs.setdefault(kind, [])
+        subs.append(subscriber)
+
+        def unsubscribe() -> None:
+            if subscriber in subs:
+                subs.remove(subscriber)
+            if not subs and self._subs.get(kind) is subs:
+                del self._subs[kind]
+
+        return unsubscribe
+
+    def wants(self, kind: type) -> bool:
+        """Whether any subscriber listens for ``kind`` (build the event only then)."""
+        return kind in self._subs
+
+    async def emit(self, event: object) -> None:
+        """Deliver ``event`` to its subscribers, awaiting the async ones."""
+        for subscriber in self._subs.get(type(event), ()):
+            try:
+                result = subscriber(event)
+                if result is not None and inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                _failed(subscriber, event, exc)
+
+    def emit_nowait(self, event: object) -> None:
+        """Deliver ``event`` to its plain subscribers (from code that cannot await)."""
+        for subscriber in self._subs.get(type(event), ()):
+            try:
+                result = subscriber(event)
+                if inspect.iscoroutine(result):
+                    result.close()  # never awaited: say so rather than warn at exit
+                    raise TypeError("an async subscriber of an event sent without await")
+            except Exception as exc:
+                _failed(subscriber, event, exc)
+
+
+def _failed(subscriber: object, event: object, exc: Exception) -> None:
+    logger.warning(
+        "a subscriber of %s (%s) raised %s; ignored",
+        type(event).__name__,
+        getattr(subscriber, "__qualname__", type(subscriber).__name__),
+        type(exc).__name__,
+    )
+
 
 REDACTED = "***"
 

@@ -1,8 +1,9 @@
 """Observability: the observer of a session, which calls the hooks and OpenTelemetry.
 
-The pipeline makes one call per event (operation, attempt start, attempt end, pacing
-wait) on its session's :class:`Observer`. A client with no hooks and without
-OpenTelemetry has no observer at all, and the pipeline then calls nothing. The
+The session runs each call inside :meth:`Observer.operation`, and the observer subscribes
+to the session's events (attempt started and ended, paced: see
+:mod:`okta_connections.pipeline.events`). A client with no hooks and without
+OpenTelemetry has no observer at all, and the pipeline then builds no event. The
 OpenTelemetry half lives in :mod:`okta_connections.pipeline.otel`, imported only when
 ``opentelemetry-api`` is installed and telemetry is on. What the hooks see is in
 :mod:`okta_connections.pipeline.events`.
@@ -10,7 +11,6 @@ OpenTelemetry half lives in :mod:`okta_connections.pipeline.otel`, imported only
 
 from __future__ import annotations
 
-import contextvars
 import importlib.util
 import inspect
 import logging
@@ -22,8 +22,12 @@ from .._ids import _plain_request_id, app_id_of
 from .._redact import _PLAIN_HEADERS
 from .events import (
     _PLAIN_RESPONSE_HEADERS,
+    AttemptEnded,
+    AttemptStarted,
     E,
+    Events,
     Hook,
+    Paced,
     RequestEvent,
     ResponseEvent,
     _Attempt,
@@ -42,10 +46,6 @@ if TYPE_CHECKING:
 __all__ = ["Observer", "make_observer"]
 
 logger = logging.getLogger("okta_connections")
-
-_current: contextvars.ContextVar[_Op | None] = contextvars.ContextVar(
-    "okta_connections_operation", default=None
-)
 
 
 class _Hooks(Generic[E]):
@@ -97,6 +97,26 @@ class Observer:
         self.telemetry = telemetry
         self._plain_id = _plain_request_id
 
+    def subscribe(self, events: Events) -> None:
+        """Listen to a session's events."""
+        events.subscribe(AttemptStarted, self._started)
+        events.subscribe(AttemptEnded, self._ended)
+        if self.telemetry is not None:
+            events.subscribe(Paced, self._paced)
+
+    async def _started(self, e: AttemptStarted) -> None:
+        await self.attempt_start(e.exchange, e.request, e.attempt, e.retry)
+
+    async def _ended(self, e: AttemptEnded) -> None:
+        op: _Op | None = e.exchange.trace
+        a = None if op is None else op.attempt
+        if a is None:
+            a = _Attempt(e.request, e.attempt, time.perf_counter())
+        await self.attempt_end(e.exchange, a, e.response, e.error, e.rate_limit)
+
+    def _paced(self, e: Paced) -> None:
+        self.paced(e.bucket, e.wait)
+
     async def operation(
         self,
         x: _Exchange,
@@ -104,7 +124,7 @@ class Observer:
     ) -> tuple[AuthResponse, str | None, int]:
         """Run one call of the pipeline as an operation (a span, when tracing)."""
         op = _Op()
-        token = _current.set(op)
+        x.trace = op  # the call's own state, carried by the call: no context variable
         tel = self.telemetry
         scope = None if tel is None else tel.operation_start(op, x)
         error: BaseException | None = None
@@ -117,7 +137,7 @@ class Observer:
             error = exc
             raise
         finally:
-            _current.reset(token)
+            x.trace = None
             if tel is not None:
                 tel.operation_end(op, x, scope, error)
 
@@ -128,7 +148,7 @@ class Observer:
 
         ``attempt`` counts every attempt of the call, ``retry`` those after a failure
         (not the replays that answer a DPoP nonce challenge or a 401)."""
-        op = _current.get()
+        op: _Op | None = x.trace
         a = _Attempt(request, attempt, time.perf_counter())
         if op is not None:
             op.attempt = a
@@ -158,7 +178,7 @@ class Observer:
     ) -> None:
         """An HTTP attempt ended: with a response, or with ``error`` and none."""
         elapsed = time.perf_counter() - a.started
-        op = _current.get()
+        op: _Op | None = x.trace
         if op is not None:
             op.attempt = None
         request_id = None if response is None else response.headers.get("X-Okta-Request-Id")
@@ -229,7 +249,5 @@ def make_observer(
         )
     if tel is None and on_request is None and on_response is None:
         return None
-    observer = Observer(on_request=on_request, on_response=on_response, telemetry=tel)
-    if tel is not None:
-        limiter.on_wait = observer.paced
-    return observer
+    # The waits reach the telemetry as Paced events of the session (Observer.subscribe).
+    return Observer(on_request=on_request, on_response=on_response, telemetry=tel)

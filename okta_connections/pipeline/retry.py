@@ -137,6 +137,45 @@ class RetryPolicy:
             return hinted if hinted is not None else self.backoff(attempt)
         return None
 
+    def decide(
+        self,
+        *,
+        attempt: int,
+        idempotent: bool,
+        error: OktaError,
+        rate_limit: RateLimitInfo | None = None,
+        now: float,
+        deadline: float,
+        window_end: float | None = None,
+    ) -> float | None:
+        """:meth:`delay`, within the call's limits: the pipeline's retry decision.
+
+        A rate-limit 429 waits no longer than ``window_end`` (the pacer knows the
+        window's end better than ``Reset - Date``, in whole seconds, and the next attempt
+        waits for the pacer anyway); and a wait that would reach the call's ``deadline``
+        gives up instead.
+
+        Args:
+            attempt, idempotent, error, rate_limit: as for :meth:`delay`.
+            now: The loop's time.
+            deadline: The loop's time at which the call's deadline runs out.
+            window_end: The pacer's end of the bucket's window (loop time), if known.
+        """
+        delay = self.delay(
+            attempt=attempt, idempotent=idempotent, error=error, rate_limit=rate_limit
+        )
+        if delay is None:
+            return None
+        if (
+            window_end
+            and rate_limit is not None
+            and not rate_limit.is_concurrency_signal
+            and isinstance(error, ApiError)
+            and error.status == 429
+        ):
+            delay = min(delay, max(0.0, window_end - now))
+        return None if now + delay >= deadline else delay
+
     def _rate_limited(
         self, attempt: int, error: ApiError, rate_limit: RateLimitInfo | None
     ) -> float | None:

@@ -39,7 +39,7 @@ from ..errors import (
     TransportError,
 )
 from ..ratelimit.headers import RateLimitInfo, bucket_for, header_remaining, parse_rate_limit
-from ..ratelimit.pacer import RateLimiter
+from ..ratelimit.pacer import Permit, RateLimiter
 from ..transport.aiohttp import AiohttpTransport
 from ..transport.base import (
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -47,8 +47,17 @@ from ..transport.base import (
     TransportRequest,
     TransportResponse,
 )
-from .events import log_fields
-from .exchange import TOKEN, TOKEN_BUCKET, HttpResponse, Operation, _Exchange
+from .events import AttemptEnded, AttemptStarted, Events, Paced, TokenFetched, log_fields
+from .exchange import (
+    API_CALL,
+    TOKEN,
+    TOKEN_BUCKET,
+    HttpResponse,
+    Operation,
+    Result,
+    TokenCall,
+    _Exchange,
+)
 from .observe import Observer
 from .retry import RetryPolicy
 
@@ -56,15 +65,78 @@ __all__ = ["Session", "attempt_counter", "default_user_agent"]
 
 logger = logging.getLogger("okta_connections")
 
-#: Per-task counter of HTTP attempts; the bulk runner sets it to report attempts per item.
+#: Kept importable; no longer read. Bulk jobs count attempts per item from the
+#: session's AttemptStarted events.
 attempt_counter: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
     "okta_connections_attempts", default=None
 )
 
-#: Replays (a 401 or a DPoP nonce challenge answered at once) per call: API calls get one,
-#: token requests two (a server that keeps changing its nonce must not keep us busy).
-_API_REPLAYS = 1
-_TOKEN_REPLAYS = 2
+#: The verdicts of the classify stage.
+_SUCCESS = "success"
+_REPLAY = "replay"
+_FAILED = "failed"
+
+
+class _Call:
+    """The state of one call across its attempts."""
+
+    __slots__ = (
+        "attempts",
+        "budget",
+        "deadline",
+        "first_request_id",
+        "last",
+        "overslept",
+        "replays",
+        "x",
+    )
+
+    def __init__(self, x: _Exchange, deadline: float, budget: float) -> None:
+        self.x = x
+        self.deadline = deadline
+        self.budget = budget
+        self.attempts = 0
+        self.replays = 0
+        self.first_request_id: str | None = None
+        #: The previous failed attempt's answer, once a retry was decided.
+        self.last: tuple[AuthResponse | None, OktaError] | None = None
+        self.overslept = False
+
+
+class _Try:
+    """One attempt as the stages fill it in."""
+
+    __slots__ = (
+        "error",
+        "failure",
+        "info",
+        "request",
+        "request_id",
+        "response",
+        "secrets",
+        "started",
+        "status",
+    )
+
+    request: AuthRequest
+
+    def __init__(self) -> None:
+        self.secrets: tuple[str, ...] = ()
+        self.response: AuthResponse | None = None
+        self.status = 0
+        self.info: RateLimitInfo | None = None
+        self.request_id: str | None = None
+        #: What the attempt failed with: retryable, by the policy (a transport error or
+        #: an API error), or a failure that ends the call (the strategy's).
+        self.error: OktaError | None = None
+        self.failure: OktaError | None = None
+        self.started = False  # sent, and someone listens for AttemptEnded
+
+
+def _unsent_for_deadline(error: OktaError) -> bool:
+    return (
+        isinstance(error, OktaTimeoutError) and error.phase == "deadline" and not error.request_sent
+    )
 
 
 def default_user_agent(suffix: str | None = None, transport_token: str | None = None) -> str:
@@ -125,6 +197,11 @@ class Session:
             }
         )
         self.limiter = limiter
+        #: The session's events: the observer subscribes, and so may anyone else.
+        self.events = Events()
+        if observer is not None:
+            observer.subscribe(self.events)
+        self._unpace = limiter.on_paced(self._paced)
         self.max_response_bytes = max_response_bytes
         self._closed = False
         self._opened = False
@@ -176,6 +253,7 @@ class Session:
         except Exception as exc:  # never chained: it may hold a secret
             failure = _strategy_failure(self.auth, "aclose", exc)
         finally:
+            self._unpace()
             try:
                 await self.limiter.aclose()
             finally:
@@ -221,7 +299,7 @@ class Session:
             bucket_for(path),
             self.retry,
             self.timeouts if timeout is None else Timeouts.coerce(timeout, self.timeouts),
-            True,
+            API_CALL,
             body,
             None if body is None else "application/json",
             secrets,
@@ -254,223 +332,247 @@ class Session:
             TOKEN_BUCKET,
             self.token_retry,
             self.timeouts,
-            False,
-            prepare=prepare if callable(prepare) else lambda: prepare,
-            replay=replay,
+            TokenCall(prepare if callable(prepare) else lambda: prepare, replay),
         )
         obs = self.observer
-        response, _, _ = await (
+        response, _, attempts = await (
             self._run(exchange) if obs is None else obs.operation(exchange, self._run)
         )
+        if self.events.wants(TokenFetched):
+            await self.events.emit(TokenFetched(response.status, attempts))
         return response
+
+    def _paced(self, bucket: str, waited: float) -> None:
+        if self.events.wants(Paced):
+            self.events.emit_nowait(Paced(bucket, waited))
 
     # ------------------------------------------------------------------ the engine
 
-    async def _run(self, x: _Exchange) -> tuple[AuthResponse, str | None, int]:
-        """Attempts until success, a final refusal, or the deadline; one engine for all."""
-        loop = asyncio.get_running_loop()
+    async def _run(self, x: _Exchange) -> Result:
+        """Attempts until success, a final refusal, or the deadline; one engine for all.
+
+        The stages, in order: pace, prepare, authorize, send (inside the permit), then
+        classify and decide. Each is a method of its own (see docs/architecture.md).
+        """
+        call = self._begin(x)
+        while True:
+            t = self._next_attempt(call)
+            permit = await self._pace(call)
+            if permit is None:
+                return self._out_of_time(call)
+            async with permit:
+                self._prepare(call, t)
+                await self._authorize(call, t)
+                if t.failure is None:
+                    await self._send(call, t)
+                permit.learn(t.info, rate_limited=t.status == 429)
+            if t.started:
+                await self._attempt_ended(call, t)
+            verdict = await self._classify(call, t)
+            if verdict is _SUCCESS:
+                return t.response, t.request_id, call.attempts  # type: ignore[return-value]
+            if verdict is _FAILED:
+                delay = self._decide(call, t)
+                if delay is None:
+                    return self._give_up(call, t)
+                await x.policy.sleep(delay)
+
+    def _begin(self, x: _Exchange) -> _Call:
+        """The call's state: its deadline (the shorter of the client's and the policy's)."""
         budget = x.timeouts.deadline
         if x.policy.deadline is not None and x.policy.deadline < budget:
             budget = x.policy.deadline
-        deadline = loop.time() + budget
-        op = x.op
-        attempts = 0
-        replays = 0
-        first_request_id: str | None = None
-        last: tuple[AuthResponse | None, OktaError] | None = None
-        counter = attempt_counter.get() if x.api else None
-        template = self._header_template
-        bodyless_write = x.body is None and op.method in ("POST", "PUT", "PATCH")
-        obs = self.observer
-        while True:
-            retry_count = attempts - replays
-            attempts += 1
-            x.attempt = attempts
-            if counter is not None:
-                counter[0] += 1
-            # The slot first, then the attempt: a token request's assertion (and the
-            # strategy's count of token requests) is built only for an attempt that goes out.
-            try:
-                sent_at = await self.limiter.acquire(x.bucket, deadline)
-            except TimeoutError:
-                sent_at = None
-            if sent_at is not None and x.prepare is not None and loop.time() >= deadline:
-                # A backoff sleep that overslept the deadline: nothing to build or send.
-                self.limiter.release(x.bucket, sent_at=sent_at, info=None)
-                late = OktaTimeoutError(
-                    f"{op.name}: the call's deadline ran out",
-                    method=op.method,
-                    path=x.url.path,
-                    request_sent=False,
-                    phase="deadline",
-                )
-                return self._give_up(x, last if last is not None else (None, late), attempts - 1)
-            if sent_at is None:
-                if last is not None:
-                    return self._give_up(x, last, attempts - 1)
-                raise self._pacing_timeout(x, budget, attempts)
-            try:
-                headers = template.copy()
-                if x.prepare is not None:
-                    side = x.prepare()
-                    secrets = side.secrets
-                    body = None
-                    if side.form is not None:
-                        body = yarl.URL.build(query=dict(side.form)).raw_query_string.encode()
-                        headers["Content-Type"] = "application/x-www-form-urlencoded"
-                    elif bodyless_write:
-                        headers["Content-Length"] = "0"
-                    headers.update(side.headers)
-                else:
-                    body = x.body
-                    secrets = x.secrets
-                    if x.content_type is not None:
-                        headers["Content-Type"] = x.content_type
-                    elif bodyless_write:
-                        headers["Content-Length"] = "0"  # Okta answers 411 to a bodyless POST
-                    if retry_count > 0:
-                        if first_request_id:
-                            headers["X-Okta-Retry-For"] = first_request_id
-                        headers["X-Okta-Retry-Count"] = str(retry_count)
-                request = AuthRequest(
-                    method=op.method,
-                    url=x.url,
-                    headers=headers,
-                    body=body,
-                    operation=op.name,
-                    deadline=deadline,
-                )
-            except BaseException:
-                self.limiter.release(x.bucket, sent_at=sent_at, info=None)
-                raise
-            info: RateLimitInfo | None = None
-            failure: OktaError | None = None
-            error: OktaError | None = None
-            response: AuthResponse | None = None
-            att = None
-            try:
-                if x.api:
-                    try:
-                        await self.auth.authorize(request)
-                    except OktaError:
-                        raise
-                    except Exception as exc:  # a user's strategy: never chain, it may hold a secret
-                        failure = _strategy_failure(self.auth, "authorize", exc)
-                if failure is None:
-                    if obs is not None:
-                        att = await obs.attempt_start(x, request, attempts, attempts - 1 - replays)
-                    response = await self._transmit(request, x, deadline, secrets)
-                    info = parse_rate_limit(response.headers)
-            except TransportError as exc:
-                error = exc
-            except OktaError as exc:
-                failure = exc
-            finally:
-                # Always, whatever happened since acquire: a lost slot would stall the bucket.
-                self.limiter.release(x.bucket, sent_at=sent_at, info=info)
-            if info is not None and response is not None and response.status == 429:
-                # A 429 while Remaining shows budget teaches this principal's share. Right
-                # after release, with no await between: a shared budget reads both together.
-                self.limiter.rate_limited(x.bucket, info)
-            if obs is not None and att is not None:
-                await obs.attempt_end(x, att, response, error or failure, info)
-            if failure is not None:
-                failure.attempts = attempts
-                raise failure
-            if response is not None:
-                request_id = response.headers.get("X-Okta-Request-Id")
-                if request_id is not None and not _plain_request_id(request_id):
-                    request_id = None  # not Okta's: never repeated, echoed or sent back
-                if first_request_id is None:
-                    first_request_id = request_id
-                try:
-                    if x.api:
-                        wants_replay = self._sees_responses and await self.auth.on_response(
-                            request, response
-                        )
-                    else:
-                        wants_replay = x.replay is not None and x.replay(response)
-                except OktaError as exc:
-                    failure = exc
-                except Exception as exc:  # never chained, as above
-                    failure = _strategy_failure(self.auth, "on_response", exc)
-                if failure is not None:
-                    failure.attempts = attempts
-                    raise failure
-                if response.status in op.success:
-                    return response, request_id, attempts
-                if wants_replay and replays < (_API_REPLAYS if x.api else _TOKEN_REPLAYS):
-                    replays += 1
-                    logger.debug(
-                        "%s: auth asked for a replay",
-                        op.name,
-                        extra=log_fields(x, attempts, response.status, request_id, info),
-                    )
-                    continue
-                error = ApiError.from_response(
-                    response.status,
-                    _decode_json_or_none(response.body),
-                    request_id=request_id,
-                    operation=op.name,
-                    headers=response.headers,
-                    secrets=self._failure_secrets(request, secrets),
-                )
-            assert error is not None
-            if (
-                last is not None
-                and isinstance(error, OktaTimeoutError)
-                and error.phase == "deadline"
-                and not error.request_sent
-            ):
-                # The deadline ran out before this attempt was sent: the previous attempt's
-                # answer (a 503, a 429) says more than "deadline".
-                return self._give_up(x, last, attempts - 1)
-            delay = x.policy.delay(
-                attempt=attempts - replays,
-                idempotent=op.idempotent,
-                error=error,
-                rate_limit=info,
-            )
-            if delay is not None and info is not None and response is not None:
-                window_end = self.limiter.window_end(x.bucket)
-                if response.status == 429 and not info.is_concurrency_signal and window_end:
-                    # The pacer knows the window's end better than Reset - Date (whole
-                    # seconds); the next acquire waits for it anyway.
-                    delay = min(delay, max(0.0, window_end - loop.time()))
-            if delay is not None and loop.time() + delay >= deadline:
-                delay = None  # waiting would overrun the call's deadline
-            if delay is None:
-                return self._give_up(x, (response, error), attempts)
-            last = (response, error)
-            logger.debug(
-                "%s: attempt %d failed (%s); retrying in %.2fs",
-                op.name,
-                attempts,
-                type(error).__name__,
-                delay,
-                extra=log_fields(
-                    x,
-                    attempts,
-                    None if response is None else response.status,
-                    first_request_id if response is None else request_id,
-                    info,
-                    error_type=type(error).__name__,
-                    delay=delay,
-                ),
-            )
-            await x.policy.sleep(delay)
+        deadline = asyncio.get_running_loop().time() + budget
+        return _Call(x, deadline, budget)
 
     @staticmethod
-    def _give_up(
-        x: _Exchange, outcome: tuple[AuthResponse | None, OktaError], attempts: int
-    ) -> tuple[AuthResponse, str | None, int]:
-        """The final answer: token requests return their last refusal, the rest raise."""
-        response, error = outcome
-        if response is not None and not x.api:
-            request_id = response.headers.get("X-Okta-Request-Id")
-            return response, request_id if _plain_request_id(request_id or "") else None, attempts
-        error.attempts = attempts
-        raise error
+    def _next_attempt(call: _Call) -> _Try:
+        call.attempts += 1
+        call.x.attempt = call.attempts
+        return _Try()
+
+    async def _pace(self, call: _Call) -> Permit | None:
+        """Stage: a slot in the call's bucket; None when the deadline runs out first.
+
+        The slot first, then the attempt: a token request's assertion (and the strategy's
+        count of token requests) is built only for an attempt that goes out."""
+        x = call.x
+        try:
+            permit = await self.limiter.slot(x.bucket, call.deadline).take()
+        except TimeoutError:
+            return None
+        if x.kind.checked_late and asyncio.get_running_loop().time() >= call.deadline:
+            # A backoff sleep that overslept the deadline: nothing to build or send.
+            permit.give_back()
+            call.overslept = True
+            return None
+        return permit
+
+    def _out_of_time(self, call: _Call) -> Result:
+        """The deadline ran out before an attempt could go: the last answer, or a timeout."""
+        x = call.x
+        if call.last is not None:
+            return x.kind.final(*call.last, call.attempts - 1)
+        if call.overslept:
+            late = OktaTimeoutError(
+                f"{x.op.name}: the call's deadline ran out",
+                method=x.op.method,
+                path=x.url.path,
+                request_sent=False,
+                phase="deadline",
+            )
+            return x.kind.final(None, late, call.attempts - 1)
+        raise self._pacing_timeout(x, call.budget, call.attempts)
+
+    def _prepare(self, call: _Call, t: _Try) -> None:
+        """Stage: the attempt's request (headers, body, retry headers), built by its kind."""
+        x = call.x
+        headers = self._header_template.copy()
+        retry_count = call.attempts - 1 - call.replays
+        body, t.secrets = x.kind.build(x, headers, retry_count, call.first_request_id)
+        t.request = AuthRequest(
+            method=x.op.method,
+            url=x.url,
+            headers=headers,
+            body=body,
+            operation=x.op.name,
+            deadline=call.deadline,
+        )
+
+    async def _authorize(self, call: _Call, t: _Try) -> None:
+        """Stage: the strategy authorizes an API call (a token request carries its own)."""
+        try:
+            await call.x.kind.authorize(self.auth, t.request)
+        except TransportError as exc:  # a token request of the strategy's that failed
+            t.error = exc
+        except OktaError as exc:
+            t.failure = exc
+        except Exception as exc:  # a user's strategy: never chain, it may hold a secret
+            t.failure = _strategy_failure(self.auth, "authorize", exc)
+
+    async def _send(self, call: _Call, t: _Try) -> None:
+        """Stage: the transport sends the request; reads the rate-limit headers."""
+        if t.error is not None:
+            return
+        x = call.x
+        try:
+            events = self.events
+            t.started = events.wants(AttemptEnded)  # an AttemptEnded is owed after the slot
+            if events.wants(AttemptStarted):
+                retry = call.attempts - 1 - call.replays
+                await events.emit(AttemptStarted(x, t.request, call.attempts, retry))
+            t.response = response = await self._transmit(t.request, x, call.deadline, t.secrets)
+            t.status = response.status
+            t.info = parse_rate_limit(response.headers)
+        except TransportError as exc:
+            t.error = exc
+        except OktaError as exc:
+            t.failure = exc
+
+    async def _attempt_ended(self, call: _Call, t: _Try) -> None:
+        if self.events.wants(AttemptEnded):
+            error = t.error or t.failure
+            ended = AttemptEnded(call.x, t.request, call.attempts, t.response, error, t.info)
+            await self.events.emit(ended)
+
+    async def _classify(self, call: _Call, t: _Try) -> object:
+        """Stage: the attempt's verdict: success, replay, or failed (``t.error``).
+
+        Raises what may not be retried: the strategy's own failures."""
+        if t.failure is not None:
+            t.failure.attempts = call.attempts
+            raise t.failure
+        response = t.response
+        if response is None:
+            return _FAILED  # no response: t.error says why
+        x = call.x
+        request_id = response.headers.get("X-Okta-Request-Id")
+        if request_id is not None and not _plain_request_id(request_id):
+            request_id = None  # not Okta's: never repeated, echoed or sent back
+        t.request_id = request_id
+        if call.first_request_id is None:
+            call.first_request_id = request_id
+        try:
+            auth = self.auth if self._sees_responses else None
+            wants_replay = await x.kind.wants_replay(auth, t.request, response)
+        except OktaError as exc:
+            exc.attempts = call.attempts
+            raise
+        except Exception as exc:  # never chained, as above
+            t.failure = _strategy_failure(self.auth, "on_response", exc)
+        if t.failure is not None:
+            t.failure.attempts = call.attempts
+            raise t.failure  # outside the except: no context either
+        if t.status in x.op.success:
+            return _SUCCESS
+        if wants_replay and call.replays < x.kind.replays_allowed:
+            call.replays += 1
+            logger.debug(
+                "%s: auth asked for a replay",
+                x.op.name,
+                extra=log_fields(x, call.attempts, t.status, request_id, t.info),
+            )
+            return _REPLAY
+        t.error = ApiError.from_response(
+            t.status,
+            _decode_json_or_none(response.body),
+            request_id=request_id,
+            operation=x.op.name,
+            headers=response.headers,
+            secrets=self._failure_secrets(t.request, t.secrets),
+        )
+        return _FAILED
+
+    def _decide(self, call: _Call, t: _Try) -> float | None:
+        """Stage: seconds to wait before the next attempt, or None to give up (the policy
+        decides, within the call's deadline and the pacer's window)."""
+        x = call.x
+        error = t.error
+        assert error is not None
+        if call.last is not None and _unsent_for_deadline(error):
+            return None  # _give_up reports the previous attempt's answer
+        loop_now = asyncio.get_running_loop().time()
+        delay = x.policy.decide(
+            attempt=call.attempts - call.replays,
+            idempotent=x.op.idempotent,
+            error=error,
+            rate_limit=t.info,
+            now=loop_now,
+            deadline=call.deadline,
+            window_end=None if t.info is None else self.limiter.window_end(x.bucket),
+        )
+        if delay is None:
+            return None
+        call.last = (t.response, error)
+        response = t.response
+        logger.debug(
+            "%s: attempt %d failed (%s); retrying in %.2fs",
+            x.op.name,
+            call.attempts,
+            type(error).__name__,
+            delay,
+            extra=log_fields(
+                x,
+                call.attempts,
+                None if response is None else response.status,
+                call.first_request_id if response is None else t.request_id,
+                t.info,
+                error_type=type(error).__name__,
+                delay=delay,
+            ),
+        )
+        return delay
+
+    @staticmethod
+    def _give_up(call: _Call, t: _Try) -> Result:
+        """The final answer, as the call's kind gives it (raise, or the last refusal).
+
+        When the deadline ran out before this attempt was sent, the previous attempt's
+        answer (a 503, a 429) says more than "deadline"."""
+        assert t.error is not None
+        if call.last is not None and _unsent_for_deadline(t.error):
+            return call.x.kind.final(*call.last, call.attempts - 1)
+        return call.x.kind.final(t.response, t.error, call.attempts)
 
     def _failure_secrets(self, request: AuthRequest, secrets: tuple[str, ...]) -> tuple[str, ...]:
         """Everything to redact from a failed attempt's text (computed on failures only)."""
@@ -501,7 +603,7 @@ class Session:
             raise ClientClosedError("this OktaClient is closed; create a new one")
         timeouts = x.timeouts
         remaining = deadline - asyncio.get_running_loop().time()
-        if remaining <= 0 and not x.api:
+        if remaining <= 0 and x.kind.checked_late:
             # A token request was checked against its deadline before its assertion was
             # built (see _run); the microseconds of signing since then do not unsend it.
             remaining = 0.001
@@ -560,36 +662,47 @@ class Session:
                 request_sent=True,
             )
         if failure is not None:
-            # Whatever the server echoed into a malformed response (aiohttp quotes the bad
-            # bytes), the request's credentials are taken out of the text.
-            hidden = self._failure_secrets(request, secrets)
-            if failure.args and isinstance(failure.args[0], str):
-                text = redact(failure.args[0], hidden, limit=1000)
-                failure.args = (f"{x.op.name}: {text}", *failure.args[1:])
-            if failure.cause_message:
-                failure.cause_message = redact(failure.cause_message, hidden)
-            raise failure
+            raise self._redacted(failure, request, x, secrets)
         if debug:
-            request_id = response.headers.get("X-Okta-Request-Id", "-")
-            if not _plain_request_id(request_id):
-                request_id = "-"
-            logger.debug(
-                "%s %s -> %d in %.1f ms (request id %s)",
-                request.method,
-                request.url.path,
-                response.status,
-                (time.perf_counter() - started) * 1000,
-                request_id,
-                extra=log_fields(
-                    x,
-                    x.attempt,
-                    response.status,
-                    None if request_id == "-" else request_id,
-                    remaining=header_remaining(response.headers),
-                    elapsed_ms=(time.perf_counter() - started) * 1000,
-                ),
-            )
+            _log_response(request, x, response, started)
         return response
+
+    def _redacted(
+        self, failure: TransportError, request: AuthRequest, x: _Exchange, secrets: tuple[str, ...]
+    ) -> TransportError:
+        # Whatever the server echoed into a malformed response (aiohttp quotes the bad
+        # bytes), the request's credentials are taken out of the text.
+        hidden = self._failure_secrets(request, secrets)
+        if failure.args and isinstance(failure.args[0], str):
+            text = redact(failure.args[0], hidden, limit=1000)
+            failure.args = (f"{x.op.name}: {text}", *failure.args[1:])
+        if failure.cause_message:
+            failure.cause_message = redact(failure.cause_message, hidden)
+        return failure
+
+
+def _log_response(
+    request: AuthRequest, x: _Exchange, response: AuthResponse, started: float
+) -> None:
+    request_id = response.headers.get("X-Okta-Request-Id", "-")
+    if not _plain_request_id(request_id):
+        request_id = "-"
+    logger.debug(
+        "%s %s -> %d in %.1f ms (request id %s)",
+        request.method,
+        request.url.path,
+        response.status,
+        (time.perf_counter() - started) * 1000,
+        request_id,
+        extra=log_fields(
+            x,
+            x.attempt,
+            response.status,
+            None if request_id == "-" else request_id,
+            remaining=header_remaining(response.headers),
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+        ),
+    )
 
 
 def _valid_response(response: object) -> bool:

@@ -6,12 +6,14 @@ import asyncio
 import math
 import time
 from collections.abc import Callable
+from types import TracebackType
+from typing import Any
 
 import attrs
 
 from .headers import RateLimitInfo
 
-__all__ = ["PACING_MODES", "RateLimiter"]
+__all__ = ["PACING_MODES", "Permit", "RateLimiter"]
 
 #: ``RateLimiter(pacing=...)`` values.
 PACING_MODES = ("burst", "smooth")
@@ -106,6 +108,160 @@ class _Bucket:
         self.shared_left = 1 << 30  # the shared budget's grants left in the window, last seen
 
 
+class BucketState:
+    """What a collaborator of the pacer (a shared budget) reads and changes of one bucket.
+
+    A view: it holds no state of its own, and every change goes through a method that
+    keeps the pacer's own estimates consistent.
+    """
+
+    __slots__ = ("_b",)
+
+    def __init__(self, b: _Bucket) -> None:
+        self._b = b
+
+    @property
+    def info(self) -> RateLimitInfo | None:
+        """The latest observation of the current window."""
+        return self._b.info
+
+    @property
+    def opening(self) -> bool:
+        """No window is known, or the last one has ended: the next request is a probe."""
+        return self._b.info is None or self._b.rolled_at is not None
+
+    @property
+    def remaining(self) -> int:
+        """The lowest ``X-Rate-Limit-Remaining`` seen in the current window."""
+        return self._b.remaining
+
+    @property
+    def rtt(self) -> float:
+        """The smoothed round trip, in seconds (0 before the first response)."""
+        return self._b.rtt
+
+    @property
+    def end(self) -> float:
+        """Burst pacing: local time at which the current window is taken to end."""
+        return self._b.end
+
+    @property
+    def early(self) -> int:
+        """Times a request went out before the window had really ended."""
+        return self._b.early
+
+    @property
+    def window_length(self) -> float | None:
+        """The window length learned from the headers, while it has not been caught short."""
+        b = self._b
+        return b.wlen if b.h_ok else None
+
+    def local_time(self, server_epoch: float) -> float | None:
+        """A server epoch time in local monotonic seconds; None before a ``Date`` is seen."""
+        off_lo = self._b.off_lo
+        return None if off_lo == -math.inf else server_epoch - off_lo + _END_MARGIN
+
+    def block_until(self, when: float) -> None:
+        """The shared budget says the window is spent until ``when`` (local time)."""
+        self._b.blocked_until = when
+
+    def shared_left(self, grants: int) -> None:
+        """The shared budget's grants left in the window, as it last said."""
+        self._b.shared_left = grants
+
+    def learn_length(self, length: float) -> None:
+        """Another client saw a window longer than this pacer's estimate; its end moves."""
+        b = self._b
+        if b.wlen is not None and length > b.wlen:
+            b.wlen = length
+            if b.end_by_start:
+                b.end = max(b.end, b.first_recv + length + _END_MARGIN)
+
+    def undo_grant(self, probe: bool) -> None:
+        """Give back a local grant that the shared budget refused, and wake a waiter."""
+        b = self._b
+        b.in_flight = max(0, b.in_flight - 1)
+        if probe:
+            b.probing = False
+        waiter = b.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+
+class Permit:
+    """One request's slot in a bucket, from :meth:`RateLimiter.slot`.
+
+    ``async with limiter.slot(bucket, deadline) as permit:`` waits for the grant on entry
+    and gives the slot back on exit, on every path (an error, a cancellation). What the
+    response showed goes back with it: call :meth:`learn` before the block ends.
+
+    Attributes:
+        bucket: The rate-limit bucket.
+        deadline: Monotonic seconds after which waiting raises ``TimeoutError``.
+        sent_at: The grant time (set on entry).
+        grant: What a shared budget granted with the slot (None for a local limiter).
+    """
+
+    __slots__ = (
+        "_limiter",
+        "_returned",
+        "bucket",
+        "deadline",
+        "grant",
+        "info",
+        "refused",
+        "sent_at",
+    )
+
+    def __init__(self, limiter: RateLimiter, bucket: str, deadline: float | None) -> None:
+        self._limiter = limiter
+        self.bucket = bucket
+        self.deadline = deadline
+        self.sent_at = 0.0
+        self.grant: Any = None
+        self.info: RateLimitInfo | None = None
+        self.refused = False
+        self._returned = True
+
+    def learn(self, info: RateLimitInfo | None, *, rate_limited: bool = False) -> None:
+        """What the response's headers showed; ``rate_limited`` for a 429 (see
+        :meth:`RateLimiter.rate_limited`). Taken into account when the slot is returned."""
+        self.info = info
+        self.refused = rate_limited and info is not None
+
+    async def take(self) -> Permit:
+        """Wait for the grant, unless this permit holds it already; returns the permit.
+
+        For a caller that must tell a pacing timeout from what its block raises:
+        ``permit = await limiter.slot(b, d).take()``, then ``async with permit:``.
+
+        Raises:
+            TimeoutError: when the deadline passes while waiting.
+        """
+        if self._returned:
+            self.info, self.refused = None, False
+            await self._limiter._take(self)
+            self._returned = False
+        return self
+
+    async def __aenter__(self) -> Permit:
+        return await self.take()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.give_back()
+
+    def give_back(self) -> None:
+        """Return the slot now (idempotent; the block's exit calls it)."""
+        if not self._returned:
+            self._returned = True
+            self._limiter._give(self)
+
+
 class RateLimiter:
     """Paces every call of one client from the X-Rate-Limit-* headers, per bucket.
 
@@ -184,13 +340,39 @@ class RateLimiter:
         #: Times a waiting call was woken (by a response or its timer); for tests.
         self.wakeups = 0
         #: Called with (bucket, seconds) when a call waited before its grant (observability).
+        #: Kept for compatibility: :meth:`on_paced` takes any number of listeners.
         self.on_wait: Callable[[str, float], None] | None = None
+        self._paced: list[Callable[[str, float], None]] = []
+
+    def on_paced(self, listener: Callable[[str, float], None]) -> Callable[[], None]:
+        """Call ``listener(bucket, seconds)`` whenever a call waited before its grant.
+
+        Returns:
+            A function that removes the listener.
+        """
+        self._paced.append(listener)
+
+        def remove() -> None:
+            if listener in self._paced:
+                self._paced.remove(listener)
+
+        return remove
+
+    def _tell_paced(self, bucket: str, waited: float) -> None:
+        if self.on_wait is not None:
+            self.on_wait(bucket, waited)
+        for listener in self._paced:
+            listener(bucket, waited)
 
     def _bucket(self, name: str) -> _Bucket:
         bucket = self._buckets.get(name)
         if bucket is None:
             bucket = self._buckets[name] = _Bucket(float(self.max_in_flight))
         return bucket
+
+    def _state(self, name: str) -> BucketState:
+        """The view of one bucket that a collaborator (a shared budget) works through."""
+        return BucketState(self._bucket(name))
 
     # ---------------------------------------------------------------- reading
 
@@ -456,10 +638,30 @@ class RateLimiter:
         b.last_grant = now
         return now
 
+    def slot(self, bucket: str, deadline: float | None = None) -> Permit:
+        """A slot in ``bucket``: ``async with limiter.slot(bucket, deadline) as permit:``.
+
+        Entering waits for the grant (``TimeoutError`` when ``deadline``, monotonic
+        seconds, passes first); leaving returns it with what :meth:`Permit.learn` saw.
+        """
+        return Permit(self, bucket, deadline)
+
+    async def _take(self, permit: Permit) -> None:
+        """Grant ``permit`` (sets its ``sent_at``); subclasses add to the grant."""
+        permit.sent_at = await self.acquire(permit.bucket, permit.deadline)
+
+    def _give(self, permit: Permit) -> None:
+        """Return ``permit``'s slot and learn what it saw."""
+        info = permit.info
+        self.release(permit.bucket, sent_at=permit.sent_at, info=info)
+        if permit.refused and info is not None:
+            self.rate_limited(permit.bucket, info)
+
     async def acquire(self, bucket: str, deadline: float | None = None) -> float:
         """Wait until a request may be sent in ``bucket``; returns the grant time.
 
-        Every successful acquire must be matched by one :meth:`release`.
+        Every successful acquire must be matched by one :meth:`release`; :meth:`slot`
+        pairs them for you.
 
         Raises:
             TimeoutError: when ``deadline`` (monotonic seconds) passes while waiting.
@@ -475,8 +677,8 @@ class RateLimiter:
                 now = self._clock()
                 wait = self._wait_time(b, now)
                 if wait == 0.0:
-                    if self.on_wait is not None:
-                        self.on_wait(bucket, now - started)
+                    if self.on_wait is not None or self._paced:
+                        self._tell_paced(bucket, now - started)
                     return self._grant(b, now)
                 if deadline is not None:
                     left = deadline - now

@@ -6,7 +6,6 @@ See :mod:`okta_connections.ratelimit.budget` for how the budget is kept.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import hashlib
 import logging
 import math
@@ -18,7 +17,7 @@ import attrs
 
 from .budget import _EPOCH_TTL, SharedBudget
 from .headers import RateLimitInfo
-from .pacer import RateLimiter
+from .pacer import Permit, RateLimiter
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -57,13 +56,6 @@ class _Unavailable(Exception):
 def _expire(future: asyncio.Future[Any]) -> None:
     if not future.done():
         future.set_exception(TimeoutError("the deadline passed waiting for the shared budget"))
-
-
-#: The grant of the current task's request, between acquire and release (one task makes
-#: one request at a time, so a context variable pairs them without a lookup table).
-_grant: contextvars.ContextVar[_Grant | None] = contextvars.ContextVar(
-    "okta_connections_grant", default=None
-)
 
 
 class SharedRateLimiter(RateLimiter):
@@ -114,6 +106,9 @@ class SharedRateLimiter(RateLimiter):
         #: Outages seen (Redis not answering, or restarted and empty); for tests and
         #: diagnostics.
         self.outages = 0
+        # Grants handed out by the public acquire(), by (bucket, grant time), until their
+        # release() (slot() carries its grant in the permit instead).
+        self._held: dict[tuple[str, float], list[_Grant]] = {}
 
     def __repr__(self) -> str:
         return f"SharedRateLimiter({self.budget!r})"
@@ -203,17 +198,29 @@ class SharedRateLimiter(RateLimiter):
                 )
 
     async def acquire(self, bucket: str, deadline: float | None = None) -> float:
+        """Wait for the local pacer, then for a grant of the shared budget.
+
+        Every successful acquire must be matched by one :meth:`release`; :meth:`slot`
+        pairs them for you, and carries the grant in its permit."""
+        permit = Permit(self, bucket, deadline)
+        await self._take(permit)
+        if permit.grant is not None:
+            self._held.setdefault((bucket, permit.sent_at), []).append(permit.grant)
+        return permit.sent_at
+
+    async def _take(self, permit: Permit) -> None:
         """Wait for the local pacer, then for a grant of the shared budget."""
+        bucket, deadline = permit.bucket, permit.deadline
         while True:
-            sent_at = await super().acquire(bucket, deadline)
-            _grant.set(None)
+            sent_at = await RateLimiter.acquire(self, bucket, deadline)
+            permit.sent_at, permit.grant = sent_at, None
             if self._down:
                 if self._clock() < self._retry_at:
-                    return sent_at
+                    return
                 self._shared = True  # try Redis again with this request
-            b = self._bucket(bucket)
-            info = b.info
-            probe = info is None or b.rolled_at is not None
+            state = self._state(bucket)
+            info = state.info
+            probe = state.opening
             mine = int(info.reset_at) if info is not None else 0
             _, assumed = self._caps(info)
             self._serial += 1
@@ -233,19 +240,22 @@ class SharedRateLimiter(RateLimiter):
             try:
                 verdict, n, window, extra = await future
             except (asyncio.CancelledError, TimeoutError):
-                self._undo(b, probe)
+                state.undo_grant(probe)
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    # Granted, but cancelled before this task resumed: give it straight back.
+                    self._give_back_row(bucket, lease, future.result())
                 raise
             except _Unavailable:
-                return sent_at  # Redis did not answer: this one goes on local pacing
+                return  # Redis did not answer: this one goes on local pacing
             finally:
                 if timer is not None:
                     timer.cancel()
             if verdict == 1:
                 if window:
-                    b.shared_left = extra
-                _grant.set(_Grant(lease, n, window == 0, window or None, assumed))
-                return sent_at
-            self._undo(b, probe)
+                    state.shared_left(extra)
+                permit.grant = _Grant(lease, n, window == 0, window or None, assumed)
+                return
+            state.undo_grant(probe)
             now = self._clock()
             wait = 0.0
             if verdict == -1 and extra == 1:
@@ -253,12 +263,11 @@ class SharedRateLimiter(RateLimiter):
                 # by the server clock, when another client has seen one we have not).
                 end: float | None = None
                 if window > mine:
-                    if b.off_lo != -math.inf:
-                        end = window - b.off_lo + 0.001
-                elif b.end != math.inf:
-                    end = b.end
+                    end = state.local_time(window)
+                elif state.end != float("inf"):
+                    end = state.end
                 if end is not None and now < end < now + _MAX_BLOCK:
-                    b.blocked_until = end
+                    state.block_until(end)
                 else:
                     wait = 0.05  # no clock to convert its end with yet: look again soon
             elif verdict == -2 and n > 0:
@@ -266,11 +275,19 @@ class SharedRateLimiter(RateLimiter):
             else:
                 # All concurrency slots are leased, another client's probe or a grant past
                 # the assumed share is out: each comes back within a round trip.
-                wait = min(0.05, max(0.005, b.rtt / 2))
+                wait = min(0.05, max(0.005, state.rtt / 2))
             if deadline is not None and now + wait >= deadline:
                 raise TimeoutError("the deadline passed while waiting for the shared budget")
             if wait:
                 await asyncio.sleep(wait)
+
+    def _give_back_row(self, bucket: str, lease: str, row: Any) -> None:
+        """Return a grant whose caller was cancelled before it could use it."""
+        if row[0] == 1:
+            self._queue_give(
+                bucket,
+                [lease, -1, 1 if row[2] == 0 else 0, 60, 0, -1, row[2], 0, 0, 0, 0, row[2]],
+            )
 
     def _flush_takes(self, bucket: str) -> None:
         batch = self._takes.pop(bucket, [])
@@ -285,8 +302,8 @@ class SharedRateLimiter(RateLimiter):
     async def _run_takes(
         self, bucket: str, batch: list[tuple[str, bool, asyncio.Future[Any]]]
     ) -> None:
-        b = self._bucket(bucket)
-        info = b.info
+        state = self._state(bucket)
+        info = state.info
         full, assumed = self._caps(info)
         ttl_s = int(info.reset_after) + 60 if info is not None else 120
         args: list[object] = [
@@ -300,9 +317,9 @@ class SharedRateLimiter(RateLimiter):
             self.max_capacity,
             self.assumed_share,
             # A round trip, so that no grant lands after its window's end: 5-500 ms.
-            min(500, max(5, int(b.rtt * 1000))),
+            min(500, max(5, int(state.rtt * 1000))),
             # Okta's count of the window, by the lowest Remaining seen in it.
-            max(0, info.limit - b.remaining) if info is not None else 0,
+            max(0, info.limit - state.remaining) if info is not None else 0,
         ]
         call = self._call()
         try:
@@ -319,58 +336,62 @@ class SharedRateLimiter(RateLimiter):
             self._heard(call, taken.epoch)  # before _known changes: it may put that back
             self._known[bucket] = (taken.shown, taken.ceiling)
             if taken.wlen_ms:
-                self._learn_length(b, taken.wlen_ms / 1000.0)
+                state.learn_length(taken.wlen_ms / 1000.0)
             for (lease, _, future), row in zip(batch, taken.rows, strict=True):
                 if not future.done():
                     future.set_result(row)
-                elif row[0] == 1:
+                else:
                     # Its caller was cancelled while asking: give the grant straight back.
-                    self._queue_give(
-                        bucket,
-                        [lease, -1, 1 if row[2] == 0 else 0, 60, 0, -1, row[2], 0, 0, 0, 0, row[2]],
-                    )
+                    self._give_back_row(bucket, lease, row)
         finally:
             # Never a caller left waiting on a batch that ended without its answer.
             for _, _, future in batch:
                 if not future.done():
                     future.set_exception(_Unavailable())
 
-    @staticmethod
-    def _learn_length(b: Any, length: float) -> None:
-        """Another client's probe came before a window's end: its length is longer than
-        this pacer's estimate (see RateLimiter's burst pacing), so the end moves too."""
-        if b.wlen is not None and length > b.wlen:
-            b.wlen = length
-            if b.end_by_start:
-                b.end = max(b.end, b.first_recv + length + 0.001)
-
-    def _undo(self, b: Any, probe: bool) -> None:
-        """Give back a local grant that the shared budget refused."""
-        b.in_flight = max(0, b.in_flight - 1)
-        if probe:
-            b.probing = False
-        waiter = b.waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
     def release(self, bucket: str, *, sent_at: float, info: RateLimitInfo | None) -> None:
         """Return the local slot, and the lease with what the headers showed to Redis."""
-        grant = _grant.get()
-        if grant is None:
-            super().release(bucket, sent_at=sent_at, info=info)
+        held = self._held.get((bucket, sent_at))
+        if not held:
+            RateLimiter.release(self, bucket, sent_at=sent_at, info=info)
             return
-        _grant.set(None)
-        b = self._bucket(bucket)
-        early = b.early
-        super().release(bucket, sent_at=sent_at, info=info)
-        if grant.probe and b.early > early:
+        grant = held.pop(0)
+        if not held:
+            del self._held[(bucket, sent_at)]
+        self._return(bucket, sent_at, grant, info, refused=False)
+
+    def _give(self, permit: Permit) -> None:
+        grant = permit.grant
+        if grant is None:
+            RateLimiter._give(self, permit)
+            return
+        info = permit.info
+        self._return(permit.bucket, permit.sent_at, grant, info, refused=permit.refused)
+
+    def _return(
+        self,
+        bucket: str,
+        sent_at: float,
+        grant: _Grant,
+        info: RateLimitInfo | None,
+        *,
+        refused: bool,
+    ) -> None:
+        state = self._state(bucket)
+        early = state.early
+        RateLimiter.release(self, bucket, sent_at=sent_at, info=info)
+        if refused and info is not None:
+            RateLimiter.rate_limited(self, bucket, info)
+            grant.refused = True
+        if grant.probe and state.early > early:
             # This probe was still counted in the old window: the local pacer has pushed
             # its estimate of the window's end back; hold the fleet's probes until then.
-            hold = min(b.end - self._clock(), _MAX_BLOCK)
+            hold = min(state.end - self._clock(), _MAX_BLOCK)
             grant.hold_ms = max(1, int(hold * 1000))
-            grant.wlen_ms = int(b.wlen * 1000) if b.wlen is not None and b.h_ok else 0
+            length = state.window_length
+            grant.wlen_ms = int(length * 1000) if length is not None else 0
         # Queued, and sent at the end of this turn of the loop with every other return:
-        # by then this call's rate_limited() (on a 429) has marked the grant refused.
+        # a rate_limited() in the same turn (on a 429) still marks the grant refused.
         self._queue_grant(bucket, grant, info)
 
     def _queue_grant(self, bucket: str, grant: _Grant, info: RateLimitInfo | None) -> None:
@@ -438,11 +459,12 @@ class SharedRateLimiter(RateLimiter):
         self._heard(call, epoch)
 
     def rate_limited(self, bucket: str, info: RateLimitInfo) -> None:
-        """A rate-limit 429: as locally, and the grant is marked refused for Redis."""
+        """A rate-limit 429, after its :meth:`release`: as locally, and the grant just
+        returned (still queued for Redis) is marked refused."""
         super().rate_limited(bucket, info)
-        grant = _grant.get()
-        if grant is not None:
-            grant.refused = True
+        pending = self._gives.get(bucket)
+        if pending and isinstance(pending[-1], _Return):
+            pending[-1].grant.refused = True
 
     async def aclose(self) -> None:
         """Wait briefly for leases still being returned, then close the connection."""
