@@ -3,7 +3,7 @@
     python -m benchmarks.bench_scale_out                # 3 rounds of 600 gets
     python -m benchmarks.bench_scale_out --rounds 1 --action ensure_deactivated
 
-The scenario of tests/test_scale_out.py without its faults: ``fake-server`` (100 per 2 s
+The scenario of tests/scale_out/test_scale_out.py without its faults: ``fake-server`` (100 per 2 s
 window, a 50% share per token, so 50 per window for our token), two redis-servers (the
 broker and results; the budget), two Celery workers of two pool processes each, 600 apps
 in chunks of 50. The clock starts when both workers answer a ping and stops when the last

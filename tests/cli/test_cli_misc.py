@@ -53,7 +53,7 @@ async def test_demo_runs_a_rate_limited_job_and_leaves_nothing_running(tmp_path:
     # Every step the demo prints is one that docs/cli.md describes, in the same order.
     printed = re.findall(r"^(\d)\. +(\w+)", result.out, re.M)
     assert [n for n, _ in printed] == ["1", "2", "3", "4", "5"]
-    docs = (Path(__file__).parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    docs = (Path(__file__).parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
     section = docs[docs.index("### `demo") :]
     documented = re.findall(r"^(\d)\. ", section, re.M)
     assert documented == [n for n, _ in printed]
@@ -95,7 +95,7 @@ async def test_fake_server_prints_its_url_and_token_and_serves(tmp_path: Path) -
 @pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 async def test_fake_server_principal_share_and_requests_log(tmp_path: Path) -> None:
-    # What tests/test_scale_out.py relies on: a token may use half of each window, and
+    # What tests/scale_out/test_scale_out.py relies on: a token may use half of each window, and
     # the log of what was served reaches a test in another process when the fake stops.
     log = tmp_path / "requests.jsonl"
     proc = await start_cli(

@@ -492,7 +492,7 @@ def test_docs_example_is_the_test_file_verbatim() -> None:
     """docs/observability.md shows tests/test_docs_observability_example.py as it is."""
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     doc = (root / "docs" / "observability.md").read_text(encoding="utf-8")
     source = (root / "tests" / "test_docs_observability_example.py").read_text(encoding="utf-8")
     marker = "<!-- example: tests/test_docs_observability_example.py -->\n```python\n"
@@ -506,7 +506,7 @@ def test_docs_name_every_metric_and_span_attribute(otel: Otel) -> None:
 
     from okta_connections.pipeline import otel as ours
 
-    doc = (Path(__file__).resolve().parents[1] / "docs" / "observability.md").read_text()
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "observability.md").read_text()
     keys = [v for k, v in vars(ours).items() if k.isupper() and isinstance(v, str)]
     keys.remove(ours.INSTRUMENTATION_NAME)
     assert len(keys) > 15

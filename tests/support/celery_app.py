@@ -1,4 +1,4 @@
-"""The Celery app of tests/test_scale_out.py: what a user writes, plus two test hooks.
+"""The Celery app of tests/scale_out/test_scale_out.py: what a user writes, plus two test hooks.
 
 Workers start it with ``celery -A tests.support.celery_app worker`` and read their
 broker, result store and visibility timeout from ``OKC_TEST_*`` variables; the Okta

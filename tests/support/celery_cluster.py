@@ -1,4 +1,4 @@
-"""Celery on Redis against fake-server, all on loopback: for tests/test_scale_out.py and
+"""Celery on Redis against fake-server, all on loopback: for tests/scale_out/test_scale_out.py and
 benchmarks/bench_scale_out.py.
 
 Two redis-servers (broker and results on one, databases 0 and 1; the shared budget on

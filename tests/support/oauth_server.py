@@ -7,7 +7,7 @@ the client sends: assertion signature, aud, iss, sub, exp, jti replay; DPoP proo
 signature, htm, htu, iat, jti replay, ath and key binding. Every refusal of a credential the
 client built is recorded in ``rejections``, so tests can assert the client never produced one.
 
-tests/test_oauth_server.py shows that the server itself rejects bad proofs and replays, so
+tests/auth/test_oauth_server.py shows that the server itself rejects bad proofs and replays, so
 a test that finds ``rejections == []`` means something. The ``oauth_server`` fixture
 (tests/conftest.py) starts one.
 """

@@ -50,7 +50,7 @@ def _with_auth(url: str, user: str, password: str) -> str:
 
 
 def test_docs_mock_transport_example_runs() -> None:
-    text = (Path(__file__).parent.parent / "docs" / "transport.md").read_text()
+    text = (Path(__file__).parents[2] / "docs" / "transport.md").read_text()
     block = re.search(r"```python\n(.*?)```", text, re.S)
     assert block is not None
     exec(compile(block.group(1), "docs/transport.md", "exec"), {"__name__": "docs"})
