@@ -543,7 +543,7 @@ async def test_fake_okta_conforms_to_the_spec(validators: Any) -> None:
             for op in OPERATIONS:
                 for _ in range(3):
                     await run(gen.case(op))
-        assert fake.requests(event="system.client.rate_limit.violation")
+        assert fake.requests(event="system.operation.rate_limit.violation")
         # Concurrency 429s (Limit = Remaining = 0, §8.2): requests overlap while they wait.
         fake.set_rate_limit(1_000_000, 60, principal_share=1.0, headers="principal")
         fake.set_concurrency_limit(2)

@@ -21,6 +21,8 @@ __all__ = [
     "EVENT_CLIENT_RATE",
     "EVENT_ORG_CONCURRENCY",
     "EVENT_ORG_RATE",
+    "EVENT_PRINCIPAL_CONCURRENCY",
+    "EVENT_PRINCIPAL_RATE",
     "HeaderMode",
     "Limits",
     "RateState",
@@ -31,11 +33,21 @@ __all__ = [
 
 HeaderMode = Literal["principal", "org"]
 
-#: System Log event names (reference §8.2, §10), recorded on the refused request.
+#: System Log event names, recorded on the refused request that caused them: a rate
+#: event once per window, a concurrency event the first time each minute (not once per
+#: refused request). Sources in docs/testing.md, "Rate limits".
 EVENT_ORG_RATE: Final = "system.org.rate_limit.violation"
-EVENT_CLIENT_RATE: Final = "system.client.rate_limit.violation"
 EVENT_ORG_CONCURRENCY: Final = "core.concurrency.org.limit.violation"
+#: A principal (API token, OAuth service app) over its share (Okta Support, "429 Too
+#: Many Requests").
+EVENT_PRINCIPAL_RATE: Final = "system.operation.rate_limit.violation"
+EVENT_PRINCIPAL_CONCURRENCY: Final = "system.operation.concurrency_limit.violation"
+#: Okta documents these for per-client limits on ``/authorize``, which the fake does not
+#: serve: kept for existing imports, never recorded.
+EVENT_CLIENT_RATE: Final = "system.client.rate_limit.violation"
 EVENT_CLIENT_CONCURRENCY: Final = "system.client.concurrency_rate_limit.violation"
+#: Concurrency events are recorded at most once per this many seconds (whole minutes).
+_CONCURRENCY_EVENT_PERIOD: Final = 60
 
 
 def bucket_of(path: str) -> str:
@@ -93,6 +105,8 @@ class _Window:
     end: int
     count: int = 0
     by_principal: Counter[str] = attrs.field(factory=Counter)
+    # Rate events already recorded in this window: (event, principal or None).
+    logged: set[tuple[str, str | None]] = attrs.field(factory=set)
 
 
 @attrs.define
@@ -133,6 +147,8 @@ class Limits:
     windows: dict[str, _Window] = attrs.field(factory=dict)
     in_flight: int = 0
     in_flight_by: Counter[str] = attrs.field(factory=Counter)
+    # Concurrency events: (event, principal or None) -> the minute last recorded.
+    concurrency_logged: dict[tuple[str, str | None], int] = attrs.field(factory=dict)
 
     def __attrs_post_init__(self) -> None:
         self.set_headers(self.headers)
@@ -219,19 +235,25 @@ class Limits:
         past the org's limit counts against both (a 429 does not give the budget back).
         """
         win = self._window(bucket, now)
-        events: list[str] = []
+        violation: tuple[str, str | None] | None = None
         if key is not None:
             win.by_principal[key] += 1
             ceiling = self.ceiling(key)
             # At a full share the org's bucket is the ceiling: that is an org violation.
             if ceiling < self.limit and win.by_principal[key] > ceiling:
-                events.append(EVENT_CLIENT_RATE)
-        if not events:
+                violation = (EVENT_PRINCIPAL_RATE, key)
+        if violation is None:
             win.count += 1
             if win.count > self.limit:
-                events.append(EVENT_ORG_RATE)
-        refused = bool(events) and self.enforce
-        return Admission(self._state(win, key, exceeded=bool(events)), refused, tuple(events))
+                violation = (EVENT_ORG_RATE, None)
+        events: tuple[str, ...] = ()
+        if violation is not None and violation not in win.logged:
+            # Once per window, on the first request refused in it.
+            win.logged.add(violation)
+            events = (violation[0],)
+        exceeded = violation is not None
+        refused = exceeded and self.enforce
+        return Admission(self._state(win, key, exceeded=exceeded), refused, events)
 
     def enter(self, key: str | None, now: float) -> Admission | None:
         """Take an in-flight slot; an :class:`Admission` refusing it when none is free.
@@ -241,17 +263,22 @@ class Limits:
         """
         limit = self.concurrency
         if limit is not None:
-            event = None
+            violation: tuple[str, str | None] | None = None
             if self.in_flight >= limit:
-                event = EVENT_ORG_CONCURRENCY
+                violation = (EVENT_ORG_CONCURRENCY, None)
             elif key is not None:
                 own = self.concurrency_ceiling(key)
                 if own is not None and self.in_flight_by[key] >= own:
-                    event = EVENT_CLIENT_CONCURRENCY
-            if event is not None:
+                    violation = (EVENT_PRINCIPAL_CONCURRENCY, key)
+            if violation is not None:
                 # Concurrency 429s report Limit = Remaining = 0 and an estimated reset.
                 state = RateState(limit=0, remaining=0, reset=math.floor(now) + 1, exceeded=True)
-                return Admission(state, True, (event,))
+                # The first each minute (whole minutes of the clock), not every refusal.
+                minute = math.floor(now / _CONCURRENCY_EVENT_PERIOD)
+                first = self.concurrency_logged.get(violation) != minute
+                if first:
+                    self.concurrency_logged[violation] = minute
+                return Admission(state, True, (violation[0],) if first else ())
         self.in_flight += 1
         if key is not None:
             self.in_flight_by[key] += 1
