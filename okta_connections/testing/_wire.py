@@ -97,7 +97,10 @@ def connection_body(app: FakeApp, base: str) -> dict[str, Any]:
         if app.rotation_mode is not None:
             profile["signing"] = {"rotationMode": app.rotation_mode}
     body["profile"] = profile
-    if app.consent_pending:
+    # authorize: while consent is pending, and on an ENABLED third-party OAuth
+    # connection (the spec's Office 365 example: ENABLED, deactivate and authorize).
+    # Verified but not yet activated: none (the spec is silent; docs/testing.md).
+    if app.consent_pending or (status == "ENABLED" and scheme == "OAUTH2" and app.needs_consent):
         links["authorize"] = {
             "href": f"{base}/fake-consent/{app.id}",
             # guidance inside hints, as the schema (HrefHintsGuidanceObject) has it.

@@ -126,7 +126,8 @@ async def test_get_third_party_oauth_connection(api: Api, fake: FakeOkta) -> Non
     body = reply.json()
     assert "authScheme" not in body  # as in the O365 example: no top-level authScheme
     assert body["profile"] == {"authScheme": "OAUTH2"}
-    assert link_names(body) == {"self", "deactivate"}
+    # The O365 example's links: ENABLED, with deactivate and authorize.
+    assert link_names(body) == {"self", "deactivate", "authorize"}
     assert b"O365-Pa55word!" not in reply.body
 
 

@@ -51,11 +51,11 @@ async def test_full_consent_flow(api: Api, fake: FakeOkta, name: str) -> None:
     assert set(body["_links"]) == {"self", "activate"}
     assert app.consent_state == "verified"
 
-    # 4. Activate.
+    # 4. Activate: ENABLED with deactivate and authorize, as the spec's O365 example.
     assert (await api.activate(app.id)).status == 204
     body = (await api.get(app.id)).json()
     assert body["status"] == "ENABLED"
-    assert set(body["_links"]) == {"self", "deactivate"}
+    assert set(body["_links"]) == {"self", "deactivate", "authorize"}
 
 
 async def test_consent_helper_matches_the_page(api: Api, fake: FakeOkta) -> None:
