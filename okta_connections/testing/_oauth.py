@@ -384,7 +384,9 @@ class FakeAuthorizationServer:
         exp = claims["exp"]
         if not isinstance(exp, int | float) or exp <= now - _CLOCK_SKEW:
             raise self._refuse(401, "invalid_client", "The client_assertion token is expired.")
-        if exp - now > _MAX_ASSERTION_LIFETIME + _CLOCK_SKEW:
+        # More than an hour ahead is refused with no leeway (reference §6.2, §10):
+        # okta-sdk-python#382, an exp of exactly 60 minutes failing on any clock skew.
+        if exp - now > _MAX_ASSERTION_LIFETIME:
             raise self._refuse(
                 401, "invalid_client", "The client_assertion token expires too far in the future."
             )
