@@ -38,7 +38,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ._faults import FaultPlan, ScriptedFault
 
-__all__ = ["FakeAuthorizationServer", "OAuthChallenge", "ServiceApp"]
+__all__ = [
+    "DPOP_ALGS",
+    "FakeAuthorizationServer",
+    "OAuthChallenge",
+    "ServiceApp",
+    "dpop_challenge",
+    "www_authenticate",
+]
 
 TOKEN_PATH: Final = "/oauth2/v1/token"
 _ASSERTION_TYPE: Final = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -49,6 +56,26 @@ _CLOCK_SKEW: Final = 5.0
 _THUMBPRINT_MEMBERS: Final = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y")}
 
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+
+#: What Okta's resource server names in ``WWW-Authenticate: DPoP algs=...`` (reference
+#: §10, okta-sdk-nodejs#453): no EdDSA, no PS*.
+DPOP_ALGS: Final = " ".join(_ASYMMETRIC)
+
+
+def www_authenticate(scheme: str, **params: str | None) -> str:
+    """A ``WWW-Authenticate`` challenge: ``DPoP algs="...", error="..."``, in the order
+    given; None values are left out, quotes and backslashes escaped."""
+    parts = []
+    for name, value in params.items():
+        if value is not None:
+            escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+            parts.append(f'{name}="{escaped}"')
+    return f"{scheme} {', '.join(parts)}" if parts else scheme
+
+
+def dpop_challenge(error: str | None = None, description: str | None = None) -> str:
+    """The resource server's DPoP challenge, as Okta sends it (algs first)."""
+    return www_authenticate("DPoP", algs=DPOP_ALGS, error=error, error_description=description)
 
 
 #: The largest token request body the fake reads (an assertion and a proof are a few KB).
@@ -406,11 +433,18 @@ class FakeAuthorizationServer:
         return app
 
     def _verify_proof(
-        self, proof: str | None, method: str, url: str, access_token: str | None
+        self, proofs: list[str], method: str, url: str, access_token: str | None
     ) -> tuple[str, str | None]:
-        """Check a DPoP proof; returns the key's thumbprint and the proof's nonce."""
-        if proof is None:
+        """Check a request's DPoP proof (every ``DPoP`` header it carries); returns the
+        key's thumbprint and the proof's nonce."""
+        if not proofs:
             raise self._refuse(400, "invalid_dpop_proof", "The DPoP proof JWT header is missing.")
+        if len(proofs) > 1:
+            # RFC 9449 §4.3 and Okta (reference §6.3): exactly one DPoP header.
+            raise self._refuse(
+                400, "invalid_dpop_proof", "Multiple DPoP proof JWT headers were sent."
+            )
+        proof = proofs[0]
         try:
             header = jwt.get_unverified_header(proof)
         except jwt.PyJWTError:
@@ -494,10 +528,10 @@ class FakeAuthorizationServer:
         return web.json_response(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     def _dpop(self, request: web.Request, app: ServiceApp, token_url: str) -> str | None:
-        proof = request.headers.get("DPoP")
-        if proof is None and not app.dpop_required:
+        proofs = request.headers.getall("DPoP", [])
+        if not proofs and not app.dpop_required:
             return None
-        jkt, nonce = self._verify_proof(proof, "POST", token_url, None)
+        jkt, nonce = self._verify_proof(proofs, "POST", token_url, None)
         if nonce != self.nonce:
             self.nonce_challenges += 1
             raise OAuthChallenge(
@@ -617,27 +651,36 @@ class FakeAuthorizationServer:
             return None
         if issued.jkt is None:
             if scheme != "bearer":
-                raise self._refuse(
-                    401,
-                    "invalid_token",
-                    "The access token is not DPoP-bound.",
-                    {"WWW-Authenticate": 'DPoP error="invalid_token"'},
-                )
+                raise self._api_refusal(401, "invalid_token", "The access token is not DPoP-bound.")
             return issued.scopes
         if scheme != "dpop":
-            raise self._refuse(
+            raise self._api_refusal(
                 400,
                 "invalid_request",
                 "The DPoP-bound access token was sent with the Bearer scheme.",
             )
-        jkt, _ = self._verify_proof(
-            request.headers.get("DPoP"), request.method, url, credential.strip()
-        )
+        try:
+            jkt, _ = self._verify_proof(
+                request.headers.getall("DPoP", []), request.method, url, credential.strip()
+            )
+        except OAuthChallenge as refusal:
+            # Okta's resource server names the refusal in WWW-Authenticate too
+            # (terraform-provider-okta#2392, okta-sdk-nodejs#453).
+            refusal.headers["WWW-Authenticate"] = dpop_challenge(refusal.error, refusal.description)
+            raise
         if jkt != issued.jkt:
-            raise self._refuse(
-                401,
-                "invalid_token",
-                "The access token is not bound to the DPoP proof key.",
-                {"WWW-Authenticate": 'DPoP error="invalid_token"'},
+            # A valid proof by another key: Okta's invalid_dpop_proof sub-case "access
+            # token not bound to the proof key" (reference §6.3), a 400, not a 401.
+            raise self._api_refusal(
+                400, "invalid_dpop_proof", "The access token is not bound to the DPoP proof key."
             )
         return issued.scopes
+
+    def _api_refusal(self, status: int, error: str, description: str) -> OAuthChallenge:
+        """A refusal of an API call, with Okta's ``WWW-Authenticate: DPoP algs=...``."""
+        return self._refuse(
+            status,
+            error,
+            description,
+            {"WWW-Authenticate": dpop_challenge(error, description)},
+        )

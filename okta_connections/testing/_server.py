@@ -25,7 +25,13 @@ from aiohttp.typedefs import Handler
 from yarl import URL
 
 from ._model import CONSENT_APPS, FakeApp, RecordedRequest, RotationMode, copy_headers
-from ._oauth import TOKEN_PATH, OAuthChallenge
+from ._oauth import (
+    DPOP_ALGS,
+    TOKEN_PATH,
+    OAuthChallenge,
+    dpop_challenge,
+    www_authenticate,
+)
 from ._ratelimit import Admission, RateState, bucket_of
 from ._seed import apply_oauth, apply_token
 from ._state import BearerGrant, OrgState, Refusal
@@ -51,6 +57,7 @@ _log = logging.getLogger("okta_connections.testing._fake")
 
 _ALNUM: Final = string.ascii_letters + string.digits
 _READ_SCOPES: Final = frozenset({"okta.apps.read", "okta.apps.manage"})
+_READ_SCOPE: Final = "okta.apps.read"
 _MANAGE_SCOPE: Final = "okta.apps.manage"
 _ALL_SCOPES: Final = frozenset({"okta.apps.read", "okta.apps.manage"})
 
@@ -193,6 +200,7 @@ class OrgServer:
             response = await self._dispatch(call, handler)
         except OktaError as err:
             response = self._error(err.status, err.code, err.summary, err.causes)
+            response.headers.update(err.headers)
         except OAuthChallenge as challenge:
             # OAuth refusals (DPoP) have OAuth's body, not Okta's error shape.
             response = challenge.response()
@@ -222,6 +230,7 @@ class OrgServer:
             # Any 429 (a scripted one too) says the window is spent, as Okta's do (§8.2).
             rate = rate._replace(remaining=0)
         headers = response.headers
+        self._challenge_headers(call, response)
         headers["X-Okta-Request-Id"] = request_id
         headers[hdrs.DATE] = formatdate(now, usegmt=True)
         headers["X-Rate-Limit-Limit"] = str(rate.limit)
@@ -232,6 +241,21 @@ class OrgServer:
             record.principal = call.principal
             record.events = list(call.events)
         return response
+
+    def _challenge_headers(self, call: _Call, response: web.StreamResponse) -> None:
+        """``WWW-Authenticate`` on every API 401, and the current ``DPoP-Nonce`` on the
+        token endpoint's 429s to a DPoP request."""
+        headers = response.headers
+        if call.route_name == "token":
+            if response.status == 429 and "DPoP" in call.request.headers:
+                # A new nonce may arrive on a 429 (terraform-provider-okta#2598): the
+                # retry must carry it, in a new proof.
+                headers.setdefault("DPoP-Nonce", self._org.oauth.nonce)
+            return
+        if response.status == 401 and call.route_name != "consent":
+            # Okta's management API names its schemes on a 401 (reference §10,
+            # okta-sdk-nodejs#453).
+            headers.setdefault(hdrs.WWW_AUTHENTICATE, dpop_challenge())
 
     def _admit(self, call: _Call) -> None:
         """Take an in-flight slot and count the request against its principal and the org.
@@ -335,15 +359,31 @@ class OrgServer:
     def _authorize(grant: BearerGrant, request: web.Request, operation: str | None) -> None:
         if request.method in ("GET", "HEAD"):
             allowed = not grant.scopes.isdisjoint(_READ_SCOPES)
+            needed = _READ_SCOPE
         else:
             allowed = _MANAGE_SCOPE in grant.scopes
+            needed = _MANAGE_SCOPE
         if allowed:
             return
         if operation in _SCOPE_401:
             # The JWKS operation lists 401, not 403 (reference §3.5).
             raise OktaError(401, "E0000011", "Invalid token provided")
+        # Okta names the missing scope in WWW-Authenticate (okta-sdk-golang#145,
+        # terraform-provider-okta#2375), in the scheme the token was sent with; the
+        # E0000006 body is the spec's (docs/testing.md, "What the fake invents").
+        dpop = request.headers.get(hdrs.AUTHORIZATION, "")[:5].lower() == "dpop "
+        challenge = www_authenticate(
+            "DPoP" if dpop else "Bearer",
+            algs=DPOP_ALGS if dpop else None,
+            error="insufficient_scope",
+            scope=needed,
+            resource=request.rel_url.raw_path,
+        )
         raise OktaError(
-            403, "E0000006", "You do not have permission to perform the requested action"
+            403,
+            "E0000006",
+            "You do not have permission to perform the requested action",
+            headers={hdrs.WWW_AUTHENTICATE: challenge},
         )
 
     def _scripted_fault(self, call: _Call) -> None:
@@ -363,7 +403,12 @@ class OrgServer:
             )
             raise OAuthChallenge(fault.status, error, "injected failure", fault.headers)
         code, summary = _INJECTED.get(fault.status, ("E0000009", "Internal Server Error"))
-        raise OktaError(fault.status, fault.error_code or code, fault.error_summary or summary)
+        raise OktaError(
+            fault.status,
+            fault.error_code or code,
+            fault.error_summary or summary,
+            headers=fault.headers,
+        )
 
     async def _faulty(self, call: _Call, handler: Handler) -> web.StreamResponse:
         """Run a handler through the fault plan: scripted faults, then random ones."""

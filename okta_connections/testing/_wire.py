@@ -34,12 +34,21 @@ CONSENT_GUIDANCE: Final = "Open this URI in a browser to grant scope consent"
 class OktaError(Exception):
     """Raised by a handler to answer with an Okta error body."""
 
-    def __init__(self, status: int, code: str, summary: str, causes: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        summary: str,
+        causes: Iterable[str] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(summary)
         self.status = status
         self.code = code
         self.summary = summary
         self.causes = tuple(causes)
+        #: Extra response headers (``WWW-Authenticate`` on a scope refusal).
+        self.headers = dict(headers or {})
 
 
 def validation_error(field: str, cause: str) -> OktaError:
