@@ -39,6 +39,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ._challenge import required_scope
 from ._redact import redact
 
 __all__ = [
@@ -299,7 +300,11 @@ class ApiError(OktaError):
                 ]
         if headers is not None and secrets:
             headers = {k: redact(v, secrets, limit=_MAX_FIELD) for k, v in headers.items()}
-        return api_error_class(status)(
+        error_class = api_error_class(status)
+        if issubclass(error_class, ForbiddenError) and headers is not None:
+            # Okta names the missing scope in WWW-Authenticate (okta-sdk-golang#145).
+            fields["required_scope"] = required_scope(headers)
+        return error_class(
             status=status,
             request_id=None if request_id is None else clean(request_id),
             operation=operation,
@@ -321,7 +326,18 @@ class UnauthorizedError(ApiError):
 
 
 class ForbiddenError(ApiError):
-    """403: the credential lacks a permission or OAuth scope (E0000006)."""
+    """403: the credential lacks a permission or OAuth scope (E0000006).
+
+    Attributes:
+        required_scope: The scope the call needs, as Okta names it in the response's
+            ``WWW-Authenticate`` challenge (``error="insufficient_scope",
+            scope="okta.apps.manage"``); None when the response names none (an API
+            token's missing admin role, or a challenge that is not a list of scopes).
+    """
+
+    def __init__(self, *, required_scope: str | None = None, **kwargs: Any) -> None:
+        self.required_scope = required_scope
+        super().__init__(**kwargs)
 
 
 class NotFoundError(ApiError):

@@ -40,7 +40,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("errors", ("errors",)),
-    ("small helpers", ("_redact", "_json", "_ids", "_version", "_files")),
+    ("small helpers", ("_redact", "_json", "_ids", "_version", "_files", "_challenge")),
 )
 
 #: Public modules kept where users import them from, re-exporting what moved down a

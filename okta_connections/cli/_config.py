@@ -111,17 +111,20 @@ def error_hint(exc: BaseException, args: argparse.Namespace) -> str | None:
     if isinstance(exc, UnauthorizedError):
         return credential_hint(args)
     if isinstance(exc, ForbiddenError):
-        return scope_hint(exc.operation)
+        return scope_hint(exc.operation, exc.required_scope)
     return None
 
 
-def scope_hint(operation: str | None) -> str | None:
-    """For a 403: the OAuth scope the operation needs, from the table (None if unknown)."""
+def scope_hint(operation: str | None, required_scope: str | None = None) -> str | None:
+    """For a 403: the OAuth scope the operation needs: the one Okta named in its
+    ``WWW-Authenticate`` challenge when it did, else the table's (None if unknown)."""
     op = TABLE.get(operation or "")
-    if op is None or not op.scope:
+    scope = required_scope or (op.scope if op is not None else None)
+    if not scope:
         return None
+    name = op.name if op is not None else "the call"
     return (
-        f"{op.name} needs the {op.scope} scope: an OAuth service app must be granted it and "
+        f"{name} needs the {scope} scope: an OAuth service app must be granted it and "
         "request it (scopes); an API token's admin needs a role that allows it"
     )
 
