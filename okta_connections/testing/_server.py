@@ -64,6 +64,7 @@ _OPERATIONS: Final = {
     ("jwks", "GET"): "get_jwks",
     ("verify", "POST"): "verify",
     ("apps", "GET"): "list_apps",
+    ("app", "GET"): "get_app",
     ("token", "POST"): "token",
 }
 #: The consent page stands in for the third party's site: it takes no Okta credential.
@@ -130,7 +131,13 @@ class OrgServer:
     def _build_app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
         r = app.router
-        r.add_resource("/api/v1/apps", name="apps").add_route("GET", self._list_apps)
+        apps = r.add_resource("/api/v1/apps", name="apps")
+        apps.add_route("GET", self._list_apps)
+        apps.add_route("POST", self._out_of_scope)
+        one = r.add_resource("/api/v1/apps/{appId}", name="app")
+        one.add_route("GET", self._get_app)
+        one.add_route("PUT", self._out_of_scope)
+        one.add_route("DELETE", self._out_of_scope)
         conn = r.add_resource(_CONN, name="connection")
         conn.add_route("GET", self._get)
         conn.add_route("POST", self._update)
@@ -590,6 +597,18 @@ class OrgServer:
                 404, "E0000007", f"Not found: Resource not found: {app.id} (OAuthConsent)"
             ) from exc
         return json_response({"continue_oauth_flow_url": {"href": href, "method": "POST"}})
+
+    async def _get_app(self, request: web.Request) -> web.Response:
+        return json_response(app_body(self._lookup(request), self._base(request)))
+
+    async def _out_of_scope(self, request: web.Request) -> web.Response:
+        raise OktaError(
+            501,
+            "E0000060",
+            f"Unsupported operation: {request.method} {request.path} is outside FakeOkta's "
+            "scope (the six Application Connections operations, GET /api/v1/apps and "
+            "GET /api/v1/apps/{appId})",
+        )
 
     async def _list_apps(self, request: web.Request) -> web.Response:
         query = request.query
