@@ -22,9 +22,10 @@ from typing import Any, Concatenate, Final, Literal, ParamSpec, TypeVar
 from aiohttp import web
 
 from .._validation import is_loopback
-from ._faults import FaultPlan, ScriptedFault
+from ._faults import FaultPlan, ScriptedFault, check_fault_args
 from ._log import RequestLog
 from ._model import (
+    OPERATIONS,
     FakeApp,
     RecordedRequest,
     RemoteHostError,
@@ -73,6 +74,10 @@ OKTA_PRESET: Final[dict[str, Any]] = {
     "concurrency_limit": 75,
     "principal_concurrency_share": 0.5,
 }
+
+
+#: What ``fail(operation=...)`` matches: the operations, the token endpoint, the consent page.
+_FAULT_OPERATIONS: Final = frozenset(OPERATIONS) | {"token", "consent"}
 
 
 def _on_server_loop(
@@ -798,7 +803,6 @@ class FakeOkta:
         """
         self._org.refusals[name] = make_refusal(name, status, error_code, error_summary)
 
-    @_on_server_loop
     def fail_next(
         self,
         status: int,
@@ -807,6 +811,7 @@ class FakeOkta:
         operation: str | None = None,
         error_code: str | None = None,
         error_summary: str | None = None,
+        reset_in: int | None = None,
     ) -> None:
         """Answer the next ``times`` matching requests with an error, to test retries.
 
@@ -814,13 +819,28 @@ class FakeOkta:
 
         Args:
             status: HTTP status, 400-599.
-            times: How many requests fail.
+            times: How many requests fail, an int >= 1; ``sys.maxsize`` fails for ever.
             operation: Only requests of this operation (e.g. ``"get"``, ``"token"``) fail;
                 any when None.
             error_code: Defaults by status (``E0000047`` for 429, ``E0000009`` for 5xx...).
             error_summary: Defaults to Okta's summary for the code.
+            reset_in: For a 429: ``X-Rate-Limit-Reset`` this many whole seconds ahead.
+                None (default): the next whole second, so that a scripted 429 costs a
+                client at most a second; ``reset_in=60`` waits as for a spent window.
+
+        Raises:
+            TypeError: An argument of the wrong type (``times=None`` included).
+            ValueError: A status outside 400-599, ``times`` < 1, an unknown operation.
         """
-        self._org.faults.script(
+        check_fault_args(
+            status=status,
+            times=times,
+            operations=_FAULT_OPERATIONS,
+            operation=operation,
+            reset_in=reset_in,
+            texts={"error_code": error_code, "error_summary": error_summary},
+        )
+        self._script(
             ScriptedFault(
                 None,
                 operation,
@@ -828,21 +848,44 @@ class FakeOkta:
                 times,
                 error_code=error_code,
                 error_summary=error_summary,
+                reset_in=reset_in,
             )
         )
 
-    @_on_server_loop
     def fail(
-        self, app_id: str | None, operation: str | None, status: int = 503, *, times: int = 1
+        self,
+        app_id: str | None,
+        operation: str | None,
+        status: int = 503,
+        *,
+        times: int = 1,
+        reset_in: int | None = None,
     ) -> None:
         """Script a failure: ``app_id`` fails ``operation`` with ``status``, ``times`` times.
 
         Example: ``fake.fail(app.id, "activate", status=503, times=2)`` makes the next two
         activations of that app fail; the third succeeds. None matches any app or operation.
-        Every route takes scripted faults: the six operations, ``list_apps``, ``token``
-        (an OAuth error body) and ``consent``.
+        Every route takes scripted faults: the six operations, ``list_apps``, ``get_app``,
+        ``token`` (an OAuth error body) and ``consent``. ``times`` is an int >= 1:
+        ``times=sys.maxsize`` fails for ever. ``reset_in`` as in :meth:`fail_next`.
+
+        Raises:
+            TypeError: An argument of the wrong type (``times=None`` included).
+            ValueError: A status outside 400-599, ``times`` < 1, an unknown operation.
         """
-        self._org.faults.script(ScriptedFault(app_id, operation, status, times))
+        check_fault_args(
+            status=status,
+            times=times,
+            operations=_FAULT_OPERATIONS,
+            operation=operation,
+            app_id=app_id,
+            reset_in=reset_in,
+        )
+        self._script(ScriptedFault(app_id, operation, status, times, reset_in=reset_in))
+
+    @_on_server_loop
+    def _script(self, fault: ScriptedFault) -> None:
+        self._org.faults.script(fault)
 
     @_on_server_loop
     def set_faults(

@@ -100,6 +100,8 @@ class _Call:
     entered: bool = False
     rate: RateState | None = None
     events: list[str] = attrs.field(factory=list)
+    # A scripted 429's X-Rate-Limit-Reset (epoch seconds), when one was injected.
+    reset: int | None = None
 
 
 class _Refused(Exception):
@@ -228,6 +230,8 @@ class OrgServer:
         if response.status == 429 and rate.remaining:
             # Any 429 (a scripted one too) says the window is spent, as Okta's do (§8.2).
             rate = rate._replace(remaining=0)
+        if call.reset is not None and response.status == 429:
+            rate = rate._replace(remaining=0, reset=call.reset)
         headers = response.headers
         headers["X-Okta-Request-Id"] = request_id
         headers[hdrs.DATE] = formatdate(now, usegmt=True)
@@ -358,6 +362,10 @@ class OrgServer:
         fault = self._org.faults.take(call.request.match_info.get("appId"), call.operation)
         if fault is None:
             return
+        if fault.status == 429:
+            # Its own Reset: the next whole second unless the script asked for more, so a
+            # scripted 429 does not make the client wait for a generous window's end.
+            call.reset = int(call.now) + (fault.reset_in or 1)
         if call.route_name == "token":
             # The token endpoint's errors are OAuth's; the refused request still counts.
             self._org.oauth.token_requests += 1
