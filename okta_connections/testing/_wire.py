@@ -201,7 +201,7 @@ def _clause(clause: str) -> tuple[str, str]:
     parts = clause.strip().split(None, 2)
     if len(parts) == 3 and parts[0] in FILTER_PROPERTIES and parts[1].lower() == "eq":
         value = parts[2]
-        if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+        if len(value) >= 2 and value[0] == value[-1] == '"' and '"' not in value[1:-1]:
             return parts[0], value[1:-1]
         if parts[0] == "settings.slo.enabled" and value.lower() in ("true", "false"):
             return parts[0], value.lower()
