@@ -122,7 +122,8 @@ class FakeOkta:
     HAL links that follow the connection's status, the third-party OAuth consent flow,
     SSWS and scoped Bearer auth, and ``X-Okta-Request-Id``, ``Date`` and ``X-Rate-Limit-*``
     headers on every response, with per-bucket windows on an injectable clock. It also
-    serves ``GET /api/v1/apps`` (paged with ``Link`` headers) to pick targets from.
+    serves ``GET /api/v1/apps`` (paged with ``Link`` headers) and ``GET /api/v1/apps/{id}``
+    to pick targets from; other app routes answer 501 (docs/testing.md).
 
     Example::
 
@@ -173,6 +174,7 @@ class FakeOkta:
         slow_rate: float = 0.0,
         malformed_rate: float = 0.0,
         allow_remote: bool = False,
+        update_status: int = 200,
     ) -> None:
         """Create the org and seed its apps; call :meth:`start` (or ``async with``) to serve.
 
@@ -221,16 +223,21 @@ class FakeOkta:
             allow_remote: Listen on a ``host`` that is not loopback (``0.0.0.0``, a LAN
                 address): anyone who can reach the port then gets the org and its token,
                 over plain HTTP.
+            update_status: The status of a successful update: 200, as the spec and
+                Okta answer, or 201, as older specs documented (see
+                :attr:`update_status`).
 
         Raises:
             ValueError: A ``port`` outside 0-65535.
             RemoteHostError: ``host`` is not a loopback address and ``allow_remote`` is
                 not True (a ``ValueError``).
-            ValueError: A negative ``apps``, a bad rate limit, window, share, preset or
-                refusal.
+            ValueError: A negative ``apps``, a bad rate limit, window, share, preset,
+                refusal or ``update_status``.
         """
         if isinstance(apps, bool) or not isinstance(apps, int) or apps < 0:
             raise ValueError(f"apps must be an integer >= 0, not {apps!r}")
+        if update_status not in (200, 201) or isinstance(update_status, bool):
+            raise ValueError(f"update_status must be 200 or 201, not {update_status!r}")
         if preset not in (None, "okta"):
             raise ValueError(f"preset must be 'okta' or None, not {preset!r}")
         base: dict[str, Any] = dict(OKTA_PRESET) if preset == "okta" else {}
@@ -272,6 +279,7 @@ class FakeOkta:
             oauth=oauth,
             refusals=parse_refusals(refusals),
             latency_rng=random.Random(seed + 2),
+            update_status=update_status,
         )
         for app in seed_apps(apps, rng, seed):
             self._org.insert(app)
@@ -312,6 +320,21 @@ class FakeOkta:
     @latency.setter
     def latency(self, value: float) -> None:
         self._org.latency = value
+
+    @property
+    def update_status(self) -> int:
+        """The status of a successful update: 200 (the default, as the spec) or 201.
+
+        Okta's older specs documented 201 for the update; a test of code that must cope
+        with both sets ``fake.update_status = 201`` (or ``FakeOkta(update_status=201)``).
+        """
+        return self._org.update_status
+
+    @update_status.setter
+    def update_status(self, value: int) -> None:
+        if value not in (200, 201) or isinstance(value, bool):
+            raise ValueError(f"update_status must be 200 or 201, not {value!r}")
+        self._org.update_status = value
 
     # ------------------------------------------------------------------ lifecycle
 

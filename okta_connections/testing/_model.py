@@ -250,7 +250,7 @@ class RecordedRequest:
         body: The raw request body.
         status: The response status (0 while the request is still being handled).
         operation: ``get``, ``update``, ``activate``, ``deactivate``, ``get_jwks``,
-            ``verify``, ``list_apps``, or None for any other route.
+            ``verify``, ``list_apps``, ``get_app``, or None for any other route.
         app_id: The app id from the path when the route has one.
         request_id: The ``X-Okta-Request-Id`` the fake answered with.
         received_at: Server clock time when the request arrived (epoch seconds).

@@ -499,7 +499,7 @@ class OrgServer:
             raise validation_error(
                 "profile.authScheme", f"must be TOKEN or OAUTH2, not {json.dumps(scheme)}"
             )
-        return json_response(connection_body(app, self._base(request)))
+        return json_response(connection_body(app, self._base(request)), self._org.update_status)
 
     def _refuse(self, name: str, field: str, cause: str) -> web.Response:
         """Answer with the refusal chosen for ``name`` (204: accept, change nothing)."""
