@@ -177,3 +177,66 @@ async def test_finding_sdk_user_agent_is_the_generator_default(
     _ssws_with_space(sdk)
     await sdk.get_default_provisioning_connection_for_application(fake_okta.apps[0].id)
     assert fake_okta.requests[0].headers["User-Agent"].startswith("OpenAPI-Generator/")
+
+
+def _next_cursor(response: Any) -> str | None:
+    """The ``after`` of the ``rel="next"`` link, or None (the SDK does not paginate)."""
+    for part in (response.headers or {}).get("Link", "").split(","):
+        if 'rel="next"' in part:
+            return URL(part.split(";")[0].strip().strip("<>")).query["after"]
+    return None
+
+
+async def test_sdk_lists_the_whole_default_estate(sdk: Any, fake_okta: FakeOkta) -> None:
+    """Issue #25, item 2: every seeded sign-on mode parses as the SDK's Application."""
+    _ssws_with_space(sdk)
+    listed: list[Any] = []
+    after: str | None = None
+    pages = 0
+    while True:
+        apps, response, error = await sdk.list_applications(after=after)
+        assert error is None and response.status_code == 200
+        listed.extend(apps)
+        pages += 1
+        after = _next_cursor(response)
+        if after is None:
+            break
+    assert pages == 3  # 60 apps, 20 a page
+    assert [a.id for a in listed] == [a.id for a in fake_okta.apps]
+    modes = {a.sign_on_mode.value for a in listed}
+    assert modes == {a.sign_on_mode for a in fake_okta.apps}
+    assert modes >= {"SAML_2_0", "WS_FEDERATION", "BOOKMARK", "OPENID_CONNECT", "BROWSER_PLUGIN"}
+    for sdk_app, app in zip(listed, fake_okta.apps, strict=True):
+        assert (sdk_app.name, sdk_app.label, sdk_app.status.value) == (
+            app.name,
+            app.label,
+            app.status,
+        )
+        assert sdk_app.settings is not None
+    oidc = next(a for a in listed if a.sign_on_mode.value == "OPENID_CONNECT")
+    assert oidc.credentials.oauth_client.client_id == oidc.id
+
+
+async def test_sdk_filters_pages_and_reads_one_app(sdk: Any, fake_okta: FakeOkta) -> None:
+    """Issue #25, items 7 and 8: the spec's filters, ``limit=-1``, and ``GET /apps/{id}``."""
+    _ssws_with_space(sdk)
+    first = fake_okta.apps[0]
+    apps, _, error = await sdk.list_applications(filter=f'id eq "{first.id}"')
+    assert error is None and [a.id for a in apps] == [first.id]
+    kid = apps[0].credentials.signing.kid
+    assert kid
+    apps, _, error = await sdk.list_applications(filter=f'credentials.signing.kid eq "{kid}"')
+    assert error is None and [a.id for a in apps] == [first.id]
+    apps, _, error = await sdk.list_applications(filter="settings.slo.enabled eq true")
+    assert error is None and apps == []
+    for prop in ("user.id", "group.id"):
+        apps, _, error = await sdk.list_applications(filter=f'{prop} eq "00u1ab2CD3ef4GH5ij6"')
+        assert error is None and apps == []  # a fake estate assigns no users or groups
+    apps, response, error = await sdk.list_applications(limit=-1)
+    assert error is None and response.status_code == 200 and len(apps) == 20
+
+    app, response, error = await sdk.get_application(first.id)
+    assert error is None and response.status_code == 200
+    assert (app.id, app.label, type(app).__name__) == (first.id, first.label, "SamlApplication")
+    fake_okta.assert_called("get_app", app_id=first.id, status=200, times=1)
+    assert {r.status for r in fake_okta.requests} == {200}

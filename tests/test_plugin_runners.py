@@ -138,3 +138,32 @@ def test_plugin_can_be_disabled(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:okta_connections")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*fixture 'fake_okta' not found*"])
+
+
+SCRIPTED_429 = """
+import time
+
+async def test_one_scripted_429(fake_okta, okta_client):
+    fake_okta.fail_next(429, times=1)
+    started = time.monotonic()
+    await okta_client.connections.get(fake_okta.apps[0].id)
+    print(f"SCRIPTED-429-SECONDS {time.monotonic() - started:.3f}")
+    fake_okta.assert_called("get", times=2)
+    assert [r.status for r in fake_okta.requests] == [429, 200]
+"""
+
+
+def test_a_scripted_429_costs_a_second_not_the_window(pytester: pytest.Pytester) -> None:
+    """Issue #25, item 11: under the default fixtures (1,000,000 a minute, enforced) the
+    scripted 429's Reset is the next whole second, not the minute's end (59 s before).
+    The bound is loose on purpose (a shared machine); the measured time is printed."""
+    pytester.makeini(INI.format(mode="auto"))
+    pytester.makepyfile(test_user=SCRIPTED_429)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:looptime_plugin", "-s", "--durations=1"
+    )
+    result.assert_outcomes(passed=1)
+    line = next(x for x in result.stdout.lines if "SCRIPTED-429-SECONDS" in x)
+    seconds = float(line.split("SCRIPTED-429-SECONDS")[1].split()[0])
+    print(line)
+    assert seconds < 15.0, line  # today's answer is ~1 s; before the fix it was ~59 s

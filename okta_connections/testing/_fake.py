@@ -22,9 +22,10 @@ from typing import Any, Concatenate, Final, Literal, ParamSpec, TypeVar
 from aiohttp import web
 
 from .._validation import is_loopback
-from ._faults import FaultPlan, ScriptedFault
+from ._faults import FaultPlan, ScriptedFault, check_fault_args
 from ._log import RequestLog
 from ._model import (
+    OPERATIONS,
     FakeApp,
     RecordedRequest,
     RemoteHostError,
@@ -75,6 +76,10 @@ OKTA_PRESET: Final[dict[str, Any]] = {
 }
 
 
+#: What ``fail(operation=...)`` matches: the operations, the token endpoint, the consent page.
+_FAULT_OPERATIONS: Final = frozenset(OPERATIONS) | {"token", "consent"}
+
+
 def _on_server_loop(
     method: Callable[Concatenate[FakeOkta, _P], _R],
 ) -> Callable[Concatenate[FakeOkta, _P], _R]:
@@ -117,7 +122,8 @@ class FakeOkta:
     HAL links that follow the connection's status, the third-party OAuth consent flow,
     SSWS and scoped Bearer auth, and ``X-Okta-Request-Id``, ``Date`` and ``X-Rate-Limit-*``
     headers on every response, with per-bucket windows on an injectable clock. It also
-    serves ``GET /api/v1/apps`` (paged with ``Link`` headers) to pick targets from.
+    serves ``GET /api/v1/apps`` (paged with ``Link`` headers) and ``GET /api/v1/apps/{id}``
+    to pick targets from; other app routes answer 501 (docs/testing.md).
 
     Example::
 
@@ -168,6 +174,7 @@ class FakeOkta:
         slow_rate: float = 0.0,
         malformed_rate: float = 0.0,
         allow_remote: bool = False,
+        update_status: int = 200,
     ) -> None:
         """Create the org and seed its apps; call :meth:`start` (or ``async with``) to serve.
 
@@ -216,16 +223,21 @@ class FakeOkta:
             allow_remote: Listen on a ``host`` that is not loopback (``0.0.0.0``, a LAN
                 address): anyone who can reach the port then gets the org and its token,
                 over plain HTTP.
+            update_status: The status of a successful update: 200, as the spec and
+                Okta answer, or 201, as older specs documented (see
+                :attr:`update_status`).
 
         Raises:
             ValueError: A ``port`` outside 0-65535.
             RemoteHostError: ``host`` is not a loopback address and ``allow_remote`` is
                 not True (a ``ValueError``).
-            ValueError: A negative ``apps``, a bad rate limit, window, share, preset or
-                refusal.
+            ValueError: A negative ``apps``, a bad rate limit, window, share, preset,
+                refusal or ``update_status``.
         """
         if isinstance(apps, bool) or not isinstance(apps, int) or apps < 0:
             raise ValueError(f"apps must be an integer >= 0, not {apps!r}")
+        if update_status not in (200, 201) or isinstance(update_status, bool):
+            raise ValueError(f"update_status must be 200 or 201, not {update_status!r}")
         if preset not in (None, "okta"):
             raise ValueError(f"preset must be 'okta' or None, not {preset!r}")
         base: dict[str, Any] = dict(OKTA_PRESET) if preset == "okta" else {}
@@ -267,6 +279,7 @@ class FakeOkta:
             oauth=oauth,
             refusals=parse_refusals(refusals),
             latency_rng=random.Random(seed + 2),
+            update_status=update_status,
         )
         for app in seed_apps(apps, rng, seed):
             self._org.insert(app)
@@ -307,6 +320,21 @@ class FakeOkta:
     @latency.setter
     def latency(self, value: float) -> None:
         self._org.latency = value
+
+    @property
+    def update_status(self) -> int:
+        """The status of a successful update: 200 (the default, as the spec) or 201.
+
+        Okta's older specs documented 201 for the update; a test of code that must cope
+        with both sets ``fake.update_status = 201`` (or ``FakeOkta(update_status=201)``).
+        """
+        return self._org.update_status
+
+    @update_status.setter
+    def update_status(self, value: int) -> None:
+        if value not in (200, 201) or isinstance(value, bool):
+            raise ValueError(f"update_status must be 200 or 201, not {value!r}")
+        self._org.update_status = value
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -798,7 +826,6 @@ class FakeOkta:
         """
         self._org.refusals[name] = make_refusal(name, status, error_code, error_summary)
 
-    @_on_server_loop
     def fail_next(
         self,
         status: int,
@@ -807,6 +834,7 @@ class FakeOkta:
         operation: str | None = None,
         error_code: str | None = None,
         error_summary: str | None = None,
+        reset_in: int | None = None,
     ) -> None:
         """Answer the next ``times`` matching requests with an error, to test retries.
 
@@ -814,13 +842,28 @@ class FakeOkta:
 
         Args:
             status: HTTP status, 400-599.
-            times: How many requests fail.
+            times: How many requests fail, an int >= 1; ``sys.maxsize`` fails for ever.
             operation: Only requests of this operation (e.g. ``"get"``, ``"token"``) fail;
                 any when None.
             error_code: Defaults by status (``E0000047`` for 429, ``E0000009`` for 5xx...).
             error_summary: Defaults to Okta's summary for the code.
+            reset_in: For a 429: ``X-Rate-Limit-Reset`` this many whole seconds ahead.
+                None (default): the next whole second, so that a scripted 429 costs a
+                client at most a second; ``reset_in=60`` waits as for a spent window.
+
+        Raises:
+            TypeError: An argument of the wrong type (``times=None`` included).
+            ValueError: A status outside 400-599, ``times`` < 1, an unknown operation.
         """
-        self._org.faults.script(
+        check_fault_args(
+            status=status,
+            times=times,
+            operations=_FAULT_OPERATIONS,
+            operation=operation,
+            reset_in=reset_in,
+            texts={"error_code": error_code, "error_summary": error_summary},
+        )
+        self._script(
             ScriptedFault(
                 None,
                 operation,
@@ -828,21 +871,44 @@ class FakeOkta:
                 times,
                 error_code=error_code,
                 error_summary=error_summary,
+                reset_in=reset_in,
             )
         )
 
-    @_on_server_loop
     def fail(
-        self, app_id: str | None, operation: str | None, status: int = 503, *, times: int = 1
+        self,
+        app_id: str | None,
+        operation: str | None,
+        status: int = 503,
+        *,
+        times: int = 1,
+        reset_in: int | None = None,
     ) -> None:
         """Script a failure: ``app_id`` fails ``operation`` with ``status``, ``times`` times.
 
         Example: ``fake.fail(app.id, "activate", status=503, times=2)`` makes the next two
         activations of that app fail; the third succeeds. None matches any app or operation.
-        Every route takes scripted faults: the six operations, ``list_apps``, ``token``
-        (an OAuth error body) and ``consent``.
+        Every route takes scripted faults: the six operations, ``list_apps``, ``get_app``,
+        ``token`` (an OAuth error body) and ``consent``. ``times`` is an int >= 1:
+        ``times=sys.maxsize`` fails for ever. ``reset_in`` as in :meth:`fail_next`.
+
+        Raises:
+            TypeError: An argument of the wrong type (``times=None`` included).
+            ValueError: A status outside 400-599, ``times`` < 1, an unknown operation.
         """
-        self._org.faults.script(ScriptedFault(app_id, operation, status, times))
+        check_fault_args(
+            status=status,
+            times=times,
+            operations=_FAULT_OPERATIONS,
+            operation=operation,
+            app_id=app_id,
+            reset_in=reset_in,
+        )
+        self._script(ScriptedFault(app_id, operation, status, times, reset_in=reset_in))
+
+    @_on_server_loop
+    def _script(self, fault: ScriptedFault) -> None:
+        self._org.faults.script(fault)
 
     @_on_server_loop
     def set_faults(

@@ -9,7 +9,7 @@ from collections import Counter
 
 import attrs
 
-__all__ = ["FaultPlan", "ScriptedFault"]
+__all__ = ["FaultPlan", "ScriptedFault", "check_fault_args"]
 
 RANDOM_5XX = (500, 502, 503, 504)
 
@@ -20,7 +20,9 @@ class ScriptedFault:
 
     ``error_code`` and ``error_summary`` shape an Okta error body (defaults by status);
     ``oauth_error`` the ``{error, error_description}`` body of the token endpoint.
-    ``headers`` are added to the response (e.g. ``Retry-After``).
+    ``headers`` are added to the response (e.g. ``Retry-After``). ``reset_in``: a 429's
+    ``X-Rate-Limit-Reset`` is that many seconds after the request's whole second (None:
+    the next whole second).
     """
 
     app_id: str | None
@@ -31,11 +33,58 @@ class ScriptedFault:
     error_summary: str | None = None
     oauth_error: str | None = None
     headers: dict[str, str] = attrs.field(factory=dict)
+    reset_in: int | None = None
 
     def matches(self, app_id: str | None, operation: str | None) -> bool:
         return (self.app_id is None or self.app_id == app_id) and (
             self.operation is None or self.operation == operation
         )
+
+
+def _whole(name: str, value: object, minimum: int, hint: str = "") -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {value!r}{hint}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, not {value!r}{hint}")
+
+
+def check_fault_args(
+    *,
+    status: object,
+    times: object,
+    operations: frozenset[str],
+    operation: object = None,
+    app_id: object = None,
+    reset_in: object = None,
+    texts: dict[str, object] | None = None,
+) -> None:
+    """Validate a scripted fault's arguments where they are given, in the caller's thread.
+
+    Raises:
+        TypeError: An argument of the wrong type (``times=None`` included).
+        ValueError: A status outside 400-599, ``times`` < 1, an unknown operation.
+    """
+    forever = "; to fail for ever, pass times=sys.maxsize"
+    if isinstance(status, bool) or not isinstance(status, int):
+        raise TypeError(f"status must be an int, not {status!r}")
+    if not 400 <= status <= 599:
+        raise ValueError(f"status must be 400-599, not {status!r}")
+    _whole("times", times, 1, forever)
+    if reset_in is not None:
+        _whole("reset_in", reset_in, 1)
+    if operation is not None:
+        if not isinstance(operation, str):
+            raise TypeError(f"operation must be a str or None, not {operation!r}")
+        if operation not in operations:
+            raise ValueError(
+                f"operation must be one of {', '.join(sorted(operations))} or None, "
+                f"not {operation!r}"
+            )
+    if app_id is not None and not isinstance(app_id, str):
+        raise TypeError(f"app_id must be a str or None, not {app_id!r}")
+    for name, value in (texts or {}).items():
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{name} must be a str or None, not {value!r}")
 
 
 def _rate(_: object, attribute: attrs.Attribute[float], value: float) -> None:

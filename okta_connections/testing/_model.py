@@ -53,7 +53,8 @@ OAUTH_APPS: Final = frozenset({"google", "office365", "okta_org2org", "slack", "
 #: (the spec's ``OAuthProvisioningEnabledApp`` enum). Org2Org OAuth needs no consent.
 CONSENT_APPS: Final = frozenset({"google", "office365", "slack", "zoomus"})
 
-#: Values of :attr:`RecordedRequest.operation`. ``list_apps`` is ``GET /api/v1/apps``.
+#: Values of :attr:`RecordedRequest.operation`. ``list_apps`` is ``GET /api/v1/apps``,
+#: ``get_app`` is ``GET /api/v1/apps/{appId}``.
 OPERATIONS: Final = (
     "get",
     "update",
@@ -62,6 +63,7 @@ OPERATIONS: Final = (
     "get_jwks",
     "verify",
     "list_apps",
+    "get_app",
 )
 
 _SECRET_HEADERS: Final = frozenset({"authorization", "dpop", "cookie", "proxy-authorization"})
@@ -248,7 +250,7 @@ class RecordedRequest:
         body: The raw request body.
         status: The response status (0 while the request is still being handled).
         operation: ``get``, ``update``, ``activate``, ``deactivate``, ``get_jwks``,
-            ``verify``, ``list_apps``, or None for any other route.
+            ``verify``, ``list_apps``, ``get_app``, or None for any other route.
         app_id: The app id from the path when the route has one.
         request_id: The ``X-Okta-Request-Id`` the fake answered with.
         received_at: Server clock time when the request arrived (epoch seconds).

@@ -71,6 +71,7 @@ _OPERATIONS: Final = {
     ("jwks", "GET"): "get_jwks",
     ("verify", "POST"): "verify",
     ("apps", "GET"): "list_apps",
+    ("app", "GET"): "get_app",
     ("token", "POST"): "token",
 }
 #: The consent page stands in for the third party's site: it takes no Okta credential.
@@ -106,6 +107,8 @@ class _Call:
     entered: bool = False
     rate: RateState | None = None
     events: list[str] = attrs.field(factory=list)
+    # A scripted 429's X-Rate-Limit-Reset (epoch seconds), when one was injected.
+    reset: int | None = None
 
 
 class _Refused(Exception):
@@ -137,7 +140,13 @@ class OrgServer:
     def _build_app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
         r = app.router
-        r.add_resource("/api/v1/apps", name="apps").add_route("GET", self._list_apps)
+        apps = r.add_resource("/api/v1/apps", name="apps")
+        apps.add_route("GET", self._list_apps)
+        apps.add_route("POST", self._out_of_scope)
+        one = r.add_resource("/api/v1/apps/{appId}", name="app")
+        one.add_route("GET", self._get_app)
+        one.add_route("PUT", self._out_of_scope)
+        one.add_route("DELETE", self._out_of_scope)
         conn = r.add_resource(_CONN, name="connection")
         conn.add_route("GET", self._get)
         conn.add_route("POST", self._update)
@@ -229,6 +238,8 @@ class OrgServer:
         if response.status == 429 and rate.remaining:
             # Any 429 (a scripted one too) says the window is spent, as Okta's do (§8.2).
             rate = rate._replace(remaining=0)
+        if call.reset is not None and response.status == 429:
+            rate = rate._replace(remaining=0, reset=call.reset)
         headers = response.headers
         self._challenge_headers(call, response)
         headers["X-Okta-Request-Id"] = request_id
@@ -391,6 +402,10 @@ class OrgServer:
         fault = self._org.faults.take(call.request.match_info.get("appId"), call.operation)
         if fault is None:
             return
+        if fault.status == 429:
+            # Its own Reset: the next whole second unless the script asked for more, so a
+            # scripted 429 does not make the client wait for a generous window's end.
+            call.reset = int(call.now) + (fault.reset_in or 1)
         if call.route_name == "token":
             # The token endpoint's errors are OAuth's; the refused request still counts.
             self._org.oauth.token_requests += 1
@@ -529,7 +544,7 @@ class OrgServer:
             raise validation_error(
                 "profile.authScheme", f"must be TOKEN or OAUTH2, not {json.dumps(scheme)}"
             )
-        return json_response(connection_body(app, self._base(request)))
+        return json_response(connection_body(app, self._base(request)), self._org.update_status)
 
     def _refuse(self, name: str, field: str, cause: str) -> web.Response:
         """Answer with the refusal chosen for ``name`` (204: accept, change nothing)."""
@@ -635,6 +650,18 @@ class OrgServer:
                 404, "E0000007", f"Not found: Resource not found: {app.id} (OAuthConsent)"
             ) from exc
         return json_response({"continue_oauth_flow_url": {"href": href, "method": "POST"}})
+
+    async def _get_app(self, request: web.Request) -> web.Response:
+        return json_response(app_body(self._lookup(request), self._base(request)))
+
+    async def _out_of_scope(self, request: web.Request) -> web.Response:
+        raise OktaError(
+            501,
+            "E0000060",
+            f"Unsupported operation: {request.method} {request.path} is outside FakeOkta's "
+            "scope (the six Application Connections operations, GET /api/v1/apps and "
+            "GET /api/v1/apps/{appId})",
+        )
 
     async def _list_apps(self, request: web.Request) -> web.Response:
         query = request.query

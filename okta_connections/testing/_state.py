@@ -115,6 +115,7 @@ class OrgState:
         oauth: The org authorization server (service apps, issued tokens).
         refusals: The invented answers, by name (see :data:`REFUSALS`).
         latency: Seconds each API request waits.
+        update_status: The status of a successful update: 200 (the spec's) or 201.
         latency_jitter: Spread of that wait, 0 to 1.
         latency_rng: Seeded stream of the jitter.
         requests: The request log.
@@ -134,6 +135,7 @@ class OrgState:
     used_codes: set[str] = attrs.field(factory=set)
     refusals: dict[str, Refusal] = attrs.field(factory=lambda: dict(REFUSALS))
     latency: float = 0.0
+    update_status: int = attrs.field(default=200, validator=attrs.validators.in_((200, 201)))
     latency_jitter: float = 0.0
     latency_rng: random.Random = attrs.field(factory=random.Random)
     requests: RequestLog = attrs.field(factory=RequestLog)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
 from typing import Any, Final
 
 from aiohttp import web
 
+from ._appobject import app_object, signing_kid
 from ._model import FakeApp, RotationMode
 
 __all__ = [
+    "FILTER_PROPERTIES",
     "OktaError",
     "app_body",
     "app_filter",
@@ -28,6 +29,7 @@ __all__ = [
 ]
 
 _JSON: Final = "application/json"
+_DEFAULT_PAGE: Final = 20
 CONSENT_GUIDANCE: Final = "Open this URI in a browser to grant scope consent"
 
 
@@ -119,25 +121,9 @@ def connection_body(app: FakeApp, base: str) -> dict[str, Any]:
     return body
 
 
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
-        f"{int(ts * 1000) % 1000:03d}Z"
-    )
-
-
 def app_body(app: FakeApp, base: str) -> dict[str, Any]:
-    """The part of Okta's ``Application`` object a connection client needs."""
-    href = f"{base}/api/v1/apps/{app.id}"
-    return {
-        "id": app.id,
-        "name": app.name,
-        "label": app.label,
-        "status": app.status,
-        "created": _iso(app.created),
-        "lastUpdated": _iso(app.last_updated),
-        "signOnMode": app.sign_on_mode,
-        "_links": {"self": {"href": href}},
-    }
+    """Okta's ``Application`` object for the app (see ``_appobject``)."""
+    return app_object(app, base)
 
 
 # ---------------------------------------------------------------------- request parsing
@@ -189,46 +175,81 @@ def parse_signing(signing: Any) -> RotationMode | None:
 
 
 def parse_limit(raw: str | None) -> int:
+    """A page size from ``limit``: absent, empty or ``-1`` (the spec's default) is 20."""
     if raw is None or raw == "":
-        return 20
+        return _DEFAULT_PAGE
     try:
         limit = int(raw)
     except ValueError:
         raise validation_error("limit", "must be an integer") from None
+    if limit == -1:
+        # The spec's default value; Okta does not say what page it means. The fake's
+        # default page (20) makes a client that forgets to paginate fail on a big estate.
+        return _DEFAULT_PAGE
     if limit < 1:
-        raise validation_error("limit", "must be at least 1")
+        raise validation_error("limit", "must be -1 or at least 1")
     return min(limit, 200)  # Okta caps a page at 200 apps
 
 
+#: Properties ``filter`` takes (the spec: ``id``, ``status``, ``credentials.signing.kid``,
+#: ``settings.slo.enabled``, ``name``; the docs add ``user.id`` and ``group.id``).
+FILTER_PROPERTIES: Final = (
+    "id",
+    "status",
+    "name",
+    "credentials.signing.kid",
+    "settings.slo.enabled",
+    "user.id",
+    "group.id",
+)
+
+
+def _clause(clause: str) -> tuple[str, str]:
+    """(property, value) of one ``property eq "value"`` clause.
+
+    Raises:
+        OktaError: 400, not a clause the fake understands.
+    """
+    parts = clause.strip().split(None, 2)
+    if len(parts) == 3 and parts[0] in FILTER_PROPERTIES and parts[1].lower() == "eq":
+        value = parts[2]
+        if len(value) >= 2 and value[0] == value[-1] == '"' and '"' not in value[1:-1]:
+            return parts[0], value[1:-1]
+        if parts[0] == "settings.slo.enabled" and value.lower() in ("true", "false"):
+            return parts[0], value.lower()
+    raise validation_error(
+        "filter",
+        f"unsupported expression {clause.strip()!r} (use {', '.join(FILTER_PROPERTIES)} "
+        'with eq "...", joined by and)',
+    )
+
+
+def _value_of(app: FakeApp, prop: str) -> str | None:
+    """The app's value of a filter property; None: the app has none (never matches)."""
+    if prop == "id":
+        return app.id
+    if prop == "status":
+        return app.status
+    if prop == "name":
+        return app.name
+    if prop == "credentials.signing.kid":
+        return signing_kid(app)
+    if prop == "settings.slo.enabled":
+        return "false"  # no fake app has single logout enabled
+    return None  # user.id, group.id: a fake estate has no users or groups to assign
+
+
 def app_filter(filter_expr: str | None, q: str | None) -> Callable[[FakeApp], bool]:
-    """A predicate for ``filter`` (``status``/``name`` ``eq``, joined by ``and``) and ``q``."""
-    wanted: dict[str, str] = {}
+    """A predicate for ``filter`` (``eq`` clauses joined by ``and``) and ``q``."""
+    wanted: list[tuple[str, str]] = []
     if filter_expr:
-        for clause in _split_and(filter_expr):
-            parts = clause.strip().split(None, 2)
-            if (
-                len(parts) != 3
-                or parts[0] not in ("status", "name")
-                or parts[1].lower() != "eq"
-                or len(parts[2]) < 2
-                or parts[2][0] != '"'
-                or parts[2][-1] != '"'
-            ):
-                raise validation_error(
-                    "filter",
-                    f'unsupported expression {clause.strip()!r} (use status eq "..." '
-                    'or name eq "..." joined by and)',
-                )
-            wanted[parts[0]] = parts[2][1:-1]
+        wanted = [_clause(clause) for clause in _split_and(filter_expr)]
     prefix = q.lower() if q else None
-    status = wanted.get("status")
-    name = wanted.get("name")
 
     def matches(app: FakeApp) -> bool:
-        if status is not None and app.status != status:
-            return False
-        if name is not None and app.name != name:
-            return False
+        for prop, value in wanted:
+            if _value_of(app, prop) != value:
+                return False
         # q: Okta matches the start of the name or the label, case-insensitively.
         return prefix is None or (
             app.name.lower().startswith(prefix) or app.label.lower().startswith(prefix)
