@@ -666,6 +666,10 @@ class RateLimiter:
         Raises:
             TimeoutError: when ``deadline`` (monotonic seconds) passes while waiting.
         """
+        return await self._pace(bucket, deadline)
+
+    async def _pace(self, bucket: str, deadline: float | None) -> float:
+        """The local pacer's grant (the headers only); returns the grant time."""
         b = self._bucket(bucket)
         now = self._clock()
         if not b.lock.locked() and self._wait_time(b, now) == 0.0:
@@ -707,6 +711,10 @@ class RateLimiter:
         info: RateLimitInfo | None,
     ) -> None:
         """Return a slot, and learn from the response's headers (None when there were none)."""
+        self._settle(bucket, sent_at, info)
+
+    def _settle(self, bucket: str, sent_at: float, info: RateLimitInfo | None) -> None:
+        """The local pacer's release: the slot back, and what the headers showed."""
         b = self._bucket(bucket)
         if b.in_flight > 0:
             b.in_flight -= 1
@@ -739,6 +747,10 @@ class RateLimiter:
         (the headers show the org's ceiling, not the token's): from then on each window
         takes at most as many requests as this one had succeeded when the 429 came.
         """
+        self._refused(bucket, info)
+
+    def _refused(self, bucket: str, info: RateLimitInfo) -> None:
+        """The local pacer's side of :meth:`rate_limited`."""
         b = self._bucket(bucket)
         if info.is_concurrency_signal or b.info is None or info.reset_at != b.info.reset_at:
             return
