@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .budget import _EPOCH_TTL, SharedBudget
+from .budget import _EPOCH_TTL, _MAX_KEY_TTL, SharedBudget
 from .fleet import LOCAL, BucketView, Reservation
 from .headers import RateLimitInfo
 from .pacer import RateLimiter
@@ -95,7 +95,8 @@ class RedisBudget:
         self._clock = clock
         digest = hashlib.sha256(f"{org_url}\n{principal}".encode()).hexdigest()[:32]
         self._base = f"{budget.key_prefix}:{{{digest}}}"
-        self._lease_ms = max(1000, int(lease_ttl * 1000))
+        # A lease lives a second at least, an hour at most (as every key of the budget).
+        self._lease_ms = min(_MAX_KEY_TTL * 1000, max(1000, int(lease_ttl * 1000)))
         self._deciding = True
         self._down = False
         self._retry_at = 0.0
