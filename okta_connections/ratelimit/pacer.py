@@ -177,7 +177,16 @@ class BucketState:
         if b.wlen is not None and length > b.wlen:
             b.wlen = length
             if b.end_by_start:
-                b.end = max(b.end, b.first_recv + length + _END_MARGIN)
+                end = b.first_recv + length
+                info = b.info
+                if info is not None:
+                    # Never past Okta's Reset: windows end on it or before it (a length
+                    # from the budget is someone else's word, and may be garbage).
+                    if b.off_lo != -math.inf:
+                        end = min(end, info.reset_at - b.off_lo)
+                    else:
+                        end = min(end, info.observed_at + info.reset_after)
+                b.end = max(b.end, end + _END_MARGIN)
 
     def undo_grant(self, probe: bool) -> None:
         """Give back a local grant that the shared budget refused, and wake a waiter."""

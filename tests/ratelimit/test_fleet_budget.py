@@ -108,3 +108,21 @@ async def test_a_budget_that_answers_local_leaves_the_call_to_local_pacing(
         permit.learn(_info(loop_clock, 99))
     assert budget.learned == []  # nothing was granted: nothing to give back
     assert limiter.get("apps") is not None
+
+
+def test_a_window_length_from_the_budget_never_moves_the_end_past_the_reset() -> None:
+    """A budget's window length (garbage in Redis: an hour, in range) moves the window's
+    end later, but never past Okta's Reset: windows end on it or before it."""
+    limiter = RateLimiter(clock=lambda: 10.004)
+    # Date 1000, Reset 1061: a 60 s window that opened at its first request (10.004).
+    info = RateLimitInfo(
+        limit=100, remaining=99, reset_after=61.0, reset_at=1061.0, observed_at=10.004
+    )
+    limiter.observe("apps", info, sent_at=10.0)
+    end = limiter.window_end("apps")
+    assert end is not None and end == pytest.approx(70.005, abs=0.01)  # by its start
+    state = limiter._state("apps")
+    state.learn_length(61.0)  # another client saw a longer window: the end moves
+    assert limiter.window_end("apps") == pytest.approx(71.005, abs=0.01)
+    state.learn_length(3600.0)  # before the fix: an hour later than the Reset
+    assert limiter.window_end("apps") == pytest.approx(71.005, abs=0.01)
