@@ -494,8 +494,13 @@ class SharedRateLimiter(RateLimiter):
 
     @property
     def outages(self) -> int:
-        """Outages seen (Redis not answering, or restarted and empty)."""
+        """Outages seen (Redis not answering, or restarted and empty); for tests and
+        diagnostics (settable, as the attribute it was)."""
         return self.fleet_budget.outages
+
+    @outages.setter
+    def outages(self, value: int) -> None:
+        self.fleet_budget.outages = value
 
     def __repr__(self) -> str:
         return f"SharedRateLimiter({self.budget!r})"
