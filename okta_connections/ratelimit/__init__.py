@@ -2,6 +2,8 @@
 
 - :mod:`.headers`: the bucket table and the parsing of the X-Rate-Limit-* headers;
 - :mod:`.pacer`: :class:`RateLimiter`, the per-client pacer;
+- :mod:`.fleet`: :class:`~.fleet.Budget`, what the pacer asks of a budget it shares with
+  other processes (``RateLimiter(fleet_budget=...)``);
 - :mod:`.budget`: :class:`~.budget.SharedBudget`, one rate budget across processes on
   Redis, and :mod:`.shared`: the pacer that draws on it.
 """

@@ -51,8 +51,12 @@ logger = logging.getLogger("okta_connections")
 _SCHEMES = ("redis", "rediss", "unix")
 
 
+#: Longest any key of the budget lives, in seconds: every key the scripts write expires
+#: within it, and a key found without an expiry (or a longer one) is given it.
+_MAX_KEY_TTL = 3600
+
 #: Seconds the budget's epoch is kept after the last call (the scripts' EXPIRE).
-_EPOCH_TTL = 86400.0
+_EPOCH_TTL = float(_MAX_KEY_TTL)
 
 
 # Both scripts take a batch: every grant asked for (or returned) in one turn of a client's
@@ -65,59 +69,100 @@ _EPOCH_TTL = 86400.0
 # that nobody draws on it, and the next client to ask probes the new one; 10 the epoch
 # (the principal's, not the bucket's): when this server first held the budget's state.
 #
-# TAKE ARGV: 1 lease ttl ms, 2 max concurrency, 3 full cap (0: the caller has no headers
-# yet), 4 assumed cap, 5 window key ttl s, 6 the caller's window (0: none), 7 the window
-# counters' key prefix, 8 the caller's max_capacity, 9 its assumed share, 10 its round
-# trip (ms), 11 what Okta had counted of the caller's window in the headers it last saw
-# (Limit - Remaining; 0: none), then pairs of (lease id, 1 if the caller takes the window
-# to be over).
-# Returns, per lease, four numbers: {1, n, window, left} granted, the n-th of the window
-# (window 0: a probe), with `left` grants left in it (2^30 while the assumed share is
-# unconfirmed); {0, held, 0, 0} every concurrency slot is leased; {-1, used, window,
-# final} the window is spent (final 0: only up to the assumed share, which a grant past
-# it may still lift); {-2, ms, 0, 0} another client's probe is out (or held back for ms).
-# Then the window length (ms) that an early probe taught, or 0; 1 if the assumed share
-# is shown, else 0; the ceiling, or 0; and the epoch (a string).
+# State in Redis is not trusted: someone else may have written it (by hand, a broken
+# client, a user with write access). A key of the wrong type, a value that is not a
+# number or lies outside its range, is treated as absent (and deleted); every key the
+# scripts write, or read, expires within _MAX_KEY_TTL; leases scored further ahead than
+# the caller's lease lifetime last one lease lifetime (or go at once, when there are more
+# of them than the fleet may hold); a probe hold longer than a lease lifetime is cut to
+# one. Within one lease lifetime of tampering, the fleet paces normally again.
 #
 # The epoch: a server that restarted empty (or lost the keys) has none; the first call
 # writes a new one, and every client that knew the old one sees the change, whether or
-# not its connection failed. (Kept a day after the last call: a client idle for longer
-# takes a new epoch for what it is, state that expired.) Both scripts start with it.
+# not its connection failed. (Kept an hour after the last call, as long as any other key:
+# a client idle for longer takes a new epoch for what it is, state that expired.) An
+# epoch that is not what the scripts write is replaced. Both scripts start with it.
 _PROLOGUE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local epoch = redis.call('GET', KEYS[10])
-if epoch then
-  redis.call('EXPIRE', KEYS[10], 86400)
+local MAXTTL = 3600
+local big = 1073741824
+-- A string key's number in [lo, hi]; nil (and the key deleted) when it is absent, of
+-- another type, not a number or out of range. A key without an expiry (or a longer one
+-- than any key of the budget has) is given one.
+local function num(key, lo, hi)
+  local v = redis.pcall('GET', key)
+  if type(v) == 'table' then
+    redis.call('DEL', key)
+    return nil
+  end
+  if not v then
+    return nil
+  end
+  local n = tonumber(v)
+  if (not n) or n ~= n or n < lo or n > hi then
+    redis.call('DEL', key)
+    return nil
+  end
+  local pttl = redis.call('PTTL', key)
+  if pttl < 0 or pttl > MAXTTL * 1000 then
+    redis.call('EXPIRE', key, MAXTTL)
+  end
+  return n
+end
+-- A ttl asked for by a caller, in [1, MAXTTL] seconds.
+local function secs(v)
+  return math.max(1, math.min(MAXTTL, math.floor(tonumber(v) or 1)))
+end
+local lt = redis.call('TYPE', KEYS[1])['ok']
+if lt ~= 'zset' and lt ~= 'none' then
+  redis.call('DEL', KEYS[1])
+end
+local epoch = redis.pcall('GET', KEYS[10])
+if type(epoch) == 'string' and #epoch <= 40 and string.match(epoch, '^%d+%.%d+$') then
+  redis.call('EXPIRE', KEYS[10], MAXTTL)
 else
   epoch = t[1] .. '.' .. t[2]
-  redis.call('SET', KEYS[10], epoch, 'EX', 86400)
+  redis.call('SET', KEYS[10], epoch, 'EX', MAXTTL)
 end
 """
 
 
 _TAKE = """
-local ttl = tonumber(ARGV[1])
+local ttl = math.max(1, math.min(MAXTTL * 1000, tonumber(ARGV[1])))
 local maxc = tonumber(ARGV[2])
-local big = 1073741824
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+-- Leases scored past this caller's lease lifetime: someone else's writing. More than the
+-- fleet may hold go at once; fewer last one lease lifetime from now.
+local far = '(' .. string.format('%d', now + ttl)
+local beyond = redis.call('ZCOUNT', KEYS[1], far, '+inf')
+if beyond > maxc then
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], far, '+inf')
+elseif beyond > 0 then
+  for _, lease in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], far, '+inf')) do
+    redis.call('ZADD', KEYS[1], 'XX', now + ttl, lease)
+  end
+end
 local held = redis.call('ZCARD', KEYS[1])
-local probes = tonumber(redis.call('GET', KEYS[2]) or '0')
+local probes = num(KEYS[2], 0, maxc) or 0
 local full = tonumber(ARGV[3])
 local assumed = tonumber(ARGV[4])
 local window = tonumber(ARGV[6])
-local newest = tonumber(redis.call('GET', KEYS[5]) or '0')
+local wttl = secs(ARGV[5])
+-- A window's Reset lies within an hour of now; its end by Redis's clock too.
+local newest = num(KEYS[5], 0, math.floor(now / 1000) + MAXTTL) or 0
+local ends = num(KEYS[9], 0, now + MAXTTL * 1000) or 0
+local limit = num(KEYS[7], 1, 10000000) or 0
 -- A window is over at its Reset (epoch seconds; Okta's windows end on it, or before it
 -- when they open at their first request): by Redis's clock, nobody draws on it after
 -- that, whatever a client's own estimate says. (Redis's clock stands in for Okta's: on
 -- NTP-synchronised hosts they agree to milliseconds.)
 local over = now >= window * 1000
-if newest > 0 and (now >= newest * 1000 or now >= tonumber(redis.call('GET', KEYS[9]) or '0')) then
+if newest > 0 and (now >= newest * 1000 or now >= ends) then
   newest = 0  -- over too: the next to ask probes the new window
 end
 if full <= 0 and newest > 0 then
   -- A client with no headers yet, where others know the window: their limit, its caps.
-  local limit = tonumber(redis.call('GET', KEYS[7]) or '0')
   if limit > 0 then
     full = math.max(1, limit - math.ceil(limit * (1 - tonumber(ARGV[8])) - 0.000001))
     assumed = full
@@ -132,13 +177,14 @@ if adopt then
 end
 local cap = full
 local final = 1
-if redis.call('EXISTS', KEYS[3]) == 0 and assumed < cap then
+local shown = num(KEYS[3], 1, 1) ~= nil
+if (not shown) and assumed < cap then
   cap = assumed
   final = 0
 end
-local ceiling = redis.call('GET', KEYS[4])
-if ceiling and tonumber(ceiling) < cap then
-  cap = tonumber(ceiling)
+local ceiling = num(KEYS[4], 1, big)
+if ceiling and ceiling < cap then
+  cap = ceiling
   final = 1
 end
 -- The window's last round trip: a request granted now would reach Okta after the window
@@ -146,18 +192,30 @@ end
 -- the end and the next window's probe.
 local closing = window > 0 and now >= window * 1000 - tonumber(ARGV[10])
 local key = ARGV[7] .. string.format('%d', window)
-local used0 = tonumber(redis.call('GET', key) or '0')
+-- A window's count: at most its limit (Okta's count), plus what the fleet has in flight.
+local most = big
+if math.max(limit, full) > 0 then
+  most = 2 * math.max(limit, full) + 2 * maxc + 2
+end
+local used0 = num(key, 0, most) or 0
 -- Okta's count of the caller's window, as its headers last showed it: the counter is
 -- never below it (other integrations spend the window too), and a counter that Redis
 -- lost (restarted empty) starts again from it, not from zero.
 local known = tonumber(ARGV[11])
 if not adopt and not over and known > used0 then
   used0 = known
-  redis.call('SET', key, known, 'EX', ARGV[5])
+  redis.call('SET', key, known, 'EX', wttl)
 end
 local used = used0
 local probes0 = probes
 local hold = redis.call('PTTL', KEYS[6])
+if hold == -1 then
+  redis.call('DEL', KEYS[6])  -- a hold without an end: someone else's
+  hold = 0
+elseif hold > ttl then
+  redis.call('PEXPIRE', KEYS[6], ttl)  -- longer than a lease lifetime: cut to one
+  hold = ttl
+end
 local out = {}
 for i = 12, #ARGV, 2 do
   local probe = (ARGV[i + 1] == '1' or full <= 0 or over) and not adopt
@@ -193,19 +251,19 @@ for i = 12, #ARGV, 2 do
   end
 end
 if used > used0 then
-  redis.call('SET', key, used, 'EX', ARGV[5])
+  redis.call('SET', key, used, 'EX', wttl)
   -- Grants of this window not yet answered: they may still land in the next one.
   local flying = ARGV[7] .. 'f' .. string.format('%d', window)
-  redis.call('INCRBY', flying, used - used0)
-  redis.call('EXPIRE', flying, ARGV[5])
+  local f = num(flying, 0, big) or 0
+  redis.call('SET', flying, f + used - used0, 'EX', wttl)
 end
 if probes > probes0 then
   redis.call('SET', KEYS[2], probes, 'PX', ttl)
 end
-redis.call('PEXPIRE', KEYS[1], 2 * ttl)
-out[#out + 1] = tonumber(redis.call('GET', KEYS[8]) or '0')
-out[#out + 1] = redis.call('EXISTS', KEYS[3])
-out[#out + 1] = tonumber(ceiling or '0')
+redis.call('PEXPIRE', KEYS[1], math.min(2 * ttl, MAXTTL * 1000))
+out[#out + 1] = num(KEYS[8], 0, MAXTTL * 1000) or 0
+out[#out + 1] = shown and 1 or 0
+out[#out + 1] = ceiling or 0
 out[#out + 1] = epoch
 return out
 """
@@ -223,70 +281,73 @@ _GIVE = """
 for i = 2, #ARGV, 12 do
   redis.call('ZREM', KEYS[1], ARGV[i])
   local seen = tonumber(ARGV[i + 1])
-  local ttl = ARGV[i + 3]
+  local ttl = secs(ARGV[i + 3])
   local window = tonumber(ARGV[i + 6])
   local key = ARGV[1] .. string.format('%d', window)
   local taken = tonumber(ARGV[i + 11])
   if taken > 0 then
     local flying = ARGV[1] .. 'f' .. string.format('%d', taken)
-    if redis.call('DECR', flying) < 0 then
-      redis.call('SET', flying, 0, 'EX', 60)
+    local f = num(flying, 0, big) or 0
+    if f > 1 then
+      redis.call('DECR', flying)
+    else
+      redis.call('DEL', flying)
     end
   end
   if ARGV[i + 2] == '1' then
-    if redis.call('DECR', KEYS[2]) < 0 then
-      redis.call('SET', KEYS[2], 0)
+    local p = num(KEYS[2], 0, big) or 0
+    if p > 1 then
+      redis.call('DECR', KEYS[2])
+    else
+      redis.call('DEL', KEYS[2])
     end
     if seen >= 0 then
       -- The probe was counted apart until now: it joins the window it landed in.
-      redis.call('INCR', key)
-      redis.call('EXPIRE', key, ttl)
+      redis.call('SET', key, (num(key, 0, big) or 0) + 1, 'EX', ttl)
     end
   end
   if seen >= 0 then
     -- Okta's count of the window beats ours: other integrations spend it too.
-    if seen > tonumber(redis.call('GET', key) or '0') then
+    if seen > (num(key, 0, big) or 0) then
       redis.call('SET', key, seen, 'EX', ttl)
     end
     -- When the window ends, on Redis's clock: Reset - Date, from a Date rounded down, is
     -- at most a second late, never early; the earliest seen is the best bound.
-    local ends = now + tonumber(ARGV[i + 10])
-    local newest = tonumber(redis.call('GET', KEYS[5]) or '0')
+    local ends = now + math.min(tonumber(ARGV[i + 10]), MAXTTL * 1000)
+    local newest = num(KEYS[5], 0, math.floor(now / 1000) + MAXTTL) or 0
     if window > newest then
       -- A new window: what the last one still has in flight may land in this one (sent
       -- near its end); it counts here from the start, not when its answers come.
       if newest > 0 then
-        local last = ARGV[1] .. 'f' .. string.format('%d', newest)
-        local flying = tonumber(redis.call('GET', last) or '0')
+        local flying = num(ARGV[1] .. 'f' .. string.format('%d', newest), 0, big) or 0
         if flying > 0 then
-          redis.call('INCRBY', key, flying)
-          redis.call('EXPIRE', key, ttl)
+          redis.call('SET', key, (num(key, 0, big) or 0) + flying, 'EX', ttl)
         end
       end
-      redis.call('SET', KEYS[5], window, 'EX', 3600)
-      redis.call('SET', KEYS[7], ARGV[i + 8], 'EX', 3600)
-      redis.call('SET', KEYS[9], ends, 'EX', 3600)
-    elseif window == newest and ends < tonumber(redis.call('GET', KEYS[9]) or ends) then
-      redis.call('SET', KEYS[9], ends, 'EX', 3600)
+      redis.call('SET', KEYS[5], window, 'EX', MAXTTL)
+      redis.call('SET', KEYS[7], ARGV[i + 8], 'EX', MAXTTL)
+      redis.call('SET', KEYS[9], ends, 'EX', MAXTTL)
+    elseif window == newest and ends < (num(KEYS[9], 0, now + MAXTTL * 1000) or ends) then
+      redis.call('SET', KEYS[9], ends, 'EX', MAXTTL)
     end
   end
   if ARGV[i + 4] == '1' then
-    redis.call('SET', KEYS[3], '1', 'EX', 86400)
+    redis.call('SET', KEYS[3], '1', 'EX', MAXTTL)
     redis.call('DEL', KEYS[4])
   end
   local ceiling = tonumber(ARGV[i + 5])
   if ceiling >= 1 then
-    local known = redis.call('GET', KEYS[4])
-    if (not known) or tonumber(known) > ceiling then
-      redis.call('SET', KEYS[4], ceiling, 'EX', 3600)
+    local known = num(KEYS[4], 1, big)
+    if (not known) or known > ceiling then
+      redis.call('SET', KEYS[4], ceiling, 'EX', MAXTTL)
     end
   end
   if tonumber(ARGV[i + 7]) > 0 then
-    redis.call('SET', KEYS[6], '1', 'PX', ARGV[i + 7])
+    redis.call('SET', KEYS[6], '1', 'PX', math.min(tonumber(ARGV[i + 7]), MAXTTL * 1000))
   end
-  local wl = tonumber(ARGV[i + 9])
-  if wl > tonumber(redis.call('GET', KEYS[8]) or '0') then
-    redis.call('SET', KEYS[8], wl, 'EX', 86400)
+  local wl = math.min(tonumber(ARGV[i + 9]), MAXTTL * 1000)
+  if wl > (num(KEYS[8], 0, MAXTTL * 1000) or 0) then
+    redis.call('SET', KEYS[8], wl, 'EX', MAXTTL)
   end
 end
 return epoch
@@ -541,10 +602,10 @@ class MalformedReplyError(ValueError):
 
 
 #: Bounds of a take reply's numbers: counts and grants left (2^30: unbounded), windows
-#: (epoch seconds), window length (ms, a day).
+#: (epoch seconds), window length (ms, an hour: no key lives longer).
 _MAX_COUNT = 1 << 31
 _MAX_WINDOW = 1 << 40
-_MAX_WLEN_MS = 86_400_000
+_MAX_WLEN_MS = _MAX_KEY_TTL * 1000
 
 
 def _epoch(value: object) -> str:

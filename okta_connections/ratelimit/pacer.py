@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from .fleet import Budget
 from .headers import RateLimitInfo
 
 __all__ = ["PACING_MODES", "Permit", "RateLimiter"]
@@ -109,7 +110,8 @@ class _Bucket:
 
 
 class BucketState:
-    """What a collaborator of the pacer (a shared budget) reads and changes of one bucket.
+    """What a collaborator of the pacer (a shared budget) reads and changes of one bucket
+    (the pacer's :class:`~.fleet.BucketView`).
 
     A view: it holds no state of its own, and every change goes through a method that
     keeps the pacer's own estimates consistent.
@@ -175,7 +177,16 @@ class BucketState:
         if b.wlen is not None and length > b.wlen:
             b.wlen = length
             if b.end_by_start:
-                b.end = max(b.end, b.first_recv + length + _END_MARGIN)
+                end = b.first_recv + length
+                info = b.info
+                if info is not None:
+                    # Never past Okta's Reset: windows end on it or before it (a length
+                    # from the budget is someone else's word, and may be garbage).
+                    if b.off_lo != -math.inf:
+                        end = min(end, info.reset_at - b.off_lo)
+                    else:
+                        end = min(end, info.observed_at + info.reset_after)
+                b.end = max(b.end, end + _END_MARGIN)
 
     def undo_grant(self, probe: bool) -> None:
         """Give back a local grant that the shared budget refused, and wake a waiter."""
@@ -306,6 +317,9 @@ class RateLimiter:
             request past the token's share: past it, one request goes at a time, and the
             first that succeeds lifts the assumption for good; a refused one teaches the
             real ceiling (:meth:`rate_limited`). 1.0 turns it off.
+        fleet_budget: A budget shared with other processes (:class:`~.fleet.Budget`), which
+            every grant also asks, and every response informs (``pacing="burst"``). None
+            (the default): this client paces alone, from the headers.
     """
 
     def __init__(
@@ -317,6 +331,7 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
         pacing: str = "burst",
         assumed_share: float = 0.5,
+        fleet_budget: Budget | None = None,
     ) -> None:
         if not 0 < assumed_share <= 1:
             raise ValueError("assumed_share must be in (0, 1]")
@@ -332,9 +347,11 @@ class RateLimiter:
         self.pacing = pacing
         self._burst = pacing == "burst"
         self.assumed_share = assumed_share
-        #: True while a shared budget (on Redis) decides each window's grants: the local
-        #: share, first-window ramp and assumed-share estimates stand aside for it.
-        self._shared = False
+        #: The budget shared with other processes, or None (see :mod:`.fleet`).
+        self.fleet_budget = fleet_budget
+        # Grants of the fleet budget handed out by the public acquire(), by (bucket, grant
+        # time), until their release() (slot() carries its grant in the permit instead).
+        self._held: dict[tuple[str, float], list[Any]] = {}
         self._clock = clock
         self._buckets: dict[str, _Bucket] = {}
         #: Times a waiting call was woken (by a response or its timer); for tests.
@@ -448,7 +465,8 @@ class RateLimiter:
             return None if b.probing and b.in_flight else 0.0
         headroom = self._headroom(info.limit)
         left = b.remaining - headroom
-        if self._shared:
+        fleet = self.fleet_budget
+        if fleet is not None and fleet.deciding:
             if now < b.blocked_until:
                 return b.blocked_until - now
             if left - b.in_flight <= 0:
@@ -647,15 +665,65 @@ class RateLimiter:
         return Permit(self, bucket, deadline)
 
     async def _take(self, permit: Permit) -> None:
-        """Grant ``permit`` (sets its ``sent_at``); subclasses add to the grant."""
-        permit.sent_at = await self.acquire(permit.bucket, permit.deadline)
+        """Grant ``permit`` (sets its ``sent_at``, and its ``grant`` from a fleet budget)."""
+        fleet = self.fleet_budget
+        if fleet is None:
+            permit.sent_at = await self._pace(permit.bucket, permit.deadline)
+        else:
+            await self._take_shared(permit, fleet)
+
+    async def _take_shared(self, permit: Permit, fleet: Budget) -> None:
+        """The local grant, then the fleet budget's; until both agree or the deadline."""
+        bucket, deadline = permit.bucket, permit.deadline
+        while True:
+            permit.sent_at = await self._pace(bucket, deadline)
+            permit.grant = None
+            state = self._state(bucket)
+            probe = state.opening
+            try:
+                answer = await fleet.reserve(bucket, state, deadline)
+            except BaseException:
+                state.undo_grant(probe)
+                raise
+            if not answer.refused:
+                permit.grant = answer.grant
+                return
+            state.undo_grant(probe)
+            if deadline is not None and self._clock() + answer.wait >= deadline:
+                raise TimeoutError("the deadline passed while waiting for the shared budget")
+            if answer.wait > 0:
+                await asyncio.sleep(answer.wait)
 
     def _give(self, permit: Permit) -> None:
         """Return ``permit``'s slot and learn what it saw."""
         info = permit.info
-        self.release(permit.bucket, sent_at=permit.sent_at, info=info)
+        fleet = self.fleet_budget
+        if fleet is not None and permit.grant is not None:
+            self._give_shared(fleet, permit.bucket, permit.sent_at, permit.grant, info,
+                              refused=permit.refused)  # fmt: skip
+            return
+        self._settle(permit.bucket, permit.sent_at, info)
         if permit.refused and info is not None:
-            self.rate_limited(permit.bucket, info)
+            self._refused(permit.bucket, info)
+
+    def _give_shared(
+        self,
+        fleet: Budget,
+        bucket: str,
+        sent_at: float,
+        grant: Any,
+        info: RateLimitInfo | None,
+        *,
+        refused: bool,
+    ) -> None:
+        """The local release, then the fleet budget learns what the response showed."""
+        state = self._state(bucket)
+        early = state.early
+        self._settle(bucket, sent_at, info)
+        refused = refused and info is not None
+        if refused and info is not None:
+            self._refused(bucket, info)
+        fleet.learn(bucket, grant, state, info, refused=refused, early=state.early > early)
 
     async def acquire(self, bucket: str, deadline: float | None = None) -> float:
         """Wait until a request may be sent in ``bucket``; returns the grant time.
@@ -666,6 +734,17 @@ class RateLimiter:
         Raises:
             TimeoutError: when ``deadline`` (monotonic seconds) passes while waiting.
         """
+        fleet = self.fleet_budget
+        if fleet is None:
+            return await self._pace(bucket, deadline)
+        permit = Permit(self, bucket, deadline)
+        await self._take_shared(permit, fleet)
+        if permit.grant is not None:
+            self._held.setdefault((bucket, permit.sent_at), []).append(permit.grant)
+        return permit.sent_at
+
+    async def _pace(self, bucket: str, deadline: float | None) -> float:
+        """The local pacer's grant (the headers only); returns the grant time."""
         b = self._bucket(bucket)
         now = self._clock()
         if not b.lock.locked() and self._wait_time(b, now) == 0.0:
@@ -697,7 +776,9 @@ class RateLimiter:
                 self.wakeups += 1
 
     async def aclose(self) -> None:
-        """Let go of shared state (a shared budget's connection); a local limiter has none."""
+        """Let go of shared state (a fleet budget's connection); a local limiter has none."""
+        if self.fleet_budget is not None:
+            await self.fleet_budget.aclose()
 
     def release(
         self,
@@ -707,6 +788,17 @@ class RateLimiter:
         info: RateLimitInfo | None,
     ) -> None:
         """Return a slot, and learn from the response's headers (None when there were none)."""
+        held = self._held.get((bucket, sent_at)) if self._held else None
+        if not held or self.fleet_budget is None:
+            self._settle(bucket, sent_at, info)
+            return
+        grant = held.pop(0)
+        if not held:
+            del self._held[(bucket, sent_at)]
+        self._give_shared(self.fleet_budget, bucket, sent_at, grant, info, refused=False)
+
+    def _settle(self, bucket: str, sent_at: float, info: RateLimitInfo | None) -> None:
+        """The local pacer's release: the slot back, and what the headers showed."""
         b = self._bucket(bucket)
         if b.in_flight > 0:
             b.in_flight -= 1
@@ -739,6 +831,12 @@ class RateLimiter:
         (the headers show the org's ceiling, not the token's): from then on each window
         takes at most as many requests as this one had succeeded when the 429 came.
         """
+        self._refused(bucket, info)
+        if self.fleet_budget is not None:
+            self.fleet_budget.rate_limited(bucket, info)
+
+    def _refused(self, bucket: str, info: RateLimitInfo) -> None:
+        """The local pacer's side of :meth:`rate_limited`."""
         b = self._bucket(bucket)
         if info.is_concurrency_signal or b.info is None or info.reset_at != b.info.reset_at:
             return

@@ -1,6 +1,10 @@
 """The pacer whose windows' budgets and concurrency come from a shared budget on Redis.
 
-See :mod:`okta_connections.ratelimit.budget` for how the budget is kept.
+:class:`RedisBudget` is the pacer's collaborator (a :class:`~.fleet.Budget`): it batches
+the grants and returns of one client to the scripts of a :class:`SharedBudget`, and
+falls back to local pacing while Redis does not answer. :class:`SharedRateLimiter` is a
+:class:`RateLimiter` that builds one. See :mod:`okta_connections.ratelimit.budget` for
+how the budget is kept.
 """
 
 from __future__ import annotations
@@ -15,14 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .budget import _EPOCH_TTL, SharedBudget
+from .budget import _EPOCH_TTL, _MAX_KEY_TTL, SharedBudget
+from .fleet import LOCAL, BucketView, Reservation
 from .headers import RateLimitInfo
-from .pacer import Permit, RateLimiter
+from .pacer import RateLimiter
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["SharedRateLimiter"]
+__all__ = ["RedisBudget", "SharedRateLimiter"]
 
 logger = logging.getLogger("okta_connections")
 
@@ -58,15 +63,17 @@ def _expire(future: asyncio.Future[Any]) -> None:
         future.set_exception(TimeoutError("the deadline passed waiting for the shared budget"))
 
 
-class SharedRateLimiter(RateLimiter):
-    """A burst pacer whose windows' budgets and concurrency come from a :class:`SharedBudget`.
+class RedisBudget:
+    """The budget on a :class:`SharedBudget` as the pacer's collaborator (a
+    :class:`~.fleet.Budget`), for one client.
 
     Args:
         budget: The Redis server.
         org_url: The org (part of every key, hashed).
         principal: Who Okta counts the calls against (see :attr:`Auth.principal`).
         lease_ttl: Seconds a concurrency slot is held at most (a request's longest run).
-        **kwargs: As for :class:`RateLimiter` (``pacing`` must be ``"burst"``).
+        clock: The pacer's clock.
+        max_in_flight, max_capacity, assumed_share: The pacer's (see :class:`RateLimiter`).
     """
 
     def __init__(
@@ -77,14 +84,20 @@ class SharedRateLimiter(RateLimiter):
         principal: str,
         lease_ttl: float,
         clock: Callable[[], float] = time.monotonic,
-        **kwargs: Any,
+        max_in_flight: int = 64,
+        max_capacity: float = 1.0,
+        assumed_share: float = 0.5,
     ) -> None:
-        super().__init__(clock=clock, **kwargs)
         self.budget = budget
+        self.max_in_flight = max_in_flight
+        self.max_capacity = max_capacity
+        self.assumed_share = assumed_share
+        self._clock = clock
         digest = hashlib.sha256(f"{org_url}\n{principal}".encode()).hexdigest()[:32]
         self._base = f"{budget.key_prefix}:{{{digest}}}"
-        self._lease_ms = max(1000, int(lease_ttl * 1000))
-        self._shared = True
+        # A lease lives a second at least, an hour at most (as every key of the budget).
+        self._lease_ms = min(_MAX_KEY_TTL * 1000, max(1000, int(lease_ttl * 1000)))
+        self._deciding = True
         self._down = False
         self._retry_at = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
@@ -103,15 +116,23 @@ class SharedRateLimiter(RateLimiter):
         # What this client last saw of each bucket's share in Redis: (shown, ceiling), to
         # put back if Redis loses it.
         self._known: dict[str, tuple[bool, int]] = {}
+        # The pacer's view of each bucket (any view of a bucket is as good as another).
+        self._states: dict[str, BucketView] = {}
         #: Outages seen (Redis not answering, or restarted and empty); for tests and
         #: diagnostics.
         self.outages = 0
-        # Grants handed out by the public acquire(), by (bucket, grant time), until their
-        # release() (slot() carries its grant in the permit instead).
-        self._held: dict[tuple[str, float], list[_Grant]] = {}
+
+    @property
+    def deciding(self) -> bool:
+        """True while Redis answers (or is being tried again)."""
+        return self._deciding
+
+    def _headroom(self, limit: int) -> int:
+        # As the pacer's: the part of the limit that max_capacity leaves to others.
+        return int(limit * (1.0 - self.max_capacity) + 0.999999)
 
     def __repr__(self) -> str:
-        return f"SharedRateLimiter({self.budget!r})"
+        return f"RedisBudget({self.budget!r})"
 
     def _keys(self, bucket: str) -> list[str]:
         """The scripts' keys: leases, probes, shown, ceiling, newest window, hold, limit,
@@ -142,7 +163,7 @@ class SharedRateLimiter(RateLimiter):
             # A call that started later has been answered since: Redis is back (a restart
             # that its answer showed has been counted), and this failure is of the past.
             return
-        self._shared = False
+        self._deciding = False
         self._retry_at = self._clock() + self.budget.retry_after
         self._down_call = max(self._down_call, call)
         if not self._down:
@@ -182,7 +203,7 @@ class SharedRateLimiter(RateLimiter):
             self._answered_at = now
         if self._down and call > self._down_call:
             self._down = False
-            self._shared = True
+            self._deciding = True
             logger.info(
                 "shared budget %s answers again; pacing on it",
                 self.budget.display,
@@ -197,89 +218,67 @@ class SharedRateLimiter(RateLimiter):
                     bucket, ["", -1, 0, 60, 1 if shown else 0, ceiling or -1, 0, 0, 0, 0, 0, 0]
                 )
 
-    async def acquire(self, bucket: str, deadline: float | None = None) -> float:
-        """Wait for the local pacer, then for a grant of the shared budget.
-
-        Every successful acquire must be matched by one :meth:`release`; :meth:`slot`
-        pairs them for you, and carries the grant in its permit."""
-        permit = Permit(self, bucket, deadline)
-        await self._take(permit)
-        if permit.grant is not None:
-            self._held.setdefault((bucket, permit.sent_at), []).append(permit.grant)
-        return permit.sent_at
-
-    async def _take(self, permit: Permit) -> None:
-        """Wait for the local pacer, then for a grant of the shared budget."""
-        bucket, deadline = permit.bucket, permit.deadline
-        while True:
-            sent_at = await RateLimiter.acquire(self, bucket, deadline)
-            permit.sent_at, permit.grant = sent_at, None
-            if self._down:
-                if self._clock() < self._retry_at:
-                    return
-                self._shared = True  # try Redis again with this request
-            state = self._state(bucket)
-            info = state.info
-            probe = state.opening
-            mine = int(info.reset_at) if info is not None else 0
-            _, assumed = self._caps(info)
-            self._serial += 1
-            lease = f"{self._token}:{self._serial}"
-            future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            pending = self._takes.setdefault(bucket, [])
-            pending.append((lease, probe, future))
-            if len(pending) == 1:
-                # Everything asked for in this turn of the loop goes in one call.
-                asyncio.get_running_loop().call_soon(self._flush_takes, bucket)
-            # The wait keeps the call's deadline: an answer that never comes ends it.
-            timer = None
-            if deadline is not None:
-                timer = asyncio.get_running_loop().call_later(
-                    max(0.0, deadline - self._clock()), _expire, future
-                )
-            try:
-                verdict, n, window, extra = await future
-            except (asyncio.CancelledError, TimeoutError):
-                state.undo_grant(probe)
-                if future.done() and not future.cancelled() and future.exception() is None:
-                    # Granted, but cancelled before this task resumed: give it straight back.
-                    self._give_back_row(bucket, lease, future.result())
-                raise
-            except _Unavailable:
-                return  # Redis did not answer: this one goes on local pacing
-            finally:
-                if timer is not None:
-                    timer.cancel()
-            if verdict == 1:
-                if window:
-                    state.shared_left(extra)
-                permit.grant = _Grant(lease, n, window == 0, window or None, assumed)
-                return
-            state.undo_grant(probe)
-            now = self._clock()
-            wait = 0.0
-            if verdict == -1 and extra == 1:
-                # The fleet has spent this window: sleep to its end (the newer window's,
-                # by the server clock, when another client has seen one we have not).
-                end: float | None = None
-                if window > mine:
-                    end = state.local_time(window)
-                elif state.end != float("inf"):
-                    end = state.end
-                if end is not None and now < end < now + _MAX_BLOCK:
-                    state.block_until(end)
-                else:
-                    wait = 0.05  # no clock to convert its end with yet: look again soon
-            elif verdict == -2 and n > 0:
-                wait = n / 1000.0  # an early probe holds the fleet back until then
+    async def reserve(self, bucket: str, state: BucketView, deadline: float | None) -> Reservation:
+        """Ask Redis for a grant of the request that the local pacer has just granted."""
+        if self._down:
+            if self._clock() < self._retry_at:
+                return LOCAL
+            self._deciding = True  # try Redis again with this request
+        self._states[bucket] = state
+        info = state.info
+        probe = state.opening
+        mine = int(info.reset_at) if info is not None else 0
+        _, assumed = self._caps(info)
+        self._serial += 1
+        lease = f"{self._token}:{self._serial}"
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        pending = self._takes.setdefault(bucket, [])
+        pending.append((lease, probe, future))
+        if len(pending) == 1:
+            # Everything asked for in this turn of the loop goes in one call.
+            loop.call_soon(self._flush_takes, bucket)
+        # The wait keeps the call's deadline: an answer that never comes ends it.
+        timer = None
+        if deadline is not None:
+            timer = loop.call_later(max(0.0, deadline - self._clock()), _expire, future)
+        try:
+            verdict, n, window, extra = await future
+        except (asyncio.CancelledError, TimeoutError):
+            if future.done() and not future.cancelled() and future.exception() is None:
+                # Granted, but cancelled before this task resumed: give it straight back.
+                self._give_back_row(bucket, lease, future.result())
+            raise
+        except _Unavailable:
+            return LOCAL  # Redis did not answer: this one goes on local pacing
+        finally:
+            if timer is not None:
+                timer.cancel()
+        if verdict == 1:
+            if window:
+                state.shared_left(extra)
+            return Reservation(_Grant(lease, n, window == 0, window or None, assumed))
+        now = self._clock()
+        wait = 0.0
+        if verdict == -1 and extra == 1:
+            # The fleet has spent this window: sleep to its end (the newer window's, by
+            # the server clock, when another client has seen one we have not).
+            end: float | None = None
+            if window > mine:
+                end = state.local_time(window)
+            elif state.end != float("inf"):
+                end = state.end
+            if end is not None and now < end < now + _MAX_BLOCK:
+                state.block_until(end)
             else:
-                # All concurrency slots are leased, another client's probe or a grant past
-                # the assumed share is out: each comes back within a round trip.
-                wait = min(0.05, max(0.005, state.rtt / 2))
-            if deadline is not None and now + wait >= deadline:
-                raise TimeoutError("the deadline passed while waiting for the shared budget")
-            if wait:
-                await asyncio.sleep(wait)
+                wait = 0.05  # no clock to convert its end with yet: look again soon
+        elif verdict == -2 and n > 0:
+            wait = n / 1000.0  # an early probe holds the fleet back until then
+        else:
+            # All concurrency slots are leased, another client's probe or a grant past
+            # the assumed share is out: each comes back within a round trip.
+            wait = min(0.05, max(0.005, state.rtt / 2))
+        return Reservation(refused=True, wait=wait)
 
     def _give_back_row(self, bucket: str, lease: str, row: Any) -> None:
         """Return a grant whose caller was cancelled before it could use it."""
@@ -302,7 +301,7 @@ class SharedRateLimiter(RateLimiter):
     async def _run_takes(
         self, bucket: str, batch: list[tuple[str, bool, asyncio.Future[Any]]]
     ) -> None:
-        state = self._state(bucket)
+        state = self._states[bucket]
         info = state.info
         full, assumed = self._caps(info)
         ttl_s = int(info.reset_after) + 60 if info is not None else 120
@@ -349,41 +348,22 @@ class SharedRateLimiter(RateLimiter):
                 if not future.done():
                     future.set_exception(_Unavailable())
 
-    def release(self, bucket: str, *, sent_at: float, info: RateLimitInfo | None) -> None:
-        """Return the local slot, and the lease with what the headers showed to Redis."""
-        held = self._held.get((bucket, sent_at))
-        if not held:
-            RateLimiter.release(self, bucket, sent_at=sent_at, info=info)
-            return
-        grant = held.pop(0)
-        if not held:
-            del self._held[(bucket, sent_at)]
-        self._return(bucket, sent_at, grant, info, refused=False)
-
-    def _give(self, permit: Permit) -> None:
-        grant = permit.grant
-        if grant is None:
-            RateLimiter._give(self, permit)
-            return
-        info = permit.info
-        self._return(permit.bucket, permit.sent_at, grant, info, refused=permit.refused)
-
-    def _return(
+    def learn(
         self,
         bucket: str,
-        sent_at: float,
-        grant: _Grant,
+        grant: Any,
+        state: BucketView,
         info: RateLimitInfo | None,
         *,
         refused: bool,
+        early: bool,
     ) -> None:
-        state = self._state(bucket)
-        early = state.early
-        RateLimiter.release(self, bucket, sent_at=sent_at, info=info)
-        if refused and info is not None:
-            RateLimiter.rate_limited(self, bucket, info)
+        """Return the lease, with what the headers showed, to Redis."""
+        if not isinstance(grant, _Grant):
+            return
+        if refused:
             grant.refused = True
-        if grant.probe and state.early > early:
+        if grant.probe and early:
             # This probe was still counted in the old window: the local pacer has pushed
             # its estimate of the window's end back; hold the fleet's probes until then.
             hold = min(state.end - self._clock(), _MAX_BLOCK)
@@ -459,9 +439,8 @@ class SharedRateLimiter(RateLimiter):
         self._heard(call, epoch)
 
     def rate_limited(self, bucket: str, info: RateLimitInfo) -> None:
-        """A rate-limit 429, after its :meth:`release`: as locally, and the grant just
-        returned (still queued for Redis) is marked refused."""
-        super().rate_limited(bucket, info)
+        """A rate-limit 429, after the pacer's ``release()``: the grant just returned
+        (still queued for Redis) is marked refused."""
         pending = self._gives.get(bucket)
         if pending and isinstance(pending[-1], _Return):
             pending[-1].grant.refused = True
@@ -471,3 +450,57 @@ class SharedRateLimiter(RateLimiter):
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=self.budget.timeout * 2)
         await self.budget.aclose()
+
+
+class SharedRateLimiter(RateLimiter):
+    """A burst pacer whose windows' budgets and concurrency come from a :class:`SharedBudget`.
+
+    A :class:`RateLimiter` with a :class:`RedisBudget` as its ``fleet_budget``.
+
+    Args:
+        budget: The Redis server.
+        org_url: The org (part of every key, hashed).
+        principal: Who Okta counts the calls against (see :attr:`Auth.principal`).
+        lease_ttl: Seconds a concurrency slot is held at most (a request's longest run).
+        **kwargs: As for :class:`RateLimiter` (``pacing`` must be ``"burst"``).
+    """
+
+    fleet_budget: RedisBudget
+
+    def __init__(
+        self,
+        budget: SharedBudget,
+        *,
+        org_url: str,
+        principal: str,
+        lease_ttl: float,
+        clock: Callable[[], float] = time.monotonic,
+        **kwargs: Any,
+    ) -> None:
+        if "fleet_budget" in kwargs:
+            raise TypeError("SharedRateLimiter builds its own fleet_budget")
+        super().__init__(clock=clock, **kwargs)
+        self.budget = budget
+        self.fleet_budget = RedisBudget(
+            budget,
+            org_url=org_url,
+            principal=principal,
+            lease_ttl=lease_ttl,
+            clock=clock,
+            max_in_flight=self.max_in_flight,
+            max_capacity=self.max_capacity,
+            assumed_share=self.assumed_share,
+        )
+
+    @property
+    def outages(self) -> int:
+        """Outages seen (Redis not answering, or restarted and empty); for tests and
+        diagnostics (settable, as the attribute it was)."""
+        return self.fleet_budget.outages
+
+    @outages.setter
+    def outages(self, value: int) -> None:
+        self.fleet_budget.outages = value
+
+    def __repr__(self) -> str:
+        return f"SharedRateLimiter({self.budget!r})"

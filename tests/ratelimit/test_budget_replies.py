@@ -94,7 +94,7 @@ async def test_a_take_reply_outside_the_protocol_falls_back_to_local_pacing(
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "pacing locally" in warnings[0].getMessage()
     await limiter.aclose()
-    assert not limiter._tasks
+    assert not limiter.fleet_budget._tasks
 
 
 @pytest.mark.looptime
@@ -120,5 +120,5 @@ async def test_a_wait_for_the_budget_keeps_the_calls_deadline(
             await limiter.acquire("apps", start + 1.0)
     assert loop_clock() - start == pytest.approx(1.0, abs=0.01)
     assert limiter.in_flight("apps") == 0
-    for task in list(limiter._tasks):
+    for task in list(limiter.fleet_budget._tasks):
         task.cancel()

@@ -164,7 +164,7 @@ async def test_redis_coming_back_is_used_again(redis: RedisServer) -> None:
             await asyncio.gather(*(okta.connections.get(i) for i in ids[5:]))
             limiter = okta.rate_limiter
             assert isinstance(limiter, SharedRateLimiter)
-            assert not limiter._down
+            assert not limiter.fleet_budget._down
     keys = await _keys(redis)
     assert any(":w:" in k for k in keys)  # the restarted Redis holds counters again
 
@@ -283,7 +283,7 @@ async def test_a_killed_workers_leases_expire(redis: RedisServer) -> None:
     limiter = SharedRateLimiter(
         budget, org_url="https://acme.okta.com", principal="p", lease_ttl=1.0, max_in_flight=2
     )
-    keys = limiter._keys("apps")
+    keys = limiter.fleet_budget._keys("apps")
     # Full cap 100 in a window an hour from now, no assumed share: only the concurrency
     # limit (2) binds.
     window = int(time.time()) + 3600
