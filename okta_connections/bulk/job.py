@@ -132,6 +132,15 @@ def default_key(item: Any) -> str:
     )
 
 
+def _now() -> float:
+    """The event loop's clock (time.monotonic on asyncio's own loops): the job's elapsed
+    time and rate run on the time the pacer waits on, virtual time in tests too."""
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        return time.monotonic()
+
+
 _END: Any = object()
 #: Items that end without a request (skips, plans, bad items) in a row before a worker
 #: yields to the event loop, so that a resume over 100k done items stays interruptible.
@@ -336,7 +345,7 @@ class BulkJob(Generic[T]):
             raise RuntimeError("a BulkJob can be run only once")
         self._started = True
         self.check()  # the journal is checked and locked before any request
-        self._t0 = time.monotonic()
+        self._t0 = _now()
         self._source = _Source(self._items)
         n = self._workers()
         self._limiter = anyio.CapacityLimiter(self._limit())
@@ -397,7 +406,7 @@ class BulkJob(Generic[T]):
                 self.report.add(cancelled)
         self._inflight.clear()
         report = self.report
-        report.elapsed = time.monotonic() - self._t0
+        report.elapsed = _now() - self._t0
         if self._exhausted:
             report.not_started = 0
         elif self.total is not None:
@@ -559,18 +568,23 @@ class BulkJob(Generic[T]):
         assert self._on_progress is not None
         report = self.report
         done = report.accounted
-        elapsed = time.monotonic() - self._t0
+        elapsed = _now() - self._t0
         worked = done - report.skipped - report.planned
         rate = worked / elapsed if elapsed > 0 else 0.0
-        info = self._client.rate_limiter.get("apps")
+        limiter = self._client.rate_limiter
+        info = limiter.get("apps")
         eta = None
         if self.total is not None:
+            # The window the limiter learned (None before it knows one: the rate decides).
+            length = getattr(limiter, "window_length", None)
             eta = eta_seconds(
                 max(0, self.total - done),
                 info,
                 rate=rate,
                 requests_per_item=self._requests_per_item,
-                max_capacity=float(getattr(self._client.rate_limiter, "max_capacity", 1.0)),
+                max_capacity=float(getattr(limiter, "max_capacity", 1.0)),
+                window=length("apps") if callable(length) else None,
+                pacing=str(getattr(limiter, "pacing", "smooth")),
             )
         self._on_progress(
             Progress(

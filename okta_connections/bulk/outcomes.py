@@ -239,17 +239,23 @@ def eta_seconds(
     rate: float = 0.0,
     requests_per_item: float = 1.0,
     max_capacity: float = 1.0,
-    window: float = 60.0,
+    window: float | None = 60.0,
     now: float | None = None,
+    pacing: str = "smooth",
 ) -> float | None:
     """Seconds until ``items_left`` items are done, from the rate-limit schedule.
 
-    The pacer spreads this window's remaining budget over the time left in it, so the
-    items that fit in that budget take their share of the window; every item beyond it
-    costs whole windows of ``limit * max_capacity`` requests each. When the rate limit is
-    not what binds (no window seen yet, a concurrency 429, or a limit so high that the
-    job's own speed decides), the job's rate so far (``rate``, items a second, skipped
-    ones excluded) is the floor. None when neither is known.
+    ``window`` is the length of the rate-limit window in seconds (60 for Okta's per-minute
+    limits; a bulk job passes the length its rate limiter learned from the headers, and
+    None when none is known yet, which leaves the job's rate to decide). The items that
+    fit in this window's remaining budget go in it; every item beyond it costs whole
+    windows of ``limit * max_capacity`` requests each. With ``pacing="smooth"`` the budget
+    is spread over the time left in each window, so the last window counts whole; with
+    ``pacing="burst"`` (the client's default) a window's requests go at its start, so the
+    job ends at the opening of its last window, and what fits in this window goes now.
+    When the rate limit is not what binds (no window seen yet, a concurrency 429, or a
+    limit so high that the job's own speed decides), the job's rate so far (``rate``,
+    items a second, skipped ones excluded) is the floor. None when neither is known.
 
     This is the one place the ETA is computed: point it at the pacer's own schedule when
     the pacer can tell one.
@@ -257,14 +263,22 @@ def eta_seconds(
     if items_left <= 0:
         return 0.0
     by_rate = items_left / rate if rate > 0 else None
-    if rate_limit is None or rate_limit.is_concurrency_signal or rate_limit.limit <= 0:
+    if (
+        rate_limit is None
+        or rate_limit.is_concurrency_signal
+        or rate_limit.limit <= 0
+        or window is None
+        or window <= 0
+    ):
         return by_rate
     needed = items_left * max(requests_per_item, 1e-9)
     resets_in = rate_limit.resets_in(now)
     remaining = max(0, rate_limit.remaining)
     per_window = max(1.0, rate_limit.limit * max_capacity)
+    burst = pacing == "burst"
     if needed <= remaining:
-        scheduled = resets_in * needed / remaining if remaining else 0.0
+        scheduled = 0.0 if burst else (resets_in * needed / remaining if remaining else 0.0)
     else:
-        scheduled = resets_in + math.ceil((needed - remaining) / per_window) * window
+        windows = math.ceil((needed - remaining) / per_window)
+        scheduled = resets_in + (windows - 1 if burst else windows) * window
     return scheduled if by_rate is None else max(scheduled, by_rate)
