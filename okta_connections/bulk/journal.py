@@ -161,6 +161,8 @@ class Journal:
             if not isinstance(key, str) or not isinstance(status, str):
                 bad += 1
                 continue
+            if status == "failed" and record.get("refused") is True:
+                continue  # the credentials were refused: the app was not really tried
             if status != "skipped":
                 statuses[key] = status
         self.skipped_lines = bad
@@ -294,12 +296,19 @@ class Journal:
             )
 
     def write(
-        self, outcome: Outcome[Any], operation: str | None = None, *, secrets: Iterable[str] = ()
+        self,
+        outcome: Outcome[Any],
+        operation: str | None = None,
+        *,
+        secrets: Iterable[str] = (),
+        refused: bool = False,
     ) -> None:
         """Append one outcome and flush it to the OS.
 
         Error text has every secret of the job (and ``secrets``, those of this item)
-        redacted, whatever the server echoed back.
+        redacted, whatever the server echoed back. ``refused``: the item failed because
+        the credentials were refused (a 401), not for the app's own sake; :meth:`load`
+        counts it as not done, so that a rerun with good credentials tries it again.
         """
         if self._file is None:
             raise JournalError(self.path, "is not open (open() it for a job first)")
@@ -313,6 +322,8 @@ class Journal:
         }
         if outcome.changed is not None:
             record["changed"] = outcome.changed
+        if refused:
+            record["refused"] = True
         if outcome.error is not None:
             hidden = (*self._secrets, *secrets)
             record["code"] = redact(str(outcome.error_code), hidden, limit=100)

@@ -27,6 +27,7 @@ __all__ = [
     "Progress",
     "ReadBackError",
     "eta_seconds",
+    "stopped_reason",
 ]
 
 T = TypeVar("T")
@@ -157,6 +158,10 @@ class BulkReport:
     planned: int = 0
     not_started: int | None = 0
     elapsed: float = 0.0
+    #: The error that stopped the job early because the credentials were refused for the
+    #: whole org (see :class:`~okta_connections.bulk.BulkJob`'s ``stop_on_auth_failure``);
+    #: None when the job was not stopped for it.
+    stopped_by: BaseException | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def accounted(self) -> int:
@@ -209,7 +214,19 @@ class BulkReport:
             parts.append(f"{self.planned} planned")
         parts.append(f"{self.cancelled} cancelled")
         parts.append(f"{self.not_started if self.not_started is not None else '?'} not started")
-        return ", ".join(parts) + f" in {self.elapsed:.1f}s"
+        line = ", ".join(parts) + f" in {self.elapsed:.1f}s"
+        if self.stopped_by is not None:
+            line += f"; stopped: {stopped_reason(self.stopped_by)}"
+        return line
+
+
+def stopped_reason(error: BaseException) -> str:
+    """Why a job stopped early on refused credentials, in a few words."""
+    code = getattr(error, "error_code", None) or getattr(error, "error", None)
+    status = getattr(error, "status", None)
+    what = " ".join(str(x) for x in (status, code) if x)
+    refused = "forbidden" if status == 403 else "refused"
+    return f"the credentials were {refused} ({what or type(error).__name__})"
 
 
 class ReadBackError(OktaError):

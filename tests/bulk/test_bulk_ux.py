@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
-from okta_connections import OktaClient, SSWSToken
+from okta_connections import (
+    ForbiddenError,
+    NotFoundError,
+    OktaClient,
+    SSWSToken,
+    UnauthorizedError,
+)
 from okta_connections.bulk import Progress, eta_seconds
 from okta_connections.ratelimit import RateLimitInfo
 from okta_connections.testing import FakeOkta
+from tests.support.constants import bulk_ids as ids
 
 
 @pytest.mark.looptime
@@ -57,3 +65,73 @@ def test_eta_of_burst_pacing_ends_at_the_last_windows_opening() -> None:
     assert eta_seconds(30, info, window=5.0, now=50.0) == pytest.approx(18)
     assert eta_seconds(30, info, window=None, rate=3.0, now=50.0) == pytest.approx(10)
     assert eta_seconds(30, info, window=None, now=50.0) is None
+
+
+async def test_a_wrong_token_stops_the_job_after_a_few_requests(tmp_path: Path) -> None:
+    journal = tmp_path / "get.jsonl"
+    async with FakeOkta(apps=1000) as fake:
+        ids = [a.id for a in fake.apps]
+        async with OktaClient(fake.org_url, auth=SSWSToken("00wrong-token-SECRET")) as okta:
+            report = await okta.bulk.get(ids, journal=journal).run()
+        sent = fake.count(operation="get")
+        assert sent <= 25, sent  # before: 1,000, every one a 401
+        assert fake.count(operation="get", status=401) == sent
+        assert report.succeeded == 0 and report.failed == sent
+        assert report.not_started == 1000 - sent
+        assert isinstance(report.stopped_by, UnauthorizedError)
+        assert "stopped" in report.summary() and "E0000011" in report.summary()
+        assert "SECRET" not in journal.read_text()
+
+        # The same job with the right token resumes: the refused apps count as not done.
+        async with OktaClient(fake.org_url, auth=SSWSToken(fake.token)) as okta:
+            again = await okta.bulk.get(ids, journal=journal).run()
+        assert (again.succeeded, again.skipped, again.failed) == (1000, 0, 0)
+        assert again.stopped_by is None and again.all_succeeded
+
+
+async def test_a_forbidden_app_among_others_does_not_stop_the_job(okta: OktaClient) -> None:
+    async def work(_: OktaClient, key: str) -> None:
+        if key in forbidden:
+            raise ForbiddenError(status=403, error_code="E0000006")
+        if key in missing:
+            raise NotFoundError(status=404, error_code="E0000007")
+
+    keys = ids(40)
+    missing = set(keys[:3])  # a 404 first: the credentials work
+    forbidden = set(keys[3:20])
+    report = await okta.bulk.run(work, keys, concurrency=1).run()
+    assert (report.succeeded, report.failed, report.not_started) == (20, 20, 0)
+    assert report.stopped_by is None
+
+
+async def test_403_on_every_item_stops_the_job_and_the_opt_out_keeps_going(
+    okta: OktaClient,
+) -> None:
+    calls: list[str] = []
+
+    async def work(_: OktaClient, key: str) -> None:
+        calls.append(key)
+        raise ForbiddenError(status=403, error_code="E0000006")
+
+    report = await okta.bulk.run(work, ids(1000)).run()
+    assert len(calls) <= 25 and report.failed == len(calls)
+    assert report.not_started == 1000 - len(calls)
+    assert isinstance(report.stopped_by, ForbiddenError)
+
+    calls.clear()
+    report = await okta.bulk.run(work, ids(50), stop_on_auth_failure=False).run()
+    assert len(calls) == 50 and report.stopped_by is None
+
+
+async def test_a_token_revoked_mid_job_stops_it(okta: OktaClient) -> None:
+    calls: list[str] = []
+
+    async def work(_: OktaClient, key: str) -> None:
+        calls.append(key)
+        if len(calls) > 100:
+            raise UnauthorizedError(status=401, error_code="E0000011")
+
+    report = await okta.bulk.run(work, ids(1000), concurrency=8).run()
+    assert report.succeeded == 100
+    assert report.failed <= 25 and report.not_started == 1000 - len(calls)
+    assert isinstance(report.stopped_by, UnauthorizedError)
