@@ -646,7 +646,9 @@ class BulkJob(Generic[T]):
         report = self.report
         done = report.accounted
         elapsed = _now() - self._t0
-        worked = done - report.skipped - report.planned
+        # Items that made requests and ran to their end: neither skipped nor planned, nor
+        # cancelled (cut short, they would make the rate jump at an interrupt).
+        worked = report.succeeded + report.failed
         rate = worked / elapsed if elapsed > 0 else 0.0
         limiter = self._client.rate_limiter
         info = limiter.get("apps")

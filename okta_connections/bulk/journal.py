@@ -269,7 +269,7 @@ class Journal:
         if held != operation:
             raise JournalMismatchError(
                 self.path,
-                f"holds a {held!r} job, not {operation!r}; resuming it would skip apps "
+                f"holds {_a(held)} {held!r} job, not {operation!r}; resuming it would skip apps "
                 f"that were never {operation!r}-ed. Use that journal only with {held!r}, or "
                 f"{fresh}",
                 journal_operation=held,
@@ -289,7 +289,7 @@ class Journal:
             shown = ", ".join(f"{k}={v!r}" for k, v in sorted(params.items())) or "no options"
             raise JournalMismatchError(
                 self.path,
-                f"holds a {held!r} job with other parameters (this job: {shown}"
+                f"holds {_a(held)} {held!r} job with other parameters (this job: {shown}"
                 f"{', and a secret' if secret_params else ''}); {fresh}",
                 journal_operation=held,
                 operation=operation,
@@ -341,6 +341,11 @@ class Journal:
     @property
     def is_open(self) -> bool:
         return self._file is not None
+
+
+def _a(word: str) -> str:
+    """The indefinite article before ``word``: "an 'activate' job", "a 'get' job"."""
+    return "an" if word[:1].lower() in ("a", "e", "i", "o", "u") else "a"
 
 
 def _header(line: bytes) -> dict[str, Any] | None:

@@ -118,8 +118,8 @@ class Progress:
         succeeded: Items that succeeded.
         failed: Items that failed.
         elapsed: Seconds since the job started.
-        rate: Items that made requests, ended per second (skipped and planned items
-            excluded).
+        rate: Items that made requests and ran to their end, per second (skipped,
+            planned and cancelled items excluded).
         eta: Estimated seconds left, when ``total`` is known: from the rate-limit
             schedule (see :func:`eta_seconds`), not from the rate so far alone.
         rate_limit: The client's latest ``apps`` rate-limit window.
@@ -197,9 +197,10 @@ class BulkReport:
 
     def summary(self) -> str:
         """One human-readable line."""
-        parts = [f"{self.succeeded} succeeded"]
+        succeeded = f"{self.succeeded} succeeded"
         if self.changed or self.unchanged:
-            parts.append(f"({self.changed} changed, {self.unchanged} already in that state)")
+            succeeded += f" ({self.changed} changed, {self.unchanged} already in that state)"
+        parts = [succeeded]
         failed = f"{self.failed} failed"
         if self.failed_by_code:
             failed += (

@@ -16,7 +16,13 @@ from okta_connections import (
     SSWSToken,
     UnauthorizedError,
 )
-from okta_connections.bulk import Progress, eta_seconds
+from okta_connections.bulk import (
+    BulkReport,
+    Journal,
+    JournalMismatchError,
+    Progress,
+    eta_seconds,
+)
 from okta_connections.ratelimit import RateLimitInfo
 from okta_connections.testing import FakeOkta
 from tests.support.constants import bulk_ids as ids
@@ -135,3 +141,64 @@ async def test_a_token_revoked_mid_job_stops_it(okta: OktaClient) -> None:
     assert report.succeeded == 100
     assert report.failed <= 25 and report.not_started == 1000 - len(calls)
     assert isinstance(report.stopped_by, UnauthorizedError)
+
+
+async def test_the_rate_does_not_jump_when_in_flight_items_are_cancelled(
+    okta: OktaClient,
+) -> None:
+    seen: list[Progress] = []
+    started = asyncio.Event()
+    count = 0
+
+    async def work(_: OktaClient, key: str) -> None:
+        nonlocal count
+        count += 1
+        if count > 5:
+            if count >= 15:
+                started.set()
+            await asyncio.sleep(30)
+
+    task = asyncio.create_task(
+        okta.bulk.run(work, ids(100), concurrency=10, on_progress=seen.append).run()
+    )
+    await asyncio.wait_for(started.wait(), 30)  # generous: fails, never hangs
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    last = seen[-1]
+    assert (last.done, last.succeeded) == (15, 5)  # 10 cancelled, and counted as ended
+    # the rate counts the 5 that ran to their end, not the 10 cut short
+    assert last.rate == pytest.approx(5 / last.elapsed)
+
+
+def test_the_summary_line_reads_without_a_stray_comma() -> None:
+    report = BulkReport(succeeded=21, changed=3, unchanged=18, elapsed=1.0)
+    assert report.summary().startswith(
+        "21 succeeded (3 changed, 18 already in that state), 0 failed, "
+    )
+
+
+@pytest.mark.parametrize(
+    ("held", "wanted"),
+    [
+        ("activate", "holds an 'activate' job, not 'get'"),
+        ("update", "holds an 'update' job, not 'get'"),
+        ("deactivate", "holds a 'deactivate' job, not 'get'"),
+    ],
+)
+def test_a_journal_refusal_names_the_job_with_the_right_article(
+    tmp_path: Path, held: str, wanted: str
+) -> None:
+    path = tmp_path / "job.jsonl"
+    journal = Journal(path)
+    journal.open(held)
+    journal.close()
+    with pytest.raises(JournalMismatchError) as raised:
+        Journal(path).open("get")
+    assert wanted in str(raised.value)
+    other = Journal(tmp_path / "other.jsonl")
+    other.open(held, {"activate": True})
+    other.close()
+    with pytest.raises(JournalMismatchError) as raised:  # same job, other parameters
+        Journal(other.path).open(held, {"activate": False})
+    assert f"holds {wanted.split()[1]} {held!r} job with other parameters" in str(raised.value)
