@@ -4,6 +4,7 @@ wrong token stopping the job, the rate at an interrupt, the summary line's wordi
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -202,3 +203,18 @@ def test_a_journal_refusal_names_the_job_with_the_right_article(
     with pytest.raises(JournalMismatchError) as raised:  # same job, other parameters
         Journal(other.path).open(held, {"activate": False})
     assert f"holds {wanted.split()[1]} {held!r} job with other parameters" in str(raised.value)
+
+
+async def test_a_chunk_stopped_by_a_wrong_token_has_a_row_per_app() -> None:
+    from okta_connections.scale_out import run_chunk
+
+    async with FakeOkta(apps=50) as fake:
+        ids = [a.id for a in fake.apps]
+        async with OktaClient(fake.org_url, auth=SSWSToken("00wrong-token-SECRET")) as okta:
+            rows = await run_chunk("get", ids, client=okta)
+        sent = fake.count(operation="get")
+    assert sent <= 3
+    assert sorted(row["app_id"] for row in rows) == sorted(ids)  # not lost: failed, with why
+    assert {row["status"] for row in rows} == {"failed"}
+    assert {row["error_code"] for row in rows} == {"E0000011", "UnauthorizedError"}
+    assert "SECRET" not in json.dumps(rows)
