@@ -188,13 +188,12 @@ class BulkJob(Generic[T]):
     item gets through (a success, or any failure but a refusal: a 404 on one app proves
     the credentials work), items go one at a time (an item still running after 3 s lets
     the others go), and three refusals in a row (401, the token endpoint refusing the
-    client, or 403) stop the job. After that first item, the
-    job fans out, and three 401s in a row (a token revoked mid-job) stop it. A stopped
-    job ends normally: its report's ``stopped_by`` holds the error, the items not tried
-    are ``not_started``, and the journal records the refused items so that a rerun with
-    good credentials tries them again (no ``retry_failed`` needed). So a wrong token costs
-    three requests, not one per item. ``stop_on_auth_failure=False`` runs every item
-    whatever it gets.
+    client, or 403) stop the job. Once an item got through, the job fans out, and three
+    401s in a row (a token revoked mid-job) stop it. A stopped job ends normally: its
+    report's ``stopped_by`` holds the error, the items not tried are ``not_started``, and
+    the journal marks the refused items so that a rerun with good credentials tries them
+    again (no ``retry_failed`` needed). So a wrong token costs three requests, not one
+    per item. ``stop_on_auth_failure=False`` runs every item whatever it gets.
     """
 
     def __init__(
