@@ -151,6 +151,12 @@ async def _rows(client: OktaClient, action: str, ids: list[str]) -> list[ChunkRo
     async with getattr(client.bulk, action)(ids, total=len(ids)) as job:
         async for outcome in job:
             rows.append(outcome_row(outcome, secrets))
+    stopped = job.report.stopped_by
+    if stopped is not None:
+        # Refused credentials stopped the job: the apps it did not try fail with that
+        # error (one row per app), not as lost.
+        done = {row["app_id"] for row in rows}
+        rows += failed_rows([app_id for app_id in ids if app_id not in done], stopped)
     return rows
 
 

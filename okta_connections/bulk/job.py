@@ -30,7 +30,7 @@ import anyio.lowlevel
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from ..errors import InvalidArgumentError
+from ..errors import AuthError, ForbiddenError, InvalidArgumentError, UnauthorizedError
 from ..pipeline.events import AttemptStarted, Events, JobEnded, JobStarted
 from .journal import Journal
 from .outcomes import (
@@ -132,6 +132,31 @@ def default_key(item: Any) -> str:
     )
 
 
+def _now() -> float:
+    """The event loop's clock (time.monotonic on asyncio's own loops): the job's elapsed
+    time and rate run on the time the pacer waits on, virtual time in tests too."""
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        return time.monotonic()
+
+
+#: Items in a row whose credentials were refused that stop a job (see stop_on_auth_failure).
+_STOP_AFTER_REFUSALS = 3
+#: Seconds the items of a job wait for the one item that goes first before they go too.
+_PROBE_SECONDS = 3.0
+
+
+def _credentials_refused(error: BaseException | None) -> bool:
+    """A 401, or the token endpoint refusing the client: every app would fail the same."""
+    if isinstance(error, UnauthorizedError):
+        return True
+    if isinstance(error, AuthError):
+        status = getattr(error, "status", None)
+        return not isinstance(status, int) or 400 <= status < 500
+    return False
+
+
 _END: Any = object()
 #: Items that end without a request (skips, plans, bad items) in a row before a worker
 #: yields to the event loop, so that a resume over 100k done items stays interruptible.
@@ -158,6 +183,17 @@ class BulkJob(Generic[T]):
     (a capacity limiter that follows the client's adaptive in-flight cap by default), and
     outcomes reach the consumer through a bounded memory object stream: a slow consumer
     holds the workers back, so memory stays flat whatever the number of items.
+
+    Refused credentials stop a job (``stop_on_auth_failure=True``, the default): until an
+    item gets through (a success, or any failure but a refusal: a 404 on one app proves
+    the credentials work), items go one at a time (an item still running after 3 s lets
+    the others go), and three refusals in a row (401, the token endpoint refusing the
+    client, or 403) stop the job. Once an item got through, the job fans out, and three
+    401s in a row (a token revoked mid-job) stop it. A stopped job ends normally: its
+    report's ``stopped_by`` holds the error, the items not tried are ``not_started``, and
+    the journal marks the refused items so that a rerun with good credentials tries them
+    again (no ``retry_failed`` needed). So a wrong token costs three requests, not one
+    per item. ``stop_on_auth_failure=False`` runs every item whatever it gets.
     """
 
     def __init__(
@@ -181,6 +217,7 @@ class BulkJob(Generic[T]):
         item_secrets: Callable[[Any], Iterable[str]] | None = None,
         requests_per_item: float = 1.0,
         tracer: JobTracer | None = None,
+        stop_on_auth_failure: bool = True,
     ) -> None:
         if concurrency is not None and (
             isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
@@ -227,6 +264,11 @@ class BulkJob(Generic[T]):
         self._t0 = 0.0
         self._done_without_request = 0
         self._span: JobSpan | None = None  # the job's span, when tracing
+        self._stop_on_auth = stop_on_auth_failure
+        self._proven = not stop_on_auth_failure  # an item got through: fan out
+        self._refusals = 0  # items in a row whose credentials were refused
+        self._gate = anyio.Lock()  # one item at a time until one gets through
+        self._held = 0  # items pulled, then not started because the job stopped
 
     # ------------------------------------------------------------------ public
 
@@ -336,7 +378,7 @@ class BulkJob(Generic[T]):
             raise RuntimeError("a BulkJob can be run only once")
         self._started = True
         self.check()  # the journal is checked and locked before any request
-        self._t0 = time.monotonic()
+        self._t0 = _now()
         self._source = _Source(self._items)
         n = self._workers()
         self._limiter = anyio.CapacityLimiter(self._limit())
@@ -397,9 +439,9 @@ class BulkJob(Generic[T]):
                 self.report.add(cancelled)
         self._inflight.clear()
         report = self.report
-        report.elapsed = time.monotonic() - self._t0
+        report.elapsed = _now() - self._t0
         if self._exhausted:
-            report.not_started = 0
+            report.not_started = self._held
         elif self.total is not None:
             report.not_started = max(0, self.total - report.accounted)
         else:
@@ -456,6 +498,8 @@ class BulkJob(Generic[T]):
                     outcome = await self._process(index, item)
                 finally:
                     limiter.release()
+                if outcome is None:
+                    continue  # not started: the job stopped while it waited
                 if send is not None:
                     try:
                         send.send_nowait(outcome)  # room in the buffer: no loop trip
@@ -470,7 +514,7 @@ class BulkJob(Generic[T]):
             if self._live == 0 and self._all_done is not None:
                 self._all_done.set()
 
-    async def _process(self, index: int, item: Any) -> Outcome[T]:
+    async def _process(self, index: int, item: Any) -> Outcome[T] | None:
         try:
             key = self._key(item)
         except InvalidArgumentError as exc:
@@ -496,10 +540,51 @@ class BulkJob(Generic[T]):
             )
         self._done_without_request = 0
         self._inflight[index] = (key, item)
-        outcome = await self._one(item, key)
+        if not self._proven:
+            # One at a time until an item gets through; an item that takes long (a
+            # function of the user's that waits for company) lets the others go.
+            gated = False
+            with anyio.move_on_after(_PROBE_SECONDS):
+                await self._gate.acquire()
+                gated = True
+            if not gated:
+                self._proven = True  # no proof, but no refusal either: fan out
+            else:
+                try:
+                    if self.report.stopped_by is not None:
+                        del self._inflight[index]
+                        self._held += 1
+                        return None
+                    if not self._proven:
+                        return self._ended(index, await self._one(item, key))
+                finally:
+                    self._gate.release()
+        return self._ended(index, await self._one(item, key))
+
+    def _ended(self, index: int, outcome: Outcome[T]) -> Outcome[T]:
         del self._inflight[index]  # recorded in the same step: never lost, never twice
-        self._record(outcome)
+        self._record(outcome, refused=self._judge(outcome))
         return outcome
+
+    def _judge(self, outcome: Outcome[T]) -> bool:
+        """True when the item's credentials were refused; stops the job after a few."""
+        error = outcome.error
+        refused = outcome.status is OutcomeStatus.FAILED and (
+            _credentials_refused(error) or (isinstance(error, ForbiddenError) and not self._proven)
+        )
+        if not refused:
+            self._proven = True
+            self._refusals = 0
+            return False
+        self._refusals += 1
+        if (
+            self._stop_on_auth
+            and self._refusals >= _STOP_AFTER_REFUSALS
+            and self.report.stopped_by is None
+        ):
+            self.report.stopped_by = error
+            self._stopping = True
+        return True
 
     async def _quick(self, outcome: Outcome[T]) -> Outcome[T]:
         self._record(outcome)
@@ -538,7 +623,7 @@ class BulkJob(Generic[T]):
             changed=changed,
         )
 
-    def _record(self, outcome: Outcome[Any]) -> None:
+    def _record(self, outcome: Outcome[Any], *, refused: bool = False) -> None:
         self.report.add(outcome)
         status = outcome.status
         journal = self._journal
@@ -551,7 +636,7 @@ class BulkJob(Generic[T]):
             extra: Iterable[str] = ()
             if outcome.error is not None and self._item_secrets is not None:
                 extra = self._item_secrets(outcome.item)
-            journal.write(outcome, self.operation, secrets=extra)
+            journal.write(outcome, self.operation, secrets=extra, refused=refused)
         if self._on_progress is not None:
             self._progress()
 
@@ -559,18 +644,25 @@ class BulkJob(Generic[T]):
         assert self._on_progress is not None
         report = self.report
         done = report.accounted
-        elapsed = time.monotonic() - self._t0
-        worked = done - report.skipped - report.planned
+        elapsed = _now() - self._t0
+        # Items that made requests and ran to their end: neither skipped nor planned, nor
+        # cancelled (cut short, they would make the rate jump at an interrupt).
+        worked = report.succeeded + report.failed
         rate = worked / elapsed if elapsed > 0 else 0.0
-        info = self._client.rate_limiter.get("apps")
+        limiter = self._client.rate_limiter
+        info = limiter.get("apps")
         eta = None
         if self.total is not None:
+            # The window the limiter learned (None before it knows one: the rate decides).
+            length = getattr(limiter, "window_length", None)
             eta = eta_seconds(
                 max(0, self.total - done),
                 info,
                 rate=rate,
                 requests_per_item=self._requests_per_item,
-                max_capacity=float(getattr(self._client.rate_limiter, "max_capacity", 1.0)),
+                max_capacity=float(getattr(limiter, "max_capacity", 1.0)),
+                window=length("apps") if callable(length) else None,
+                pacing=str(getattr(limiter, "pacing", "smooth")),
             )
         self._on_progress(
             Progress(

@@ -161,6 +161,8 @@ class Journal:
             if not isinstance(key, str) or not isinstance(status, str):
                 bad += 1
                 continue
+            if status == "failed" and record.get("refused") is True:
+                continue  # the credentials were refused: the app was not really tried
             if status != "skipped":
                 statuses[key] = status
         self.skipped_lines = bad
@@ -267,7 +269,7 @@ class Journal:
         if held != operation:
             raise JournalMismatchError(
                 self.path,
-                f"holds a {held!r} job, not {operation!r}; resuming it would skip apps "
+                f"holds {_a(held)} {held!r} job, not {operation!r}; resuming it would skip apps "
                 f"that were never {operation!r}-ed. Use that journal only with {held!r}, or "
                 f"{fresh}",
                 journal_operation=held,
@@ -287,19 +289,26 @@ class Journal:
             shown = ", ".join(f"{k}={v!r}" for k, v in sorted(params.items())) or "no options"
             raise JournalMismatchError(
                 self.path,
-                f"holds a {held!r} job with other parameters (this job: {shown}"
+                f"holds {_a(held)} {held!r} job with other parameters (this job: {shown}"
                 f"{', and a secret' if secret_params else ''}); {fresh}",
                 journal_operation=held,
                 operation=operation,
             )
 
     def write(
-        self, outcome: Outcome[Any], operation: str | None = None, *, secrets: Iterable[str] = ()
+        self,
+        outcome: Outcome[Any],
+        operation: str | None = None,
+        *,
+        secrets: Iterable[str] = (),
+        refused: bool = False,
     ) -> None:
         """Append one outcome and flush it to the OS.
 
         Error text has every secret of the job (and ``secrets``, those of this item)
-        redacted, whatever the server echoed back.
+        redacted, whatever the server echoed back. ``refused``: the item failed because
+        the credentials were refused (a 401), not for the app's own sake; :meth:`load`
+        counts it as not done, so that a rerun with good credentials tries it again.
         """
         if self._file is None:
             raise JournalError(self.path, "is not open (open() it for a job first)")
@@ -313,6 +322,8 @@ class Journal:
         }
         if outcome.changed is not None:
             record["changed"] = outcome.changed
+        if refused:
+            record["refused"] = True
         if outcome.error is not None:
             hidden = (*self._secrets, *secrets)
             record["code"] = redact(str(outcome.error_code), hidden, limit=100)
@@ -330,6 +341,11 @@ class Journal:
     @property
     def is_open(self) -> bool:
         return self._file is not None
+
+
+def _a(word: str) -> str:
+    """The indefinite article before ``word``: "an 'activate' job", "a 'get' job"."""
+    return "an" if word[:1].lower() in ("a", "e", "i", "o", "u") else "a"
 
 
 def _header(line: bytes) -> dict[str, Any] | None:

@@ -27,6 +27,7 @@ __all__ = [
     "Progress",
     "ReadBackError",
     "eta_seconds",
+    "stopped_reason",
 ]
 
 T = TypeVar("T")
@@ -117,8 +118,8 @@ class Progress:
         succeeded: Items that succeeded.
         failed: Items that failed.
         elapsed: Seconds since the job started.
-        rate: Items that made requests, ended per second (skipped and planned items
-            excluded).
+        rate: Items that made requests and ran to their end, per second (skipped,
+            planned and cancelled items excluded).
         eta: Estimated seconds left, when ``total`` is known: from the rate-limit
             schedule (see :func:`eta_seconds`), not from the rate so far alone.
         rate_limit: The client's latest ``apps`` rate-limit window.
@@ -157,6 +158,10 @@ class BulkReport:
     planned: int = 0
     not_started: int | None = 0
     elapsed: float = 0.0
+    #: The error that stopped the job early because the credentials were refused for the
+    #: whole org (see :class:`~okta_connections.bulk.BulkJob`'s ``stop_on_auth_failure``);
+    #: None when the job was not stopped for it.
+    stopped_by: BaseException | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def accounted(self) -> int:
@@ -192,9 +197,10 @@ class BulkReport:
 
     def summary(self) -> str:
         """One human-readable line."""
-        parts = [f"{self.succeeded} succeeded"]
+        succeeded = f"{self.succeeded} succeeded"
         if self.changed or self.unchanged:
-            parts.append(f"({self.changed} changed, {self.unchanged} already in that state)")
+            succeeded += f" ({self.changed} changed, {self.unchanged} already in that state)"
+        parts = [succeeded]
         failed = f"{self.failed} failed"
         if self.failed_by_code:
             failed += (
@@ -209,7 +215,19 @@ class BulkReport:
             parts.append(f"{self.planned} planned")
         parts.append(f"{self.cancelled} cancelled")
         parts.append(f"{self.not_started if self.not_started is not None else '?'} not started")
-        return ", ".join(parts) + f" in {self.elapsed:.1f}s"
+        line = ", ".join(parts) + f" in {self.elapsed:.1f}s"
+        if self.stopped_by is not None:
+            line += f"; stopped: {stopped_reason(self.stopped_by)}"
+        return line
+
+
+def stopped_reason(error: BaseException) -> str:
+    """Why a job stopped early on refused credentials, in a few words."""
+    code = getattr(error, "error_code", None) or getattr(error, "error", None)
+    status = getattr(error, "status", None)
+    what = " ".join(str(x) for x in (status, code) if x)
+    refused = "forbidden" if status == 403 else "refused"
+    return f"the credentials were {refused} ({what or type(error).__name__})"
 
 
 class ReadBackError(OktaError):
@@ -239,17 +257,23 @@ def eta_seconds(
     rate: float = 0.0,
     requests_per_item: float = 1.0,
     max_capacity: float = 1.0,
-    window: float = 60.0,
+    window: float | None = 60.0,
     now: float | None = None,
+    pacing: str = "smooth",
 ) -> float | None:
     """Seconds until ``items_left`` items are done, from the rate-limit schedule.
 
-    The pacer spreads this window's remaining budget over the time left in it, so the
-    items that fit in that budget take their share of the window; every item beyond it
-    costs whole windows of ``limit * max_capacity`` requests each. When the rate limit is
-    not what binds (no window seen yet, a concurrency 429, or a limit so high that the
-    job's own speed decides), the job's rate so far (``rate``, items a second, skipped
-    ones excluded) is the floor. None when neither is known.
+    ``window`` is the length of the rate-limit window in seconds (60 for Okta's per-minute
+    limits; a bulk job passes the length its rate limiter learned from the headers, and
+    None when none is known yet, which leaves the job's rate to decide). The items that
+    fit in this window's remaining budget go in it; every item beyond it costs whole
+    windows of ``limit * max_capacity`` requests each. With ``pacing="smooth"`` the budget
+    is spread over the time left in each window, so the last window counts whole; with
+    ``pacing="burst"`` (the client's default) a window's requests go at its start, so the
+    job ends at the opening of its last window, and what fits in this window goes now.
+    When the rate limit is not what binds (no window seen yet, a concurrency 429, or a
+    limit so high that the job's own speed decides), the job's rate so far (``rate``,
+    items a second, skipped ones excluded) is the floor. None when neither is known.
 
     This is the one place the ETA is computed: point it at the pacer's own schedule when
     the pacer can tell one.
@@ -257,14 +281,22 @@ def eta_seconds(
     if items_left <= 0:
         return 0.0
     by_rate = items_left / rate if rate > 0 else None
-    if rate_limit is None or rate_limit.is_concurrency_signal or rate_limit.limit <= 0:
+    if (
+        rate_limit is None
+        or rate_limit.is_concurrency_signal
+        or rate_limit.limit <= 0
+        or window is None
+        or window <= 0
+    ):
         return by_rate
     needed = items_left * max(requests_per_item, 1e-9)
     resets_in = rate_limit.resets_in(now)
     remaining = max(0, rate_limit.remaining)
     per_window = max(1.0, rate_limit.limit * max_capacity)
+    burst = pacing == "burst"
     if needed <= remaining:
-        scheduled = resets_in * needed / remaining if remaining else 0.0
+        scheduled = 0.0 if burst else (resets_in * needed / remaining if remaining else 0.0)
     else:
-        scheduled = resets_in + math.ceil((needed - remaining) / per_window) * window
+        windows = math.ceil((needed - remaining) / per_window)
+        scheduled = resets_in + (windows - 1 if burst else windows) * window
     return scheduled if by_rate is None else max(scheduled, by_rate)

@@ -23,7 +23,9 @@ class BulkService(Generic[C]):
     resume with other ones is refused), ``secret_params`` (secret options, fingerprinted
     only as salted hashes), ``secrets`` and ``item_secrets`` (text redacted from the
     error text the journal records: the job's, and a function giving each item's), and
-    ``requests_per_item`` (for the ETA).
+    ``requests_per_item`` (for the ETA). ``stop_on_auth_failure`` (default True): refused
+    credentials stop the job after three requests (see :class:`BulkJob`); the report's
+    ``stopped_by`` says so, and the items not tried are ``not_started``.
 
     Example::
 

@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 from .._files import InputTooLargeError, decode_text, read_capped
 from .._redact import redact
 from ..bulk.job import BulkJob
-from ..bulk.outcomes import BulkReport, Outcome, OutcomeStatus, PlannedCall
+from ..bulk.outcomes import BulkReport, Outcome, OutcomeStatus, PlannedCall, stopped_reason
 from ..bulk.service import connection_secrets
 from ..client import OktaClient
 from ..errors import InvalidArgumentError
@@ -136,6 +136,7 @@ def report_to_json(report: BulkReport, operation: str, interrupted: bool) -> dic
             "notStarted": report.not_started,
             "elapsed": round(report.elapsed, 3),
             "interrupted": interrupted,
+            "stoppedBy": None if report.stopped_by is None else error_to_json(report.stopped_by),
         }
     )
     return summary
@@ -258,23 +259,27 @@ async def cmd_bulk(args: argparse.Namespace, out: Output) -> int:
         ids.extend(await _select(args, okta))
         job.total = len(ids)
         sigint = _Interrupt()
+        told = False  # the reason the job stopped early was printed
         try:
             sigint.install()
             async with job:
                 async for outcome in job:
                     line = _human_line(outcome, secrets) if not out.json else None
-                    if not out.json and line is None:
-                        continue
-                    # Only a terminal stdout shares the bar's screen: there the line goes
-                    # above the bar, which comes straight back. A file or pipe leaves it be.
-                    if shares_screen and bar is not None:
-                        bar.clear()
-                    if out.json:
-                        out.data(outcome_to_json(outcome, job.operation, secrets))
-                    else:
-                        out.text(line or "")
-                    if shares_screen and bar is not None:
-                        bar.redraw()
+                    if out.json or line is not None:
+                        # Only a terminal stdout shares the bar's screen: there the line
+                        # goes above the bar, which comes straight back. A file or pipe
+                        # leaves it be.
+                        if shares_screen and bar is not None:
+                            bar.clear()
+                        if out.json:
+                            out.data(outcome_to_json(outcome, job.operation, secrets))
+                        else:
+                            out.text(line or "")
+                        if shares_screen and bar is not None:
+                            bar.redraw()
+                    if job.report.stopped_by is not None and not told:
+                        told = True  # at once, not after the items still in flight
+                        _tell_stopped(out, bar, job.report.stopped_by, args)
         except asyncio.CancelledError:
             # Ctrl-C: leaving the job's block recorded the in-flight items as cancelled
             # and closed its journal; report what happened and exit 130.
@@ -301,7 +306,7 @@ async def cmd_bulk(args: argparse.Namespace, out: Output) -> int:
         )
     elif args.journal and not report.all_succeeded and not out.json:
         out.info(f"rerun the same command with --journal {args.journal} to resume")
-    if "E0000011" in report.failed_by_code:  # Okta's 401: the token is wrong or revoked
+    if "E0000011" in report.failed_by_code and not told:  # a 401: the token is wrong
         from ._config import credential_hint
 
         hint = credential_hint(args)
@@ -314,6 +319,23 @@ async def cmd_bulk(args: argparse.Namespace, out: Output) -> int:
     if report.failed or report.skipped_failed or report.cancelled or report.not_started:
         return 1
     return 0
+
+
+def _tell_stopped(
+    out: Output, bar: ProgressBar | None, error: BaseException, args: argparse.Namespace
+) -> None:
+    """The job stopped because the credentials were refused: say so, and what to check."""
+    from ._config import error_hint
+
+    hint = error_hint(error, args)
+    if bar is not None:
+        bar.clear()
+    out.info(
+        f"stopped: {stopped_reason(error)}, so the apps left are not started"
+        + (f"; {hint}" if hint else "")
+    )
+    if bar is not None:
+        bar.redraw()
 
 
 class _Interrupt:

@@ -8,6 +8,7 @@ Then it walks one app through the other operations. Everything it starts, it sto
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import TextIO
@@ -20,6 +21,21 @@ from ..models.connections import OAuthConnection, RotationMode
 #: The target org's API token the demo sets on every Org2Org connection (a made-up value;
 #: never printed).
 _DEMO_TARGET_TOKEN = "00demo-target-org-token-" + "x" * 16
+
+
+def minimum_seconds(requests: int, limit: int, window: float, gone: float = 0.0) -> float:
+    """The least time ``requests`` requests can take under a fixed-window rate limit of
+    ``limit`` requests per ``window`` seconds, from the first request to the last.
+
+    They need ceil(N / L) windows; the last window's requests can all go at its opening,
+    so the job spans the windows before it: (ceil(N / L) - 1) x W. The first of those
+    began before the first request: a window opens at the whole second before its first
+    request, so ``gone`` (the part of the first window already gone when the first
+    request arrives) comes off. 0 when everything fits in one window.
+    """
+    if requests <= 0 or limit <= 0:
+        return 0.0
+    return max(0.0, (math.ceil(requests / limit) - 1) * window - gone)
 
 
 async def run_demo(
@@ -88,14 +104,17 @@ async def run_demo(
         )
         requests = len(fake.requests)
         throttled = fake.count(status=429)
-        # Fixed windows: the last window's calls can all go at its start (counted as one
-        # window when everything fits in the first, so that the ratio stays defined).
-        minimum = max(-(-requests // rate_limit) - 1, 1) * window
+        # The fake opens a window at the whole second before its first request.
+        first = min(r.received_at for r in fake.requests)
+        gone = first - math.floor(first)
+        minimum = minimum_seconds(requests, rate_limit, window, gone)
+        share = f" ({job_elapsed / minimum:.0%} of it)" if minimum > 0 else ""
         out(
             f"Summary: {active}/{len(ids)} Org2Org apps now have an active token connection. "
             f"{requests} requests ({throttled} answered 429) took {job_elapsed:.1f} s; the "
-            f"rate limit's minimum is (ceil({requests} / {rate_limit}) - 1) x {window:g} s = "
-            f"{minimum:.1f} s ({job_elapsed / minimum:.0%} of it)."
+            f"rate limit's minimum is (ceil({requests} / {rate_limit}) - 1) x {window:g} s "
+            f"- {gone:.2f} s of the first window gone before the first request = "
+            f"{minimum:.2f} s{share}."
         )
 
         # The other operations, on one app each.

@@ -426,6 +426,16 @@ class RateLimiter:
             return None
         return b.end
 
+    def window_length(self, bucket: str) -> float | None:
+        """The length of a bucket's window, as learned from the headers; None before one
+        is known (the ETA of a bulk job uses it)."""
+        b = self._buckets.get(bucket)
+        if b is None:
+            return None
+        if self._burst:
+            return b.wlen if b.h_ok else None
+        return b.window_len if b.window_len is not None else b.first_reset_after or None
+
     def server_offset(self, bucket: str) -> tuple[float, float] | None:
         """Burst pacing: bounds of (server epoch - local monotonic), from ``Date`` headers."""
         b = self._buckets.get(bucket)

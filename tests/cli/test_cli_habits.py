@@ -177,11 +177,11 @@ async def test_a_bulk_job_refused_with_401_names_the_source_once(cli: Cli) -> No
     (cli.tmp / "ids").write_text("\n".join(ids))
     result = await cli("bulk", "get", "ids", env=cli.env(OKTA_CLIENT_TOKEN="00revoked-SECRET"))
     assert result.rc == 1
-    hints = [line for line in result.err.splitlines() if "failed with 401" in line]
+    hints = [line for line in result.err.splitlines() if "$OKTA_CLIENT_TOKEN" in line]
     assert hints == [
-        f"{len(ids)} app(s) failed with 401: the SSWS token came from $OKTA_CLIENT_TOKEN; "
-        f"check that it is valid for {cli.fake.org_url} and not revoked "
-        "(okta-connections config show)"
+        "stopped: the credentials were refused (401 E0000011), so the apps left are not "
+        "started; the SSWS token came from $OKTA_CLIENT_TOKEN; check that it is valid for "
+        f"{cli.fake.org_url} and not revoked (okta-connections config show)"
     ]
     assert_no_secret(result, "00revoked-SECRET")
 

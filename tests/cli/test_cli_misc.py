@@ -44,8 +44,15 @@ async def test_demo_runs_a_rate_limited_job_and_leaves_nothing_running(tmp_path:
     assert match is not None, result.out
     requests = int(match.group(1))
     assert requests >= 2 * 140
-    minimum = (math.ceil(requests / 200) - 1) * 1.0
-    assert f"minimum is (ceil({requests} / 200) - 1) x 1 s = {minimum:.1f} s" in result.out
+    # The exact minimum: the windows before the last, less what of the first had gone.
+    match = re.search(
+        rf"minimum is \(ceil\({requests} / 200\) - 1\) x 1 s - (0\.\d\d) s of the first "
+        r"window gone before the first request = ([\d.]+) s",
+        result.out,
+    )
+    assert match is not None, result.out
+    gone, minimum = float(match.group(1)), float(match.group(2))
+    assert minimum == pytest.approx((math.ceil(requests / 200) - 1) - gone, abs=0.006)
     # No bound on the time it took: a lower bound on a subprocess's wall clock says more
     # about where the windows' whole seconds fell than about the pacing, which the
     # pacing tests check on a virtual clock.
@@ -348,3 +355,15 @@ def test_codes_and_states_that_begin_with_a_dash_are_values_not_options() -> Non
     assert _attach_opaque_values(["--app-name", "-z"], known) == ["--app-name", "-z"]
     update = ["update", APP, "--token", "-tok"]
     assert parser.parse_args(_attach_opaque_values(update, known)).token == "-tok"
+
+
+def test_the_demos_minimum_is_the_windows_before_the_last_less_the_first_ones_gone_part() -> None:
+    from okta_connections.cli._demo import minimum_seconds
+
+    # 2,106 requests at 150 a window of 1 s: 15 windows, the last at the 14th second after
+    # the first window opened, which was 0.25 s before the first request.
+    assert minimum_seconds(2106, 150, 1.0, gone=0.25) == pytest.approx(13.75)
+    assert minimum_seconds(2106, 150, 1.0) == 14  # a first request on the whole second
+    assert minimum_seconds(300, 150, 60.0, gone=0.5) == pytest.approx(59.5)
+    assert minimum_seconds(150, 150, 1.0, gone=0.9) == 0  # one window: no wait at all
+    assert minimum_seconds(0, 150, 1.0) == 0
