@@ -1,7 +1,8 @@
 """The ``okta-connections`` command: every connection operation, bulk jobs, consent, a demo.
 
 Exit codes: 0 everything succeeded, 1 an operation (or some items of a bulk job) failed,
-2 a usage or configuration error, 130 interrupted (Ctrl-C).
+2 a usage or configuration error, 130 interrupted (Ctrl-C), 141 stdout was a pipe whose
+reader left (128 + SIGPIPE, as a shell reports ``yes | head``).
 """
 
 from __future__ import annotations
@@ -16,14 +17,25 @@ from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from ..errors import InvalidArgumentError, OktaError
-from ._output import Output
+from ._output import Output, _silence
 
-__all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
+__all__ = [
+    "EXIT_BROKEN_PIPE",
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "build_parser",
+    "main",
+]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+#: stdout was a pipe and its reader left (``apps list | head``): 128 + SIGPIPE, what a shell
+#: reports for a command that a closed pipe stopped; 1 already means "an operation failed".
+EXIT_BROKEN_PIPE = 141
 
 PROG = "okta-connections"
 
@@ -150,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Okta Application Connections from the command line. Settings come from "
         "--org/--profile, OKTA_CLIENT_* variables, ./okta.yaml, then ~/.okta/okta.yaml.",
         epilog="exit codes: 0 ok, 1 failed (or some bulk items failed), 2 usage or "
-        "configuration error, 130 interrupted",
+        "configuration error, 130 interrupted, 141 the reader of stdout left",
         parents=[common],
     )
     from .._version import __version__
@@ -356,7 +368,7 @@ class _Handler(logging.Handler):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0, 1, 2 or 130)."""
+    """Run the command line; returns the exit code (0, 1, 2, 130 or 141)."""
     parser = build_parser()
     if "_ARGCOMPLETE" in os.environ:  # a shell asks for completions (see `completion`)
         import argcomplete
@@ -398,6 +410,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         out.info(f"{PROG}: interrupted")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of our stdout left (`apps list | head`, or a pipeline whose next command
+        # failed first), whichever line was being written, an error report's included: the
+        # command ends quietly, without a traceback.
+        _silence(sys.stdout)
+        return EXIT_BROKEN_PIPE
     finally:
         warnings.showwarning = saved
         if handler is not None:
@@ -442,10 +460,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, out: Ou
 
         out.error(exc, hint=error_hint(exc, args))
         return EXIT_FAILED
-    except BrokenPipeError:  # e.g. `okta-connections apps list | head`: the reader left
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout
-        return EXIT_FAILED
+    except BrokenPipeError:
+        raise  # main() ends the command quietly (not "cannot read" below)
     except OSError as exc:  # a file named on the command line
         name = f" {exc.filename}" if exc.filename else ""
         message = f"cannot read{name}: {exc.strerror or exc}"

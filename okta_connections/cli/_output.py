@@ -178,6 +178,18 @@ def describe_connection(app_id: str, conn: ProvisioningConnection) -> str:
     return render_fields(fields)
 
 
+def _silence(stream: TextIO) -> None:
+    """Point ``stream`` at the null device: Python's flush at exit then raises nothing."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (AttributeError, ValueError, OSError):  # not a real file
+        pass
+
+
 @attrs.define
 class Output:
     """Where and how to print: JSON (``--json`` or stdout not a TTY) or text for people."""
@@ -223,7 +235,12 @@ class Output:
             body = error_to_json(exc)
             if hint:
                 body["hint"] = hint
-            self.data({"error": body})
+            try:
+                self.data({"error": body})
+            except BrokenPipeError:
+                # The reader left (a pipeline whose next command failed first): the error
+                # is on stderr, and the exit code is the error's, not the pipe's.
+                _silence(self.stdout)
 
     def red(self, text: str) -> str:
         """``text`` in red when stderr is a colour terminal and ``NO_COLOR`` is not set."""
