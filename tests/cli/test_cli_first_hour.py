@@ -4,14 +4,17 @@ as a user sees it (a subprocess, real pipes, a clean home)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 
-from tests.support.cli import Cli, cli_env
+from tests.support.cli import Cli, cli_env, start_cli
 
 pytestmark = pytest.mark.slow
 
@@ -68,3 +71,72 @@ async def test_the_pipeline_of_the_issue_prints_no_traceback(tmp_path: Path) -> 
     assert "Traceback" not in text, text
     assert text.count("no org URL") == 2 and len(text.splitlines()) == 2, text
     assert proc.returncode == 2
+
+
+# ---------------------------------------------------------------- the consent answer as JSON
+
+
+async def _consent_answer(cli: Cli, app_id: str) -> str:
+    """What the fake's consent link answers, as text: Okta's JSON, pasted as it came."""
+    from okta_connections import OAuthConnection, OktaClient, SSWSToken
+
+    async with OktaClient(cli.fake.org_url, auth=SSWSToken(cli.fake.token)) as okta:
+        await okta.connections.deactivate(app_id)
+        conn = await okta.connections.update(app_id, OAuthConnection())
+    assert conn.links.authorize is not None
+    async with aiohttp.ClientSession() as http, http.get(conn.links.authorize.href) as resp:
+        assert resp.status == 200
+        text = await resp.text()
+    assert text.startswith('{"continue_oauth_flow_url"')
+    return text
+
+
+async def test_verify_takes_okta_s_json_answer_as_the_continue_url(cli: Cli) -> None:
+    app = cli.first("slack")
+    answer = await _consent_answer(cli, app.id)
+    result = await cli("verify", app.id, "--app-name", "slack", "--continue-url", answer)
+    assert result.rc == 0, result.err
+    assert cli.fake.count(operation="verify", status=204) == 1
+
+
+async def test_connect_takes_okta_s_json_answer_on_stdin(cli: Cli) -> None:
+    app = cli.first("zoomus")
+    proc = await start_cli(
+        "connect", app.id, "--app-name", "zoomus", cwd=cli.tmp, env=cli.env(),
+        stdin=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stdin is not None
+    try:
+        step: dict[str, Any] = {}
+        while step.get("step") != "authorize":
+            line = await asyncio.wait_for(proc.stdout.readline(), 20)
+            assert line
+            step = json.loads(line)
+        # The admin opens the link and pastes the whole answer, JSON and all.
+        async with aiohttp.ClientSession() as http, http.get(step["url"]) as resp:
+            answer = await resp.text()
+        assert answer.startswith('{"continue_oauth_flow_url"')
+        proc.stdin.write(answer.encode() + b"\n")
+        await proc.stdin.drain()
+        out, err = await asyncio.wait_for(proc.communicate(), 20)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0, err.decode()
+    assert [json.loads(line)["step"] for line in out.decode().splitlines()] == [
+        "verify",
+        "activate",
+    ]
+    assert app.connection_status == "ENABLED"
+
+
+async def test_bad_json_text_is_a_usage_error_without_the_code(cli: Cli) -> None:
+    app = cli.first("slack")
+    answer = await _consent_answer(cli, app.id)
+    code = answer.split("code=")[1].split("&")[0]
+    result = await cli("verify", app.id, "--app-name", "slack", "--continue-url", answer[:-3])
+    assert result.rc == 2
+    assert "--continue-url: looks like JSON but is not valid JSON" in result.err
+    assert code not in result.err + result.out
+    assert cli.fake.count(operation="verify") == 0
