@@ -232,7 +232,10 @@ def _add_apps_commands(add: _AddCommand, common: argparse.ArgumentParser) -> Non
     p = apps_sub.add_parser("list", help="list apps", description="list apps", parents=[common])
     p.add_argument("--q", metavar="PREFIX", help="name or label prefix")
     p.add_argument("--filter", metavar="EXPR", help='Okta filter, e.g. name eq "okta_org2org"')
-    p.add_argument("--limit", type=int, metavar="N", help="page size, 1-200")
+    p.add_argument("--limit", type=_at_least(1), metavar="N", help="at most N apps (default: all)")
+    p.add_argument(
+        "--page-size", type=int, metavar="N", help="apps per request, 1-200 (Okta's limit=)"
+    )
 
 
 def _add_config_commands(add: _AddCommand, common: argparse.ArgumentParser) -> None:

@@ -140,3 +140,20 @@ async def test_bad_json_text_is_a_usage_error_without_the_code(cli: Cli) -> None
     assert "--continue-url: looks like JSON but is not valid JSON" in result.err
     assert code not in result.err + result.out
     assert cli.fake.count(operation="verify") == 0
+
+
+# ---------------------------------------------------------------- item 8: the smaller ones
+
+
+async def test_apps_list_limit_is_the_most_apps_and_page_size_the_page(cli: Cli) -> None:
+    result = await cli("apps", "list", "--limit", "3")
+    assert result.rc == 0, result.err
+    assert [a["id"] for a in result.json_lines()] == [a.id for a in cli.fake.apps[:3]]
+    [request] = cli.fake.requests  # one page of 3, not every app
+    assert request.query.get("limit") == "3"
+    # --limit larger than a page: pages of --page-size, stopping at the limit
+    result = await cli("apps", "list", "--limit", "5", "--page-size", "2")
+    assert [a["id"] for a in result.json_lines()] == [a.id for a in cli.fake.apps[:5]]
+    assert [r.query.get("limit") for r in cli.fake.requests[1:]] == ["2", "2", "2"]
+    result = await cli("apps", "list", "--limit", "0")
+    assert result.rc == 2 and "at least 1" in result.err
