@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.support.cli import Cli, cli_env, start_cli
+from tests.support.cli import Cli, cli_env, run_cli, start_cli
 
 pytestmark = pytest.mark.slow
 
@@ -157,3 +157,15 @@ async def test_apps_list_limit_is_the_most_apps_and_page_size_the_page(cli: Cli)
     assert [r.query.get("limit") for r in cli.fake.requests[1:]] == ["2", "2", "2"]
     result = await cli("apps", "list", "--limit", "0")
     assert result.rc == 2 and "at least 1" in result.err
+
+
+async def test_a_profile_with_no_okta_yaml_anywhere_says_neither_file_exists(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "home").mkdir()
+    env = cli_env(tmp_path, None)
+    result = await run_cli("--profile", "staging", "get", "0oa1", cwd=tmp_path, env=env)
+    assert result.rc == 2
+    [line] = result.err.splitlines()
+    assert "no profile named 'staging': neither " in line and " exists" in line, line
+    assert str(tmp_path / "home" / ".okta" / "okta.yaml") in line
