@@ -169,3 +169,31 @@ async def test_a_profile_with_no_okta_yaml_anywhere_says_neither_file_exists(
     [line] = result.err.splitlines()
     assert "no profile named 'staging': neither " in line and " exists" in line, line
     assert str(tmp_path / "home" / ".okta" / "okta.yaml") in line
+
+
+async def test_nothing_listening_at_the_org_url_gives_a_hint(tmp_path: Path) -> None:
+    (tmp_path / "home").mkdir()
+    env = cli_env(tmp_path, None, OKTA_CLIENT_TOKEN="00tok")
+    result = await run_cli("--org", "http://127.0.0.1:9", "get", "0oa1", cwd=tmp_path, env=env)
+    assert result.rc == 1
+    [line] = result.err.splitlines()
+    assert "cannot connect to 127.0.0.1:9" in line
+    assert "nothing answered at http://127.0.0.1:9: is the server running" in line, line
+    assert "is the org URL right? It came from --org" in line
+    assert "is the server running" in result.json()["error"]["hint"]
+
+
+async def test_fake_server_on_a_busy_port_suggests_port_0(tmp_path: Path) -> None:
+    busy = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    try:
+        port = busy.sockets[0].getsockname()[1]
+        result = await run_cli(
+            "fake-server", "--port", str(port), cwd=tmp_path, env=cli_env(tmp_path, None)
+        )
+    finally:
+        busy.close()
+        await busy.wait_closed()
+    assert result.rc == 1
+    [line] = result.err.splitlines()
+    assert f"cannot serve on 127.0.0.1:{port}" in line
+    assert f"port {port} is in use" in line and "--port 0 for a free one" in line, line
