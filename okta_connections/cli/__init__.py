@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
 import logging
 import os
 import sys
@@ -345,6 +346,43 @@ def _attach_opaque_values(argv: Sequence[str], known: set[str]) -> list[str]:
     return out
 
 
+def _parse(parser: argparse.ArgumentParser, words: list[str]) -> argparse.Namespace:
+    """``parser.parse_args``, but words it does not know are reported by the subcommand that
+    got them, with its own usage: an unknown option alone (``--concurency 5 ids.txt`` made
+    argparse take ``5`` for IDS_FILE and call ``ids.txt`` unrecognized too), with the
+    options it may be a misspelling of."""
+    args, extras = parser.parse_known_args(words)
+    if not extras:
+        return args
+    chosen = _chosen_parser(parser, args)
+    known = sorted(_own_options(chosen))
+    unknown = [w.split("=", 1)[0] for w in extras if w.startswith("-") and w != "-"]
+    if not unknown:
+        chosen.error(f"unrecognized arguments: {' '.join(extras)}")
+    parts = []
+    for word in unknown:
+        close = difflib.get_close_matches(word, known, n=2, cutoff=0.75)
+        parts.append(word + (f" (did you mean {' or '.join(close)}?)" if close else ""))
+    plural = "s" if len(parts) > 1 else ""
+    chosen.error(f"unrecognized option{plural}: {', '.join(parts)}")
+    raise AssertionError("unreachable")  # pragma: no cover - error() exits
+
+
+def _chosen_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Any:
+    """The innermost (sub)parser the words chose: ``bulk activate``'s for ``bulk activate``."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            name = getattr(args, action.dest or "", None)
+            child = action.choices.get(name) if name is not None else None
+            if child is not None:
+                return _chosen_parser(child, args)
+    return parser
+
+
+def _own_options(parser: argparse.ArgumentParser) -> set[str]:
+    return {o for action in parser._actions for o in action.option_strings if o.startswith("--")}
+
+
 def _add_consent_flags(parser: argparse.ArgumentParser, *, resume: bool = False) -> None:
     extra = " (skips setting the connection: resume after consent)" if resume else ""
     parser.add_argument(
@@ -379,7 +417,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         argcomplete.autocomplete(parser)  # prints them and exits
     words = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(_attach_opaque_values(words, _option_strings(parser)))
+        args = _parse(parser, _attach_opaque_values(words, _option_strings(parser)))
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if sys.stdout is None:  # started with stdout closed (>&-): nowhere to answer

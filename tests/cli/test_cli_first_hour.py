@@ -197,3 +197,27 @@ async def test_fake_server_on_a_busy_port_suggests_port_0(tmp_path: Path) -> Non
     [line] = result.err.splitlines()
     assert f"cannot serve on 127.0.0.1:{port}" in line
     assert f"port {port} is in use" in line and "--port 0 for a free one" in line, line
+
+
+async def test_a_misspelt_flag_gets_a_suggestion_and_the_subcommand_s_usage(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "home").mkdir()
+    (tmp_path / "ids.txt").write_text("0oa1\n")
+    env = cli_env(tmp_path, None)
+    result = await run_cli(
+        "bulk", "activate", "--concurency", "5", "ids.txt", cwd=tmp_path, env=env
+    )
+    assert result.rc == 2
+    assert result.err.startswith("usage: okta-connections bulk activate ")
+    error = result.err.splitlines()[-1]
+    assert error == (
+        "okta-connections bulk activate: error: unrecognized option: --concurency "
+        "(did you mean --concurrency?)"
+    )
+    assert "ids.txt" not in result.err  # the file is not called unrecognized too
+    result = await run_cli("get", "0oa1", "extra", cwd=tmp_path, env=env)
+    assert result.rc == 2
+    assert result.err.splitlines()[-1] == (
+        "okta-connections get: error: unrecognized arguments: extra"
+    )
