@@ -463,6 +463,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             logger.removeHandler(handler)
 
 
+def _demo(args: argparse.Namespace, out: Output) -> int:
+    """The demo: a walk-through for people, so its text goes to stdout even into a file;
+    with ``--json`` stdout gets one JSON document, ``{"demo": {...}}``, and the text stderr."""
+    from ._demo import run_demo
+
+    asked_json = bool(getattr(args, "json", False))
+    return asyncio.run(
+        run_demo(
+            out.info if asked_json else out.text,
+            apps=args.apps,
+            rate_limit=args.rate_limit,
+            window=args.window,
+            progress=sys.stderr if sys.stderr.isatty() else None,
+            report=(lambda figures: out.data({"demo": figures})) if asked_json else None,
+        )
+    )
+
+
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, out: Output) -> int:
     from . import _commands
 
@@ -477,17 +495,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, out: Ou
 
             return run(args)
         if args.command == "demo":
-            from ._demo import run_demo
-
-            return asyncio.run(
-                run_demo(
-                    out.text,
-                    apps=args.apps,
-                    rate_limit=args.rate_limit,
-                    window=args.window,
-                    progress=sys.stderr if sys.stderr.isatty() else None,
-                )
-            )
+            return _demo(args, out)
         return asyncio.run(_commands.run(args, out))
     except UsageError as exc:
         parser_for = parser

@@ -221,3 +221,19 @@ async def test_a_misspelt_flag_gets_a_suggestion_and_the_subcommand_s_usage(
     assert result.err.splitlines()[-1] == (
         "okta-connections get: error: unrecognized arguments: extra"
     )
+
+
+async def test_demo_json_into_a_file_is_one_json_document(tmp_path: Path) -> None:
+    # `demo --json > file`: stdout is a file, and it gets JSON; the walk-through goes to
+    # stderr. (Without --json the demo prints its walk-through, even into a file.)
+    env = cli_env(tmp_path, None)
+    result = await run_cli(
+        "demo", "--json", "--apps", "200", "--rate-limit", "400", cwd=tmp_path, env=env, timeout=60
+    )
+    assert result.rc == 0, result.err
+    [document] = result.json_lines()
+    demo = document["demo"]
+    assert demo["ok"] is True and demo["selected"] == demo["active"] > 0
+    assert demo["activate"]["succeeded"] == demo["selected"]
+    assert demo["requests"] >= 2 * demo["selected"] and demo["minimum"] >= 0
+    assert "1. select" in result.err and "the fake org is stopped" in result.err
