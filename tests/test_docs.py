@@ -187,3 +187,23 @@ async def test_the_quick_start_does_what_it_says(org: FakeOkta, tmp_path: Path) 
     assert org.count(operation="verify", app_id=slack.id, status=204) == 1
     assert f"{slack.id} ENABLED" in out
     assert "00target-org-token-for-the-docs" not in out + err
+
+
+def test_the_conformance_figures_in_the_docs_are_the_floors_the_test_asserts() -> None:
+    # A run's own figures (inputs, checks) drift with every change of the fake or the
+    # generator (the README said 511 and 28,597 while the suite printed 517 and 28,966).
+    # The pages give the floors tests/test_conformance.py asserts, and no run's count.
+    source = (ROOT / "tests" / "test_conformance.py").read_text(encoding="utf-8")
+    inputs = re.search(r"^INPUTS_PER_OPERATION = (\d+)$", source, re.M)
+    checks = re.search(r"assert tally\.checks >= ([\d_]+)", source)
+    assert inputs is not None and checks is not None
+    floors = {"inputs": int(inputs[1]), "checks": int(checks[1])}
+    figure = re.compile(r"(at least )?(\d[\d,]*) (?:generated )?(inputs|checks)\b")
+    for page in (ROOT / "README.md", ROOT / "docs" / "testing.md", ROOT / "CHANGELOG.md"):
+        text = " ".join(page.read_text(encoding="utf-8").split())
+        for match in figure.finditer(text):
+            before = text[max(0, match.start() - 300) : match.start()].lower()
+            if "conformance" not in before and "openapi" not in before:
+                continue  # another kind of figure
+            floor, number, kind = match.groups()
+            assert floor and int(number.replace(",", "")) == floors[kind], (page, match[0])
