@@ -299,7 +299,8 @@ async def cmd_bulk(args: argparse.Namespace, out: Output) -> int:
             f"{report.skipped_failed} app(s) failed in an earlier run and were skipped; "
             f"rerun with --journal {args.journal} --retry-failed to try them again"
         )
-    elif args.journal and not report.all_succeeded and not out.json:
+    elif args.journal and not report.all_succeeded and (not out.json or _isatty(out.stderr)):
+        # For people: a terminal on stderr sees it even when stdout goes to a file or a pipe.
         out.info(f"rerun the same command with --journal {args.journal} to resume")
     if "E0000011" in report.failed_by_code:  # Okta's 401: the token is wrong or revoked
         from ._config import credential_hint
