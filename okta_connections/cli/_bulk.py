@@ -308,6 +308,13 @@ async def cmd_bulk(args: argparse.Namespace, out: Output) -> int:
         hint = credential_hint(args)
         if hint:
             out.info(f"{report.failed_by_code['E0000011']} app(s) failed with 401: {hint}")
+    unreachable = report.failed_by_code.get("OktaConnectionError", 0)
+    if unreachable and not report.succeeded:  # not one app reached: the server, or the URL
+        from ._config import server_hint
+
+        hint = server_hint(args)
+        if hint:
+            out.info(f"{unreachable} app(s) failed to connect: {hint}")
     if args.bulk_command == "update" and args.read_back and not args.dry_run:
         out.info("read-back checked what Okta returns; a token cannot be read back")
     if interrupted:

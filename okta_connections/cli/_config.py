@@ -25,6 +25,7 @@ __all__ = [
     "credential_hint",
     "error_hint",
     "scope_hint",
+    "server_hint",
     "resolve_settings",
     "source_of",
 ]
@@ -128,10 +129,17 @@ def error_hint(exc: BaseException, args: argparse.Namespace) -> str | None:
 def connect_hint(exc: OktaConnectionError, args: argparse.Namespace) -> str | None:
     """For a connection nobody answered (refused, no such host): is the server running, and
     is the org URL right? (Not for a proxy or TLS failure: their messages say what to fix.)"""
-    settings: Settings | None = getattr(args, "resolved_settings", None)
-    if settings is None or not str(exc).partition(": ")[2].startswith("cannot connect to "):
+    if not str(exc).partition(": ")[2].startswith("cannot connect to "):
         return None
     if "via the proxy" in str(exc):
+        return None
+    return server_hint(args)
+
+
+def server_hint(args: argparse.Namespace) -> str | None:
+    """Is the server at the org URL running, and is the URL right (and where it came from)."""
+    settings: Settings | None = getattr(args, "resolved_settings", None)
+    if settings is None:
         return None
     host = yarl.URL(settings.org_url or "").host or ""
     fake = " (okta-connections fake-server prints its URL)" if is_loopback(host) else ""

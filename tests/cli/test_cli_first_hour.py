@@ -181,6 +181,14 @@ async def test_nothing_listening_at_the_org_url_gives_a_hint(tmp_path: Path) -> 
     assert "nothing answered at http://127.0.0.1:9: is the server running" in line, line
     assert "is the org URL right? It came from --org" in line
     assert "is the server running" in result.json()["error"]["hint"]
+    # A bulk job of which not one app connected says it once, after its summary.
+    (tmp_path / "ids.txt").write_text("0oa1\n0oa2\n")
+    result = await run_cli(
+        "--org", "http://127.0.0.1:9", "bulk", "get", "ids.txt", cwd=tmp_path, env=env
+    )
+    assert result.rc == 1
+    assert result.err.count("is the server running") == 1, result.err
+    assert "2 app(s) failed to connect: nothing answered at http://127.0.0.1:9" in result.err
 
 
 async def test_fake_server_on_a_busy_port_suggests_port_0(tmp_path: Path) -> None:
