@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from ..errors import InvalidArgumentError, OktaError
-from ._output import Output, _silence
+from ._output import Output, silence
 
 __all__ = [
     "EXIT_BROKEN_PIPE",
@@ -235,7 +235,7 @@ def _add_apps_commands(add: _AddCommand, common: argparse.ArgumentParser) -> Non
     p.add_argument("--filter", metavar="EXPR", help='Okta filter, e.g. name eq "okta_org2org"')
     p.add_argument("--limit", type=_at_least(1), metavar="N", help="at most N apps (default: all)")
     p.add_argument(
-        "--page-size", type=int, metavar="N", help="apps per request, 1-200 (Okta's limit=)"
+        "--page-size", type=_at_least(1, 200), metavar="N", help="apps per request, 1-200"
     )
 
 
@@ -289,7 +289,7 @@ def _add_tool_commands(add: _AddCommand) -> None:
     p.add_argument("--window", type=int, default=1, help="window in whole seconds (default 1)")
 
 
-def _at_least(minimum: int) -> Any:
+def _at_least(minimum: int, maximum: int | None = None) -> Any:
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -297,6 +297,8 @@ def _at_least(minimum: int) -> Any:
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}, not {value}")
         return value
 
     return parse
@@ -455,7 +457,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader of our stdout left (`apps list | head`, or a pipeline whose next command
         # failed first), whichever line was being written, an error report's included: the
         # command ends quietly, without a traceback.
-        _silence(sys.stdout)
+        silence(sys.stdout)
         return EXIT_BROKEN_PIPE
     finally:
         warnings.showwarning = saved

@@ -23,7 +23,14 @@ from ..models._converter import converter
 from ..models.apps import Application
 from ..models.connections import JsonWebKeySet, ProvisioningConnection
 
-__all__ = ["Output", "app_to_json", "connection_to_json", "error_to_json", "jsonable"]
+__all__ = [
+    "Output",
+    "app_to_json",
+    "connection_to_json",
+    "error_to_json",
+    "jsonable",
+    "silence",
+]
 
 
 def jsonable(value: Any) -> Any:
@@ -178,7 +185,7 @@ def describe_connection(app_id: str, conn: ProvisioningConnection) -> str:
     return render_fields(fields)
 
 
-def _silence(stream: TextIO) -> None:
+def silence(stream: TextIO) -> None:
     """Point ``stream`` at the null device: Python's flush at exit then raises nothing."""
     import os
 
@@ -240,7 +247,7 @@ class Output:
             except BrokenPipeError:
                 # The reader left (a pipeline whose next command failed first): the error
                 # is on stderr, and the exit code is the error's, not the pipe's.
-                _silence(self.stdout)
+                silence(self.stdout)
 
     def red(self, text: str) -> str:
         """``text`` in red when stderr is a colour terminal and ``NO_COLOR`` is not set."""

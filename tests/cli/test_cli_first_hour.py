@@ -157,6 +157,8 @@ async def test_apps_list_limit_is_the_most_apps_and_page_size_the_page(cli: Cli)
     assert [r.query.get("limit") for r in cli.fake.requests[1:]] == ["2", "2", "2"]
     result = await cli("apps", "list", "--limit", "0")
     assert result.rc == 2 and "at least 1" in result.err
+    result = await cli("apps", "list", "--page-size", "500")
+    assert result.rc == 2 and "--page-size: must be at most 200, not 500" in result.err
 
 
 async def test_a_profile_with_no_okta_yaml_anywhere_says_neither_file_exists(
