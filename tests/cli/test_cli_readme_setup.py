@@ -16,7 +16,7 @@ import pytest
 from okta_connections import __version__
 from tests.support.cli import cli_env
 
-pytestmark = [pytest.mark.slow, pytest.mark.real_components]
+pytestmark = pytest.mark.slow  # a venv, a pip install and the demo: about a minute
 
 ROOT = Path(__file__).resolve().parents[2]
 #: pip's words when it cannot reach a package index: the only reason to skip.
