@@ -374,6 +374,21 @@ def config_paths(cwd: Path | None = None, home: Path | None = None) -> list[Path
     return [home / ".okta" / "okta.yaml", cwd / "okta.yaml"]
 
 
+def _no_profile(profile: str | None, paths: list[Path]) -> ConfigurationError:
+    existing = [p for p in paths if p.is_file()]
+    if not existing:  # nowhere a profile could be: say so, and where one goes
+        return ConfigurationError(
+            "profile",
+            f"no profile named {profile!r}: neither {' nor '.join(map(str, paths))} exists; "
+            f"a profile is okta.profiles.{profile} in one of them",
+        )
+    known = profiles_in(paths)
+    hint = f"; known profiles: {', '.join(known)}" if known else ""
+    return ConfigurationError(
+        "profile", f"no profile named {profile!r} in {' or '.join(map(str, existing))}{hint}"
+    )
+
+
 @unchained
 def load_settings(
     profile: str | None = None,
@@ -436,11 +451,7 @@ def load_settings(
                 continue  # official keys we do not use; unknown ones were warned about
             sources[field] = f"{where} {key}"
     if not found_profile:
-        known = profiles_in(paths)
-        hint = f"; known profiles: {', '.join(known)}" if known else ""
-        raise ConfigurationError(
-            "profile", f"no profile named {profile!r} in {' or '.join(map(str, paths))}{hint}"
-        )
+        raise _no_profile(profile, paths)
     for _key, (field, var) in (*_FIELDS.items(), *_OURS.items()):
         if env.get(var):
             values[field] = _coerce(field, env[var], f"${var}")

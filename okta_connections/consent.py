@@ -8,6 +8,7 @@ state are what ``connections.verify`` sends.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,6 +43,22 @@ class ContinueUrl:
     app_id: str | None = None
 
 
+def _json_answer(text: str, argument: str) -> Mapping[str, Any]:
+    # Never echo the text: it holds the one-time code.
+    try:
+        answer = json.loads(text)
+    except ValueError:
+        raise InvalidArgumentError(
+            argument,
+            "looks like JSON but is not valid JSON; paste Okta's whole answer "
+            '({"continue_oauth_flow_url": {"href": ...}}) or only the URL',
+        ) from None
+    except RecursionError:
+        raise InvalidArgumentError(argument, "is JSON nested too deeply") from None
+    assert isinstance(answer, dict)  # the text begins with "{"
+    return answer
+
+
 def _href(value: object, argument: str) -> str:
     if isinstance(value, yarl.URL):
         return str(value)
@@ -55,7 +72,10 @@ def _href(value: object, argument: str) -> str:
             )
         return href
     if isinstance(value, str):
-        return value
+        text = value.strip()
+        if text.startswith("{"):  # Okta's JSON answer, pasted as text
+            return _href(_json_answer(text, argument), argument)
+        return text
     raise InvalidArgumentError(
         argument, f"must be a URL string (or Okta's JSON answer), not {type(value).__name__}"
     )
@@ -72,7 +92,8 @@ def parse_continue_url(
 
     Args:
         url: The URL as pasted (surrounding whitespace is ignored), a ``yarl.URL``, or
-            Okta's JSON answer (``{"continue_oauth_flow_url": {"href": ...}}``).
+            Okta's JSON answer (``{"continue_oauth_flow_url": {"href": ...}}``), parsed (a
+            mapping) or as the text it came in.
         app_id: When given, the URL must be for this app.
         app_name: When given, the URL must be for this app name.
         argument: The name errors give the input (the CLI says ``--continue-url``).
@@ -81,7 +102,8 @@ def parse_continue_url(
         A :class:`ContinueUrl`; pass its fields to ``connections.verify``.
 
     Raises:
-        InvalidArgumentError: not a URL, no code or state in its query, or a URL for
+        InvalidArgumentError: not a URL, JSON text that does not parse or holds no
+            ``continue_oauth_flow_url.href``, no code or state in its query, or a URL for
             another app than ``app_id``/``app_name``. The message never holds the code.
 
     Example:

@@ -92,6 +92,24 @@ def test_unknown_profile_lists_the_known_ones(dirs: tuple[Path, Path]) -> None:
         load_settings("prod", env={}, cwd=cwd, home=home)
 
 
+def test_a_profile_with_no_okta_yaml_anywhere_says_neither_file_exists(tmp_path: Path) -> None:
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    with pytest.raises(ConfigurationError) as info:
+        load_settings("staging", env={}, cwd=cwd, home=home)
+    assert str(info.value) == (
+        f"profile: no profile named 'staging': neither {home / '.okta' / 'okta.yaml'} nor "
+        f"{cwd / 'okta.yaml'} exists; a profile is okta.profiles.staging in one of them"
+    )
+    (cwd).mkdir()
+    (cwd / "okta.yaml").write_text("okta:\n  profiles:\n    prod: {orgUrl: https://a.okta.com}\n")
+    with pytest.raises(ConfigurationError) as info:
+        load_settings("staging", env={}, cwd=cwd, home=home)
+    # Only the file that exists is named as searched.
+    assert str(info.value) == (
+        f"profile: no profile named 'staging' in {cwd / 'okta.yaml'}; known profiles: prod"
+    )
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [

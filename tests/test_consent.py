@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yarl
 
@@ -21,6 +23,18 @@ def test_code_state_and_app_from_the_url() -> None:
     assert parse_continue_url(answer) == found
     assert parse_continue_url(answer["continue_oauth_flow_url"]) == found
     assert parse_continue_url(URL, app_id=APP, app_name="slack") == found
+
+
+def test_okta_s_json_answer_is_taken_as_text_too() -> None:
+    # What the consent link answers, pasted as it came (compact or pretty, with spaces).
+    found = parse_continue_url(URL)
+    answer = {"continue_oauth_flow_url": {"href": URL, "method": "POST"}}
+    assert parse_continue_url(json.dumps(answer)) == found
+    assert parse_continue_url("\n  " + json.dumps(answer, indent=2) + "\n") == found
+    assert parse_continue_url(json.dumps(answer["continue_oauth_flow_url"])) == found
+    assert parse_continue_url(json.dumps(answer), app_id=APP, app_name="slack") == found
+    with pytest.raises(InvalidArgumentError, match="is for app"):
+        parse_continue_url(json.dumps(answer), app_id="0oaOTHER")
 
 
 def test_repr_hides_the_code_and_the_state() -> None:
@@ -45,6 +59,9 @@ def test_a_path_without_okta_shape_gives_no_app() -> None:
         ("https://acme.okta.com/callback", "has no code and state"),
         ({"href": 3}, "has no continue_oauth_flow_url.href"),
         (42, "must be a URL string"),
+        ('{"continue_oauth_flow_url": {"href": "https://x/?code=SECRETCODE', "not valid JSON"),
+        ('{"continue_oauth_flow_url": {"hre": "?code=SECRETCODE"}}', "has no continue_oauth"),
+        ("{" * 100_000, "nested too deeply|not valid JSON"),
     ],
 )
 def test_bad_input_is_a_clear_error_without_the_code(value: object, message: str) -> None:

@@ -187,3 +187,65 @@ async def test_the_quick_start_does_what_it_says(org: FakeOkta, tmp_path: Path) 
     assert org.count(operation="verify", app_id=slack.id, status=204) == 1
     assert f"{slack.id} ENABLED" in out
     assert "00target-org-token-for-the-docs" not in out + err
+
+
+def test_the_conformance_figures_in_the_docs_are_the_floors_the_test_asserts() -> None:
+    # A run's own figures (inputs, checks) drift with every change of the fake or the
+    # generator (the README said 511 and 28,597 while the suite printed 517 and 28,966).
+    # The pages give the floors tests/test_conformance.py asserts, and no run's count.
+    source = (ROOT / "tests" / "test_conformance.py").read_text(encoding="utf-8")
+    inputs = re.search(r"^INPUTS_PER_OPERATION = (\d+)$", source, re.M)
+    checks = re.search(r"assert tally\.checks >= ([\d_]+)", source)
+    assert inputs is not None and checks is not None
+    floors = {"inputs": int(inputs[1]), "checks": int(checks[1])}
+    figure = re.compile(r"(at least )?(\d[\d,]*) (?:generated )?(inputs|checks)\b")
+    for page in (ROOT / "README.md", ROOT / "docs" / "testing.md", ROOT / "CHANGELOG.md"):
+        text = " ".join(page.read_text(encoding="utf-8").split())
+        for match in figure.finditer(text):
+            before = text[max(0, match.start() - 300) : match.start()].lower()
+            if "conformance" not in before and "openapi" not in before:
+                continue  # another kind of figure
+            floor, number, kind = match.groups()
+            assert floor and int(number.replace(",", "")) == floors[kind], (page, match[0])
+
+
+def _section(page: Path, heading: str) -> str:
+    text = page.read_text(encoding="utf-8")
+    start = text.index(heading)
+    end = text.find("\n#", start + len(heading))
+    return text[start : end if end != -1 else len(text)]
+
+
+def _fenced(section: str, language: str) -> str:
+    [block] = re.findall(rf"^```{language}\n(.*?)^```$", section, re.M | re.S)
+    return str(block)
+
+
+async def _pytest_in(directory: Path) -> tuple[int, str]:
+    env = cli_env(directory, None)
+    env.pop("PYTEST_ADDOPTS", None)
+    env.pop("PYTEST_XDIST_WORKER", None)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+        cwd=directory, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode()
+
+
+@pytest.mark.slow
+async def test_the_readme_fake_okta_example_passes_in_a_new_project(tmp_path: Path) -> None:
+    # As a new user does: the example in a test file, the configuration the README gives
+    # beside it in pyproject.toml, and pytest in that directory (nothing of ours around it).
+    section = _section(ROOT / "README.md", "### FakeOkta without the plugin")
+    project = tmp_path / "project"
+    project.mkdir()
+    (tmp_path / "home").mkdir()
+    (project / "test_example.py").write_text(_fenced(section, "python"), encoding="utf-8")
+    rc, out = await _pytest_in(project)
+    assert rc != 0 and "async def functions are not natively supported" in out, out
+    (project / "pyproject.toml").write_text(_fenced(section, "toml"), encoding="utf-8")
+    rc, out = await _pytest_in(project)
+    assert rc == 0, out
+    assert "1 passed" in out, out

@@ -1,13 +1,15 @@
 """The ``okta-connections`` command: every connection operation, bulk jobs, consent, a demo.
 
 Exit codes: 0 everything succeeded, 1 an operation (or some items of a bulk job) failed,
-2 a usage or configuration error, 130 interrupted (Ctrl-C).
+2 a usage or configuration error, 130 interrupted (Ctrl-C), 141 stdout was a pipe whose
+reader left (128 + SIGPIPE, as a shell reports ``yes | head``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
 import logging
 import os
 import sys
@@ -16,14 +18,25 @@ from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from ..errors import InvalidArgumentError, OktaError
-from ._output import Output
+from ._output import Output, silence
 
-__all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
+__all__ = [
+    "EXIT_BROKEN_PIPE",
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "build_parser",
+    "main",
+]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+#: stdout was a pipe and its reader left (``apps list | head``): 128 + SIGPIPE, what a shell
+#: reports for a command that a closed pipe stopped; 1 already means "an operation failed".
+EXIT_BROKEN_PIPE = 141
 
 PROG = "okta-connections"
 
@@ -150,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Okta Application Connections from the command line. Settings come from "
         "--org/--profile, OKTA_CLIENT_* variables, ./okta.yaml, then ~/.okta/okta.yaml.",
         epilog="exit codes: 0 ok, 1 failed (or some bulk items failed), 2 usage or "
-        "configuration error, 130 interrupted",
+        "configuration error, 130 interrupted, 141 the reader of stdout left",
         parents=[common],
     )
     from .._version import __version__
@@ -220,7 +233,10 @@ def _add_apps_commands(add: _AddCommand, common: argparse.ArgumentParser) -> Non
     p = apps_sub.add_parser("list", help="list apps", description="list apps", parents=[common])
     p.add_argument("--q", metavar="PREFIX", help="name or label prefix")
     p.add_argument("--filter", metavar="EXPR", help='Okta filter, e.g. name eq "okta_org2org"')
-    p.add_argument("--limit", type=int, metavar="N", help="page size, 1-200")
+    p.add_argument("--limit", type=_at_least(1), metavar="N", help="at most N apps (default: all)")
+    p.add_argument(
+        "--page-size", type=_at_least(1, 200), metavar="N", help="apps per request, 1-200"
+    )
 
 
 def _add_config_commands(add: _AddCommand, common: argparse.ArgumentParser) -> None:
@@ -273,7 +289,7 @@ def _add_tool_commands(add: _AddCommand) -> None:
     p.add_argument("--window", type=int, default=1, help="window in whole seconds (default 1)")
 
 
-def _at_least(minimum: int) -> Any:
+def _at_least(minimum: int, maximum: int | None = None) -> Any:
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -281,6 +297,8 @@ def _at_least(minimum: int) -> Any:
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}, not {value}")
         return value
 
     return parse
@@ -330,6 +348,43 @@ def _attach_opaque_values(argv: Sequence[str], known: set[str]) -> list[str]:
     return out
 
 
+def _parse(parser: argparse.ArgumentParser, words: list[str]) -> argparse.Namespace:
+    """``parser.parse_args``, but words it does not know are reported by the subcommand that
+    got them, with its own usage: an unknown option alone (``--concurency 5 ids.txt`` made
+    argparse take ``5`` for IDS_FILE and call ``ids.txt`` unrecognized too), with the
+    options it may be a misspelling of."""
+    args, extras = parser.parse_known_args(words)
+    if not extras:
+        return args
+    chosen = _chosen_parser(parser, args)
+    known = sorted(_own_options(chosen))
+    unknown = [w.split("=", 1)[0] for w in extras if w.startswith("-") and w != "-"]
+    if not unknown:
+        chosen.error(f"unrecognized arguments: {' '.join(extras)}")
+    parts = []
+    for word in unknown:
+        close = difflib.get_close_matches(word, known, n=2, cutoff=0.75)
+        parts.append(word + (f" (did you mean {' or '.join(close)}?)" if close else ""))
+    plural = "s" if len(parts) > 1 else ""
+    chosen.error(f"unrecognized option{plural}: {', '.join(parts)}")
+    raise AssertionError("unreachable")  # pragma: no cover - error() exits
+
+
+def _chosen_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Any:
+    """The innermost (sub)parser the words chose: ``bulk activate``'s for ``bulk activate``."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            name = getattr(args, action.dest or "", None)
+            child = action.choices.get(name) if name is not None else None
+            if child is not None:
+                return _chosen_parser(child, args)
+    return parser
+
+
+def _own_options(parser: argparse.ArgumentParser) -> set[str]:
+    return {o for action in parser._actions for o in action.option_strings if o.startswith("--")}
+
+
 def _add_consent_flags(parser: argparse.ArgumentParser, *, resume: bool = False) -> None:
     extra = " (skips setting the connection: resume after consent)" if resume else ""
     parser.add_argument(
@@ -356,7 +411,7 @@ class _Handler(logging.Handler):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0, 1, 2 or 130)."""
+    """Run the command line; returns the exit code (0, 1, 2, 130 or 141)."""
     parser = build_parser()
     if "_ARGCOMPLETE" in os.environ:  # a shell asks for completions (see `completion`)
         import argcomplete
@@ -364,7 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         argcomplete.autocomplete(parser)  # prints them and exits
     words = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(_attach_opaque_values(words, _option_strings(parser)))
+        args = _parse(parser, _attach_opaque_values(words, _option_strings(parser)))
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if sys.stdout is None:  # started with stdout closed (>&-): nowhere to answer
@@ -398,10 +453,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         out.info(f"{PROG}: interrupted")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of our stdout left (`apps list | head`, or a pipeline whose next command
+        # failed first), whichever line was being written, an error report's included: the
+        # command ends quietly, without a traceback.
+        silence(sys.stdout)
+        return EXIT_BROKEN_PIPE
     finally:
         warnings.showwarning = saved
         if handler is not None:
             logger.removeHandler(handler)
+
+
+def _demo(args: argparse.Namespace, out: Output) -> int:
+    """The demo: a walk-through for people, so its text goes to stdout even into a file;
+    with ``--json`` stdout gets one JSON document, ``{"demo": {...}}``, and the text stderr."""
+    from ._demo import run_demo
+
+    asked_json = bool(getattr(args, "json", False))
+    return asyncio.run(
+        run_demo(
+            out.info if asked_json else out.text,
+            apps=args.apps,
+            rate_limit=args.rate_limit,
+            window=args.window,
+            progress=sys.stderr if sys.stderr.isatty() else None,
+            report=(lambda figures: out.data({"demo": figures})) if asked_json else None,
+        )
+    )
 
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, out: Output) -> int:
@@ -418,17 +497,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, out: Ou
 
             return run(args)
         if args.command == "demo":
-            from ._demo import run_demo
-
-            return asyncio.run(
-                run_demo(
-                    out.text,
-                    apps=args.apps,
-                    rate_limit=args.rate_limit,
-                    window=args.window,
-                    progress=sys.stderr if sys.stderr.isatty() else None,
-                )
-            )
+            return _demo(args, out)
         return asyncio.run(_commands.run(args, out))
     except UsageError as exc:
         parser_for = parser
@@ -442,10 +511,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, out: Ou
 
         out.error(exc, hint=error_hint(exc, args))
         return EXIT_FAILED
-    except BrokenPipeError:  # e.g. `okta-connections apps list | head`: the reader left
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout
-        return EXIT_FAILED
+    except BrokenPipeError:
+        raise  # main() ends the command quietly (not "cannot read" below)
     except OSError as exc:  # a file named on the command line
         name = f" {exc.filename}" if exc.filename else ""
         message = f"cannot read{name}: {exc.strerror or exc}"

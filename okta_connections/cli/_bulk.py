@@ -304,7 +304,8 @@ async def cmd_bulk(args: argparse.Namespace, out: Output) -> int:
             f"{report.skipped_failed} app(s) failed in an earlier run and were skipped; "
             f"rerun with --journal {args.journal} --retry-failed to try them again"
         )
-    elif args.journal and not report.all_succeeded and not out.json:
+    elif args.journal and not report.all_succeeded and (not out.json or _isatty(out.stderr)):
+        # For people: a terminal on stderr sees it even when stdout goes to a file or a pipe.
         out.info(f"rerun the same command with --journal {args.journal} to resume")
     if "E0000011" in report.failed_by_code and not told:  # a 401: the token is wrong
         from ._config import credential_hint
@@ -312,6 +313,13 @@ async def cmd_bulk(args: argparse.Namespace, out: Output) -> int:
         hint = credential_hint(args)
         if hint:
             out.info(f"{report.failed_by_code['E0000011']} app(s) failed with 401: {hint}")
+    unreachable = report.failed_by_code.get("OktaConnectionError", 0)
+    if unreachable and not report.succeeded:  # not one app reached: the server, or the URL
+        from ._config import server_hint
+
+        hint = server_hint(args)
+        if hint:
+            out.info(f"{unreachable} app(s) failed to connect: {hint}")
     if args.bulk_command == "update" and args.read_back and not args.dry_run:
         out.info("read-back checked what Okta returns; a token cannot be read back")
     if interrupted:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -96,13 +97,25 @@ async def cmd_verify(args: argparse.Namespace, out: Output) -> int:
 
 
 async def cmd_apps_list(args: argparse.Namespace, out: Output) -> int:
+    """``--limit N``: at most N apps (as ``gh ... --limit``); ``--page-size``: Okta's ``limit=``,
+    which defaults to N when N fits in one page, so that ``--limit 3`` sends one small request."""
     rows: list[tuple[Any, ...]] = []
+    most: int | None = args.limit
+    page_size = args.page_size
+    if page_size is None and most is not None and most <= 200:
+        page_size = most
+    count = 0
     async with make_client(args) as okta:
-        async for app in okta.apps.list(q=args.q, filter=args.filter, limit=args.limit):
-            if out.json:
-                out.data(app_to_json(app))  # JSON lines, streamed page by page
-            else:
-                rows.append((app.id, app.name, app.label, app.status, app.sign_on_mode))
+        apps = okta.apps.list(q=args.q, filter=args.filter, limit=page_size)
+        async with contextlib.aclosing(apps):  # type: ignore[type-var]
+            async for app in apps:
+                count += 1
+                if out.json:
+                    out.data(app_to_json(app))  # JSON lines, streamed page by page
+                else:
+                    rows.append((app.id, app.name, app.label, app.status, app.sign_on_mode))
+                if most is not None and count >= most:
+                    break  # before the next page is asked for
     if not out.json:
         out.text(render_table(("id", "name", "label", "status", "sign-on"), rows))
         out.info(f"{len(rows)} apps")

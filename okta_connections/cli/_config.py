@@ -6,17 +6,26 @@ import argparse
 from typing import Any
 
 import attrs
+import yarl
 
+from .._validation import is_loopback
 from ..config import Settings, Timeouts, config_paths, load_settings
-from ..errors import ConfigurationError, ForbiddenError, UnauthorizedError
+from ..errors import (
+    ConfigurationError,
+    ForbiddenError,
+    OktaConnectionError,
+    UnauthorizedError,
+)
 from ..operations import TABLE
 from ._output import Output, render_fields
 
 __all__ = [
     "cmd_config_show",
+    "connect_hint",
     "credential_hint",
     "error_hint",
     "scope_hint",
+    "server_hint",
     "resolve_settings",
     "source_of",
 ]
@@ -112,7 +121,32 @@ def error_hint(exc: BaseException, args: argparse.Namespace) -> str | None:
         return credential_hint(args)
     if isinstance(exc, ForbiddenError):
         return scope_hint(exc.operation, exc.required_scope)
+    if isinstance(exc, OktaConnectionError) and not exc.request_sent:
+        return connect_hint(exc, args)
     return None
+
+
+def connect_hint(exc: OktaConnectionError, args: argparse.Namespace) -> str | None:
+    """For a connection nobody answered (refused, no such host): is the server running, and
+    is the org URL right? (Not for a proxy or TLS failure: their messages say what to fix.)"""
+    if not str(exc).partition(": ")[2].startswith("cannot connect to "):
+        return None
+    if "via the proxy" in str(exc):
+        return None
+    return server_hint(args)
+
+
+def server_hint(args: argparse.Namespace) -> str | None:
+    """Is the server at the org URL running, and is the URL right (and where it came from)."""
+    settings: Settings | None = getattr(args, "resolved_settings", None)
+    if settings is None:
+        return None
+    host = yarl.URL(settings.org_url or "").host or ""
+    fake = " (okta-connections fake-server prints its URL)" if is_loopback(host) else ""
+    return (
+        f"nothing answered at {settings.org_url}: is the server running{fake}, and is the org "
+        f"URL right? It came from {source_of(settings, 'org_url')} (okta-connections config show)"
+    )
 
 
 def scope_hint(operation: str | None, required_scope: str | None = None) -> str | None:

@@ -18,9 +18,10 @@ __all__ = ["cmd_connect", "parse_consent_answer"]
 
 
 def parse_consent_answer(answer: str, app_id: str, app_name: str) -> tuple[str, str]:
-    """Code and state from what the admin pasted: the continue URL, or ``CODE STATE``."""
+    """Code and state from what the admin pasted: the continue URL, Okta's JSON answer
+    (``{"continue_oauth_flow_url": {"href": ...}}``), or ``CODE STATE``."""
     answer = answer.strip()
-    if "://" in answer or answer.startswith("/"):
+    if "://" in answer or answer.startswith(("/", "{")):
         return parse_continue_url(answer, app_id, app_name)
     words = answer.split()
     if len(words) != 2:

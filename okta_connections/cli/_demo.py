@@ -11,12 +11,18 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from typing import TextIO
+from typing import Any, TextIO
 
 from ..auth._static import SSWSToken
+from ..bulk.outcomes import BulkReport
 from ..client import OktaClient
 from ..consent import parse_continue_url
-from ..models.connections import OAuthConnection, RotationMode
+from ..models.connections import (
+    JsonWebKeySet,
+    OAuthConnection,
+    ProvisioningConnection,
+    RotationMode,
+)
 
 #: The target org's API token the demo sets on every Org2Org connection (a made-up value;
 #: never printed).
@@ -45,6 +51,7 @@ async def run_demo(
     rate_limit: int = 150,
     window: float = 1.0,
     progress: TextIO | None = None,
+    report: Callable[[dict[str, Any]], None] | None = None,
 ) -> int:
     """Run the demo job and print each step and a summary.
 
@@ -55,6 +62,7 @@ async def run_demo(
             fake answers 429, as Okta does.
         window: The rate-limit window in seconds.
         progress: A terminal to draw progress bars on, or None for none.
+        report: Given the run's figures as one JSON-ready dict at the end (``--json``).
 
     Returns:
         The process exit code: 0 when every app ended with an active token connection.
@@ -146,5 +154,42 @@ async def run_demo(
             and activate_report.all_succeeded
             and conn.is_enabled
         )
-    out(f"Done in {time.perf_counter() - started:.1f} s; the fake org is stopped.")
+    total = time.perf_counter() - started
+    out(f"Done in {total:.1f} s; the fake org is stopped.")
+    if report is not None:
+        figures = _figures(fake, ids, active, set_report, activate_report, jwks, conn)
+        report({"ok": ok, **figures, "jobElapsed": round(job_elapsed, 3), "minimum": minimum,
+                "elapsed": round(total, 3)})  # fmt: skip
     return 0 if ok else 1
+
+
+def _figures(
+    fake: Any,
+    ids: list[str],
+    active: int,
+    set_report: BulkReport,
+    activate_report: BulkReport,
+    jwks: JsonWebKeySet,
+    conn: ProvisioningConnection,
+) -> dict[str, Any]:
+    """The run's figures for ``--json`` (the times are added by the caller)."""
+    return {
+        "apps": len(fake.apps),
+        "selected": len(ids),
+        "active": active,
+        "setToken": _counts(set_report),
+        "activate": _counts(activate_report),
+        "requests": len(fake.requests),
+        "throttled": fake.count(status=429),
+        "oauth": {"appId": ids[0], "keys": [k.kid for k in jwks.keys]},
+        "consent": {"status": conn.status.value},
+    }
+
+
+def _counts(report: BulkReport) -> dict[str, int | None]:
+    return {
+        "succeeded": report.succeeded,
+        "changed": report.changed,
+        "failed": report.failed,
+        "notStarted": report.not_started,
+    }

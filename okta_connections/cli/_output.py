@@ -23,7 +23,14 @@ from ..models._converter import converter
 from ..models.apps import Application
 from ..models.connections import JsonWebKeySet, ProvisioningConnection
 
-__all__ = ["Output", "app_to_json", "connection_to_json", "error_to_json", "jsonable"]
+__all__ = [
+    "Output",
+    "app_to_json",
+    "connection_to_json",
+    "error_to_json",
+    "jsonable",
+    "silence",
+]
 
 
 def jsonable(value: Any) -> Any:
@@ -178,6 +185,18 @@ def describe_connection(app_id: str, conn: ProvisioningConnection) -> str:
     return render_fields(fields)
 
 
+def silence(stream: TextIO) -> None:
+    """Point ``stream`` at the null device: Python's flush at exit then raises nothing."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (AttributeError, ValueError, OSError):  # not a real file
+        pass
+
+
 @attrs.define
 class Output:
     """Where and how to print: JSON (``--json`` or stdout not a TTY) or text for people."""
@@ -223,7 +242,12 @@ class Output:
             body = error_to_json(exc)
             if hint:
                 body["hint"] = hint
-            self.data({"error": body})
+            try:
+                self.data({"error": body})
+            except BrokenPipeError:
+                # The reader left (a pipeline whose next command failed first): the error
+                # is on stderr, and the exit code is the error's, not the pipe's.
+                silence(self.stdout)
 
     def red(self, text: str) -> str:
         """``text`` in red when stderr is a colour terminal and ``NO_COLOR`` is not set."""

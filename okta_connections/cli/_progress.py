@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
+import os
 import time
 from collections.abc import Callable
 from typing import TextIO
 
 from ..bulk.outcomes import Progress
 
-__all__ = ["ProgressBar", "format_duration", "render_progress"]
+__all__ = ["ProgressBar", "format_duration", "render_progress", "terminal_columns"]
 
 
 def format_duration(seconds: float | None) -> str:
@@ -26,8 +26,33 @@ def format_duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
-def render_progress(p: Progress, width: int = 80, *, now: float | None = None) -> str:
-    """One line: bar, done/total, rate, ETA, failures and the rate-limit window."""
+def render_progress(
+    p: Progress, width: int = 80, *, now: float | None = None, bar_width: int | None = None
+) -> str:
+    """One line: bar, done/total, rate, ETA, failures and the rate-limit window.
+
+    With ``bar_width`` the bar is exactly that wide whatever the rest says (a live bar keeps
+    its width from frame to frame), and the fields that do not fit are left off from the
+    end. Without it, the bar takes what the fields leave, up to 40.
+    """
+    total = p.total
+    parts = _fields(p, now)
+    if bar_width is not None:
+        bar = ""
+        if total and bar_width > 0:
+            filled = min(bar_width, int(bar_width * p.done / total))
+            bar = f"[{'#' * filled}{'.' * (bar_width - filled)}] "
+        return (bar + _fit(parts, width - len(bar)))[:width]
+    tail = "  ".join(parts)
+    room = width - len(tail) - 4
+    if room >= 10 and total:
+        bar_width = min(room, 40)
+        filled = min(bar_width, int(bar_width * p.done / total))
+        return f"[{'#' * filled}{'.' * (bar_width - filled)}] {tail}"[:width]
+    return tail[:width]
+
+
+def _fields(p: Progress, now: float | None) -> list[str]:
     total = p.total
     parts = []
     if total:
@@ -48,13 +73,30 @@ def render_progress(p: Progress, width: int = 80, *, now: float | None = None) -
         else:
             reset = rl.resets_in(now)
             parts.append(f"rate limit {rl.remaining}/{rl.limit} left, resets {reset:.1f}s")
-    tail = "  ".join(parts)
-    room = width - len(tail) - 4
-    if room >= 10 and total:
-        bar_width = min(room, 40)
-        filled = min(bar_width, int(bar_width * p.done / total))
-        return f"[{'#' * filled}{'.' * (bar_width - filled)}] {tail}"[:width]
-    return tail[:width]
+    return parts
+
+
+def _fit(parts: list[str], room: int) -> str:
+    """The fields, two spaces apart, as many as fit in ``room`` (the first one always)."""
+    text = parts[0] if parts else ""
+    for part in parts[1:]:
+        if len(text) + 2 + len(part) > room:
+            break
+        text += "  " + part
+    return text
+
+
+def terminal_columns(stream: TextIO, fallback: int = 100) -> int:
+    """The width of the terminal ``stream`` is on: ``$COLUMNS`` when set (as ``shutil``
+    has it), else the stream's own terminal. Not stdout's: a bar on stderr keeps its width
+    when stdout goes to a file."""
+    env = os.environ.get("COLUMNS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        return fallback
 
 
 class ProgressBar:
@@ -97,9 +139,12 @@ class ProgressBar:
             self._draw(progress)
 
     def _draw(self, progress: Progress) -> None:
-        width = max(40, shutil.get_terminal_size((100, 20)).columns - 1)
+        # The width of stderr's terminal, where the bar is (not stdout's, which may be a
+        # file). The bar's own width follows only the terminal's, never the fields beside it.
+        width = max(40, terminal_columns(self._stream) - 1)
         label = f"{self._label} " if self._label else ""
-        line = label + render_progress(progress, width - len(label))
+        bar_width = max(10, min(40, (width - len(label)) // 3))
+        line = label + render_progress(progress, width - len(label), bar_width=bar_width)
         self._stream.write("\r\x1b[2K" + line)
         self._stream.flush()
         self._drawn = True

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import json
 import signal
 import sys
@@ -147,7 +148,13 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:  # platforms without loop signal handlers
         return 0
     except OSError as exc:  # e.g. the port is taken
-        print(f"FakeOkta: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        hint = ""
+        if exc.errno == errno.EADDRINUSE or "address already in use" in str(exc):
+            hint = (
+                f"; port {args.port} is in use (another fake-server?): pick another --port, "
+                "or --port 0 for a free one (the URL it prints names it)"
+            )
+        print(f"FakeOkta: cannot serve on {args.host}:{args.port}: {exc}{hint}", file=sys.stderr)
         return 1
 
 

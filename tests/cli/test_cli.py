@@ -122,7 +122,7 @@ async def test_verify_with_the_continue_url(cli: Cli) -> None:
 
 
 async def test_apps_list_streams_json_lines_with_q_and_filter(cli: Cli) -> None:
-    result = await cli("apps", "list", "--filter", 'name eq "slack"', "--limit", "2")
+    result = await cli("apps", "list", "--filter", 'name eq "slack"', "--page-size", "2")
     assert result.rc == 0, result.err
     apps = result.json_lines()
     expected = [a.id for a in cli.fake.apps if a.name == "slack"]

@@ -7,6 +7,7 @@ import asyncio
 import io
 import json
 import math
+import os
 import re
 import signal
 import sys
@@ -284,6 +285,46 @@ def test_progress_bar_comes_back_after_a_line_of_output() -> None:
     assert stream.getvalue().endswith("3/10  30%  50/s  ETA 0s")
     bar.redraw()  # drawn already: nothing more
     assert stream.getvalue().count("3/10") == 2
+
+
+def test_the_bar_keeps_its_width_from_frame_to_frame(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Fields come and go (failures, skipped on a resume, the rate-limit window): the bar's
+    # width follows the terminal only, and it stays on a narrow one.
+    monkeypatch.setenv("COLUMNS", "100")
+    window = RateLimitInfo(limit=600, remaining=42, reset_after=3.0, reset_at=0, observed_at=1.0)
+    stream = io.StringIO()
+    bar = ProgressBar(stream, "activate", hz=1e9, clock=iter(range(1000)).__next__)
+    frames = [
+        _progress(1, 1000),
+        _progress(250, 1000, failed=3, rate_limit=window),
+        _progress(400, 1000, failed=30, skipped=500, rate_limit=window),
+        _progress(999, 1000, eta=None),
+    ]
+    for frame in frames:
+        bar(frame)
+    lines = [line for line in stream.getvalue().split("\r\x1b[2K") if line]
+    assert len(lines) == len(frames)
+    widths = {len(re.match(r"activate (\[[#.]*\])", line)[1]) for line in lines}  # type: ignore[index]
+    assert widths == {(99 - len("activate ")) // 3 + 2}, lines
+    assert all(len(line) <= 99 for line in lines)
+    assert "500 skipped" in lines[2] or "rate limit" not in lines[2]  # left off from the end
+
+
+def test_the_bar_takes_its_width_from_its_own_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+    class Terminal(io.StringIO):
+        def fileno(self) -> int:
+            return 2
+
+    monkeypatch.setattr(
+        os, "get_terminal_size", lambda fd: os.terminal_size((150 if fd == 2 else 60, 20))
+    )
+    stream = Terminal()
+    bar = ProgressBar(stream, "get", hz=10, clock=lambda: 0.0)
+    bar(_progress(3, 10))
+    assert "[" + "." * 40 + "]" not in stream.getvalue()  # 3/10 done: some are filled
+    assert re.search(r"get \[#{12}\.{28}\] 3/10", stream.getvalue()), stream.getvalue()
 
 
 def test_failed_outcome_lines_keep_their_ids() -> None:
