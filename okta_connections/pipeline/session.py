@@ -471,10 +471,11 @@ class Session:
         request = t.request
         try:
             events = self.events
-            t.started = events.wants(AttemptEnded)  # an AttemptEnded is owed after the slot
+            listened = events._subs  # wants(), without a call per event type
+            t.started = AttemptEnded in listened  # an AttemptEnded is owed after the slot
             if call.counter is not None:
                 call.counter[0] += 1
-            if events.wants(AttemptStarted):
+            if AttemptStarted in listened:
                 retry = call.attempts - 1 - call.replays
                 await events.emit(AttemptStarted(x, request, call.attempts, retry))
             sent = self._outgoing(request, x, call.deadline, t.secrets)
@@ -528,7 +529,10 @@ class Session:
             call.first_request_id = request_id
         try:
             auth = self.auth if self._sees_responses else None
-            wants_replay = await x.kind.wants_replay(auth, t.request, response)
+            kind = x.kind
+            wants_replay = kind.may_replay(auth) and await kind.wants_replay(
+                auth, t.request, response
+            )
         except OktaError as exc:
             exc.attempts = call.attempts
             raise

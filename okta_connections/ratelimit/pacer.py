@@ -279,7 +279,9 @@ class Permit:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.give_back()
+        if not self._returned:  # give_back, without its call
+            self._returned = True
+            self._limiter._give(self)
 
     async def __aexit__(
         self,
