@@ -686,6 +686,23 @@ class RateLimiter:
         """
         return Permit(self, bucket, deadline)
 
+    def slot_now(self, bucket: str, deadline: float | None = None) -> Permit | None:
+        """A permit already taken, when a request may go in ``bucket`` at once; None when
+        it must wait (then ``await limiter.slot(bucket, deadline).take()``).
+
+        The hot path, without a coroutine. A limiter that adds to its grants (a shared
+        budget) always says None."""
+        if not self._grants_locally:
+            return None
+        b = self._bucket(bucket)
+        now = self._clock()
+        if b.lock.locked() or self._wait_time(b, now) != 0.0:
+            return None
+        permit = Permit(self, bucket, deadline)
+        permit.sent_at = self._grant(b, now)
+        permit._returned = False
+        return permit
+
     def _grant_now(self, bucket: str) -> float | None:
         """The grant time when a request may go in ``bucket`` at once, else None."""
         b = self._bucket(bucket)
