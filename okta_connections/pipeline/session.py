@@ -401,8 +401,7 @@ class Session:
         x = call.x
         if x.kind.checked_late:
             return None
-        permit = self.limiter.slot(x.bucket, call.deadline)
-        return permit if permit.take_now() else None
+        return self.limiter.slot_now(x.bucket, call.deadline)
 
     async def _pace(self, call: _Call) -> Permit | None:
         """Stage: a slot in the call's bucket; None when the deadline runs out first.
