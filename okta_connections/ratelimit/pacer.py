@@ -380,7 +380,8 @@ class RateLimiter:
         self.on_wait: Callable[[str, float], None] | None = None
         self._paced: list[Callable[[str, float], None]] = []
         #: Grants are this pacer's alone (no subclass adds to them): a permit may take
-        #: one without a coroutine (:meth:`Permit.take_now`).
+        #: one without a coroutine (:meth:`slot_now`, :meth:`Permit.take_now`). Whatever
+        #: else must see every grant (a shared budget) must leave this False.
         cls = type(self)
         self._grants_locally = cls._take is RateLimiter._take and cls.acquire is RateLimiter.acquire
 
