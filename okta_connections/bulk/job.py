@@ -9,7 +9,6 @@ are counted as not started. The report accounts for every one.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import os
 import sys
 import time
@@ -31,7 +30,8 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ..errors import AuthError, ForbiddenError, InvalidArgumentError, UnauthorizedError
-from ..pipeline.events import AttemptStarted, Events, JobEnded, JobStarted
+from ..pipeline.events import Events, JobEnded, JobStarted
+from ..pipeline.session import attempt_counter
 from .journal import Journal
 from .outcomes import (
     BulkReport,
@@ -82,43 +82,6 @@ class JobTracer(Protocol):
 #: The client type of a job's function: OktaClient, or whatever else satisfies BulkClient.
 C = TypeVar("C", bound=BulkClient)
 BulkFunc = Callable[[BulkClient, Any], Awaitable[Any]]
-
-
-#: The attempts of the item that the current task works on. The job's function (the
-#: user's code) sits between the job and the pipeline, so only the task pairs them: the
-#: job counts AttemptStarted events of API calls into it.
-_item_attempts: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
-    "okta_connections_item_attempts", default=None
-)
-
-
-def _count_attempt(event: AttemptStarted) -> None:
-    counter = _item_attempts.get()
-    if counter is not None and event.exchange.api:
-        counter[0] += 1
-
-
-#: Events dispatchers that running jobs listen to: (dispatcher, jobs, unsubscribe).
-_listening: dict[int, tuple[Events, int, Callable[[], None]]] = {}
-
-
-def _listen(events: Events) -> None:
-    entry = _listening.get(id(events))
-    if entry is None:
-        _listening[id(events)] = (events, 1, events.subscribe(AttemptStarted, _count_attempt))
-    else:
-        _listening[id(events)] = (entry[0], entry[1] + 1, entry[2])
-
-
-def _unlisten(events: Events) -> None:
-    entry = _listening.get(id(events))
-    if entry is None:
-        return
-    if entry[1] > 1:
-        _listening[id(events)] = (entry[0], entry[1] - 1, entry[2])
-    else:
-        del _listening[id(events)]
-        entry[2]()
 
 
 def default_key(item: Any) -> str:
@@ -389,7 +352,6 @@ class BulkJob(Generic[T]):
         if events is not None:
             if events.wants(JobStarted):
                 await events.emit(JobStarted(self.operation, self.total))
-            _listen(events)  # the attempts per item, from the pipeline's events
             self._events = events
         tracer = self._tracer
         self._span = None if tracer is None else tracer.job_start(self.operation, self.total)
@@ -452,7 +414,6 @@ class BulkJob(Generic[T]):
         if self._journal is not None:
             self._journal.close()
         if self._events is not None:
-            _unlisten(self._events)
             if self._events.wants(JobEnded):
                 self._events.emit_nowait(JobEnded(self.operation, report))
             self._events = None
@@ -595,8 +556,11 @@ class BulkJob(Generic[T]):
         return outcome
 
     async def _one(self, item: Any, key: str) -> Outcome[T]:
+        # The attempts of this item's calls: the job's function (the user's code) sits
+        # between the job and the pipeline, so only the task pairs them (each API call
+        # reads the counter once, in Session._begin).
         counter = [0]
-        _item_attempts.set(counter)
+        attempt_counter.set(counter)
         started = time.monotonic()
         try:
             result: Any = await self._func(self._client, item)

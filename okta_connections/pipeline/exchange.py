@@ -97,6 +97,10 @@ class CallKind:
         """Let the strategy authorize ``request`` (in place)."""
         return _nothing()
 
+    def may_replay(self, auth: Auth | None) -> bool:
+        """Whether :meth:`wants_replay` can say yes (else it is not awaited at all)."""
+        return False
+
     async def wants_replay(
         self, auth: Auth | None, request: AuthRequest, response: AuthResponse
     ) -> bool:
@@ -129,8 +133,8 @@ class ApiCall(CallKind):
     ) -> tuple[bytes | None, tuple[str, ...]]:
         if x.content_type is not None:
             headers["Content-Type"] = x.content_type
-        elif x.body is None:
-            _no_body(x, headers)
+        elif x.body is None and x.op.method in _WRITES:
+            headers["Content-Length"] = "0"  # Okta answers 411 to a bodyless POST
         if retry_count > 0:
             if first_request_id:
                 headers["X-Okta-Retry-For"] = first_request_id
@@ -139,6 +143,9 @@ class ApiCall(CallKind):
 
     def authorize(self, auth: Auth, request: AuthRequest) -> Awaitable[None]:
         return auth.authorize(request)  # awaited by the stage: no frame of its own
+
+    def may_replay(self, auth: Auth | None) -> bool:
+        return auth is not None
 
     async def wants_replay(
         self, auth: Auth | None, request: AuthRequest, response: AuthResponse
@@ -183,6 +190,9 @@ class TokenCall(CallKind):
             _no_body(x, headers)
         headers.update(side.headers)
         return body, side.secrets
+
+    def may_replay(self, auth: Auth | None) -> bool:
+        return self.replay is not None
 
     async def wants_replay(
         self, auth: Auth | None, request: AuthRequest, response: AuthResponse

@@ -65,8 +65,9 @@ __all__ = ["Session", "attempt_counter", "default_user_agent"]
 
 logger = logging.getLogger("okta_connections")
 
-#: Kept importable; no longer read. Bulk jobs count attempts per item from the
-#: session's AttemptStarted events.
+#: The attempts of the current task's API calls: a bulk job sets ``[0]`` per item, and
+#: each API call adds the attempts it sends. The user's function sits between the job
+#: and the pipeline, so only the task pairs them; a call reads it once (``_begin``).
 attempt_counter: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
     "okta_connections_attempts", default=None
 )
@@ -83,6 +84,7 @@ class _Call:
     __slots__ = (
         "attempts",
         "budget",
+        "counter",
         "deadline",
         "first_request_id",
         "last",
@@ -101,6 +103,8 @@ class _Call:
         #: The previous failed attempt's answer, once a retry was decided.
         self.last: tuple[AuthResponse | None, OktaError] | None = None
         self.overslept = False
+        #: The task's attempt counter (``attempt_counter``), for an API call.
+        self.counter = None if x.kind.token_request else attempt_counter.get()
 
 
 class _Try:
@@ -357,10 +361,10 @@ class Session:
         call = self._begin(x)
         while True:
             t = self._next_attempt(call)
-            permit = await self._pace(call)
+            permit = self._pace_now(call) or await self._pace(call)
             if permit is None:
                 return self._out_of_time(call)
-            async with permit:
+            with permit:
                 self._prepare(call, t)
                 await self._authorize(call, t)
                 if t.failure is None:
@@ -390,6 +394,14 @@ class Session:
         call.attempts += 1
         call.x.attempt = call.attempts
         return _Try()
+
+    def _pace_now(self, call: _Call) -> Permit | None:
+        """Stage pace, its fast path: the slot taken at once when the bucket has room
+        (no coroutine); None when :meth:`_pace` must wait, or check the deadline."""
+        x = call.x
+        if x.kind.checked_late:
+            return None
+        return self.limiter.slot_now(x.bucket, call.deadline)
 
     async def _pace(self, call: _Call) -> Permit | None:
         """Stage: a slot in the call's bucket; None when the deadline runs out first.
@@ -455,13 +467,35 @@ class Session:
         if t.error is not None:
             return
         x = call.x
+        request = t.request
         try:
             events = self.events
-            t.started = events.wants(AttemptEnded)  # an AttemptEnded is owed after the slot
-            if events.wants(AttemptStarted):
+            listened = events._subs  # wants(), without a call per event type
+            t.started = AttemptEnded in listened  # an AttemptEnded is owed after the slot
+            if call.counter is not None:
+                call.counter[0] += 1
+            if AttemptStarted in listened:
                 retry = call.attempts - 1 - call.replays
-                await events.emit(AttemptStarted(x, t.request, call.attempts, retry))
-            t.response = response = await self._transmit(t.request, x, call.deadline, t.secrets)
+                await events.emit(AttemptStarted(x, request, call.attempts, retry))
+            sent = self._outgoing(request, x, call.deadline, t.secrets)
+            debug = logger.isEnabledFor(logging.DEBUG)
+            started = time.perf_counter() if debug else 0.0
+            failure: TransportError | None = None
+            try:
+                response = await self.transport.send(sent)
+            except TransportError as exc:
+                failure = exc
+            except OktaError:
+                raise
+            except Exception as exc:  # a transport that broke its contract; never chained
+                failure = self._broken_transport(request, exc)
+            if failure is None and not (self._trusted or _valid_response(response)):
+                failure = self._broken_transport(request, None)
+            if failure is not None:  # raised outside the except: no context either
+                raise self._send_failure(failure, request, x, t.secrets, sent)
+            if debug:
+                _log_response(request, x, response, started)
+            t.response = response
             t.status = response.status
             t.info = parse_rate_limit(response.headers)
         except TransportError as exc:
@@ -494,7 +528,10 @@ class Session:
             call.first_request_id = request_id
         try:
             auth = self.auth if self._sees_responses else None
-            wants_replay = await x.kind.wants_replay(auth, t.request, response)
+            kind = x.kind
+            wants_replay = kind.may_replay(auth) and await kind.wants_replay(
+                auth, t.request, response
+            )
         except OktaError as exc:
             exc.attempts = call.attempts
             raise
@@ -596,9 +633,10 @@ class Session:
         err.attempts = attempts
         return err
 
-    async def _transmit(
+    def _outgoing(
         self, request: AuthRequest, x: _Exchange, deadline: float, secrets: tuple[str, ...]
-    ) -> AuthResponse:
+    ) -> TransportRequest:
+        """What the transport gets for ``request``: its timeouts cut to the deadline."""
         if self._closed:
             raise ClientClosedError("this OktaClient is closed; create a new one")
         timeouts = x.timeouts
@@ -615,57 +653,62 @@ class Session:
                 request_sent=False,
                 phase="deadline",
             )
-        deadline_bound = remaining < timeouts.total
-        debug = logger.isEnabledFor(logging.DEBUG)
-        started = time.perf_counter() if debug else 0.0
-        failure: TransportError | None = None
-        try:
-            response = await self.transport.send(
-                TransportRequest(
-                    method=request.method,
-                    url=request.url,
-                    headers=request.headers,
-                    body=request.body,
-                    connect_timeout=min(timeouts.connect, remaining),
-                    total_timeout=min(timeouts.total, remaining),
-                    max_body=self.max_response_bytes,
-                    secrets=secrets,
-                )
-            )
-        except TransportError as exc:
-            failure = exc
-            if deadline_bound and isinstance(exc, OktaTimeoutError) and exc.phase == "read":
-                failure = OktaTimeoutError(
-                    f"no complete response within the {remaining:g}s left of the call's deadline",
-                    method=request.method,
-                    path=request.url.path,
-                    request_sent=True,
-                    phase="deadline",
-                )
-                failure.cause_type, failure.cause_message = exc.cause_type, exc.cause_message
-        except OktaError:
-            raise
-        except Exception as exc:  # a transport that broke its contract; never chained
-            failure = OktaConnectionError(
-                f"the transport {type(self.transport).__name__} raised {type(exc).__name__}",
+        return TransportRequest(
+            method=request.method,
+            url=request.url,
+            headers=request.headers,
+            body=request.body,
+            connect_timeout=min(timeouts.connect, remaining),
+            total_timeout=min(timeouts.total, remaining),
+            max_body=self.max_response_bytes,
+            secrets=secrets,
+        )
+
+    def _send_failure(
+        self,
+        failure: TransportError,
+        request: AuthRequest,
+        x: _Exchange,
+        secrets: tuple[str, ...],
+        sent: TransportRequest,
+    ) -> TransportError:
+        """What a failed send raises: a read timeout cut by the deadline says so; redacted."""
+        remaining = sent.total_timeout
+        if (
+            remaining < x.timeouts.total  # bound by the call's deadline
+            and isinstance(failure, OktaTimeoutError)
+            and failure.phase == "read"
+        ):
+            exc = failure
+            failure = OktaTimeoutError(
+                f"no complete response within the {remaining:g}s left of the call's deadline",
                 method=request.method,
                 path=request.url.path,
                 request_sent=True,
+                phase="deadline",
             )
-            failure.cause_type = f"{type(exc).__module__}.{type(exc).__name__}"
-        if failure is None and not (self._trusted or _valid_response(response)):
-            failure = OktaConnectionError(
-                f"the transport {type(self.transport).__name__} returned an invalid response "
+            failure.cause_type, failure.cause_message = exc.cause_type, exc.cause_message
+        return self._redacted(failure, request, x, secrets)
+
+    def _broken_transport(self, request: AuthRequest, exc: Exception | None) -> TransportError:
+        """A transport that broke its contract (raised, or returned no valid response)."""
+        name = type(self.transport).__name__
+        if exc is None:
+            return OktaConnectionError(
+                f"the transport {name} returned an invalid response "
                 "(status must be an int 100-599, headers a mapping of strings, body bytes)",
                 method=request.method,
                 path=request.url.path,
                 request_sent=True,
             )
-        if failure is not None:
-            raise self._redacted(failure, request, x, secrets)
-        if debug:
-            _log_response(request, x, response, started)
-        return response
+        failure = OktaConnectionError(
+            f"the transport {name} raised {type(exc).__name__}",
+            method=request.method,
+            path=request.url.path,
+            request_sent=True,
+        )
+        failure.cause_type = f"{type(exc).__module__}.{type(exc).__name__}"
+        return failure
 
     def _redacted(
         self, failure: TransportError, request: AuthRequest, x: _Exchange, secrets: tuple[str, ...]

@@ -240,11 +240,30 @@ class Permit:
         self.info = info
         self.refused = rate_limited and info is not None
 
+    def take_now(self) -> bool:
+        """Take the grant if no wait is needed; False when :meth:`take` must wait.
+
+        The hot path of a local limiter: no coroutine when the bucket has room. A
+        limiter that adds to each grant (a shared budget) always says False."""
+        if not self._returned:
+            return True
+        limiter = self._limiter
+        if not limiter._grants_locally or limiter.fleet_budget is not None:
+            return False
+        sent_at = limiter._grant_now(self.bucket)
+        if sent_at is None:
+            return False
+        self.info, self.refused = None, False
+        self.sent_at = sent_at
+        self._returned = False
+        return True
+
     async def take(self) -> Permit:
         """Wait for the grant, unless this permit holds it already; returns the permit.
 
         For a caller that must tell a pacing timeout from what its block raises:
-        ``permit = await limiter.slot(b, d).take()``, then ``async with permit:``.
+        ``permit = await limiter.slot(b, d).take()``, then ``with permit:`` (or
+        ``async with permit:``).
 
         Raises:
             TimeoutError: when the deadline passes while waiting.
@@ -257,6 +276,23 @@ class Permit:
 
     async def __aenter__(self) -> Permit:
         return await self.take()
+
+    def __enter__(self) -> Permit:
+        """Hold a permit already taken (:meth:`take`, :meth:`take_now`) until the block
+        ends, without awaiting."""
+        if self._returned:
+            raise RuntimeError("take() the permit before entering it with a plain 'with'")
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if not self._returned:  # give_back, without its call
+            self._returned = True
+            self._limiter._give(self)
 
     async def __aexit__(
         self,
@@ -360,6 +396,12 @@ class RateLimiter:
         #: Kept for compatibility: :meth:`on_paced` takes any number of listeners.
         self.on_wait: Callable[[str, float], None] | None = None
         self._paced: list[Callable[[str, float], None]] = []
+        #: Grants are this pacer's alone (no subclass adds to them): a permit may take
+        #: one without a coroutine (:meth:`slot_now`, :meth:`Permit.take_now`). Whatever
+        #: else must see every grant must leave this False; a ``fleet_budget`` (which
+        #: may be set after construction) turns the fast path off as well.
+        cls = type(self)
+        self._grants_locally = cls._take is RateLimiter._take and cls.acquire is RateLimiter.acquire
 
     def on_paced(self, listener: Callable[[str, float], None]) -> Callable[[], None]:
         """Call ``listener(bucket, seconds)`` whenever a call waited before its grant.
@@ -673,6 +715,31 @@ class RateLimiter:
         seconds, passes first); leaving returns it with what :meth:`Permit.learn` saw.
         """
         return Permit(self, bucket, deadline)
+
+    def slot_now(self, bucket: str, deadline: float | None = None) -> Permit | None:
+        """A permit already taken, when a request may go in ``bucket`` at once; None when
+        it must wait (then ``await limiter.slot(bucket, deadline).take()``).
+
+        The hot path, without a coroutine. A limiter that adds to its grants (a shared
+        budget) always says None."""
+        if not self._grants_locally or self.fleet_budget is not None:
+            return None
+        b = self._bucket(bucket)
+        now = self._clock()
+        if b.lock.locked() or self._wait_time(b, now) != 0.0:
+            return None
+        permit = Permit(self, bucket, deadline)
+        permit.sent_at = self._grant(b, now)
+        permit._returned = False
+        return permit
+
+    def _grant_now(self, bucket: str) -> float | None:
+        """The grant time when a request may go in ``bucket`` at once, else None."""
+        b = self._bucket(bucket)
+        now = self._clock()
+        if not b.lock.locked() and self._wait_time(b, now) == 0.0:
+            return self._grant(b, now)
+        return None
 
     async def _take(self, permit: Permit) -> None:
         """Grant ``permit`` (sets its ``sent_at``, and its ``grant`` from a fleet budget)."""

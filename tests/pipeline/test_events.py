@@ -8,7 +8,13 @@ import logging
 
 import pytest
 
-from okta_connections import MockTransport, OktaClient, SSWSToken, TransportResponse
+from okta_connections import (
+    MockTransport,
+    OktaClient,
+    RetryPolicy,
+    SSWSToken,
+    TransportResponse,
+)
 from okta_connections.pipeline.events import (
     AttemptEnded,
     AttemptStarted,
@@ -123,3 +129,26 @@ async def test_a_bulk_job_emits_its_start_and_end_and_stops_listening_after() ->
         assert isinstance(started, JobStarted) and started.total == 2
         assert isinstance(ended, JobEnded) and ended.report is report
         assert okta.events._subs.get(AttemptStarted, []) == before  # the job's counter left
+
+
+async def test_attempt_counter_adds_the_api_attempts_sent_by_its_task() -> None:
+    from okta_connections.pipeline.session import attempt_counter
+
+    answers = iter([503, 204, 204])
+    transport = MockTransport(lambda r: TransportResponse(next(answers), JSON, b""))
+    async with OktaClient(ORG, auth=SSWSToken(SECRET), transport=transport) as okta:
+
+        async def counted() -> list[int]:
+            counter = [0]
+            attempt_counter.set(counter)  # a task of its own: as a bulk job's item
+            await okta.connections.activate(APP_ID, timeout=30)
+            await okta.connections.activate(APP_ID)
+            return counter
+
+        okta._session.retry = RetryPolicy(sleep=_no_sleep)  # type: ignore[union-attr]
+        assert await asyncio.create_task(counted()) == [3]
+        assert attempt_counter.get() is None  # the caller's context is untouched
+
+
+async def _no_sleep(_: float) -> None:
+    return None

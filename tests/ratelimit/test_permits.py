@@ -175,3 +175,50 @@ async def test_the_public_acquire_and_release_still_pair_a_shared_grant() -> Non
     limiter.release("apps", sent_at=sent, info=_info())
     await _settle()
     assert limiter.in_flight("apps") == 0 and not budget.leased
+
+
+# ---------------------------------------------------------------- the hot path
+
+
+async def test_slot_now_takes_a_free_slot_without_waiting_and_a_plain_with_returns_it() -> None:
+    limiter = RateLimiter()
+    permit = limiter.slot_now("apps", 1e9)
+    assert isinstance(permit, Permit) and permit.deadline == 1e9
+    assert limiter.in_flight("apps") == 1
+    with permit:
+        permit.learn(_info(42))
+    assert limiter.in_flight("apps") == 0
+    seen = limiter.get("apps")
+    assert seen is not None and seen.remaining == 42
+
+
+async def test_slot_now_says_none_when_the_bucket_must_wait() -> None:
+    limiter = RateLimiter(max_in_flight=1)
+    first = limiter.slot_now("apps")
+    assert first is not None
+    assert limiter.slot_now("apps") is None  # the cap is held: no grant, nothing taken
+    assert limiter.in_flight("apps") == 1
+    first.give_back()
+
+
+async def test_take_now_takes_a_free_slot_once() -> None:
+    limiter = RateLimiter()
+    permit = limiter.slot("apps")
+    assert permit.take_now() and permit.take_now()  # the second holds it already
+    assert limiter.in_flight("apps") == 1
+    permit.give_back()
+    assert limiter.in_flight("apps") == 0
+
+
+async def test_a_plain_with_refuses_a_permit_not_taken() -> None:
+    limiter = RateLimiter()
+    with pytest.raises(RuntimeError, match="take"), limiter.slot("apps"):
+        pass
+    assert limiter.in_flight("apps") == 0
+
+
+async def test_a_shared_limiter_takes_no_slot_without_its_budget() -> None:
+    limiter = _shared(_FakeBudget())
+    assert limiter.slot_now("apps") is None
+    assert not limiter.slot("apps").take_now()
+    assert limiter.in_flight("apps") == 0
