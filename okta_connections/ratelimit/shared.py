@@ -88,6 +88,7 @@ class SharedRateLimiter(RateLimiter):
         self._down = False
         self._retry_at = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False  # aclose() was called: the last batch closes the connection
         self._takes: dict[str, list[tuple[str, bool, asyncio.Future[Any]]]] = {}
         self._gives: dict[str, list[_Return | list[object]]] = {}
         self._serial = 0
@@ -295,9 +296,18 @@ class SharedRateLimiter(RateLimiter):
             self._spawn(self._run_takes(bucket, batch))
 
     def _spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
+        task = asyncio.get_running_loop().create_task(self._then_close(coro))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _then_close(self, coro: Any) -> None:
+        """Run a batch; after :meth:`aclose`, the last batch closes the connection it made
+        (a lease returned by a call that ended after the client closed still goes back)."""
+        try:
+            await coro
+        finally:
+            if self._closed and self._tasks <= {asyncio.current_task()}:
+                await self.budget.aclose()
 
     async def _run_takes(
         self, bucket: str, batch: list[tuple[str, bool, asyncio.Future[Any]]]
@@ -467,7 +477,11 @@ class SharedRateLimiter(RateLimiter):
             pending[-1].grant.refused = True
 
     async def aclose(self) -> None:
-        """Wait briefly for leases still being returned, then close the connection."""
+        """Send the returns still queued, wait briefly for them and the batches under way,
+        then close the connection."""
+        self._closed = True
+        for bucket in list(self._gives):
+            self._flush_gives(bucket)
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=self.budget.timeout * 2)
         await self.budget.aclose()
