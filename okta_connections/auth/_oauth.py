@@ -268,7 +268,10 @@ class _OAuthStrategy(Auth, abc.ABC):
             timeout = max(0.0, request.deadline - asyncio.get_running_loop().time())
         failure: OktaError | None = None
         try:
-            return await asyncio.wait_for(asyncio.shield(task), timeout)
+            # asyncio.timeout, not wait_for: on Python 3.11, wait_for returns a result that
+            # arrives in the same turn as the caller's cancellation, and swallows it.
+            async with asyncio.timeout(timeout):
+                return await asyncio.shield(task)
         except TimeoutError:
             pass
         except AuthError as exc:

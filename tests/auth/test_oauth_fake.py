@@ -33,6 +33,7 @@ from okta_connections.testing import FakeOkta
 from tests.support.clock import Clock, Sleeps
 from tests.support.keys import ec_key, pem, rsa_key
 from tests.support.retry import fast_retry
+from tests.support.until import until
 
 CLIENT_ID = "0oaFAKEserviceAPP"
 
@@ -320,3 +321,31 @@ async def test_a_cancelled_close_that_waits_for_a_refresh_raises_the_cancellatio
     assert okta.closed
     with pytest.raises(ClientClosedError):
         await call
+
+
+async def test_a_call_cancelled_as_its_token_arrives_raises_the_cancellation(
+    fake: FakeOkta,
+) -> None:
+    # The call waits for the shared refresh; the token arrives and the call is cancelled
+    # in the same turn of the loop. asyncio.wait_for (Python 3.11) then returned the
+    # token and swallowed the cancellation: the call went on and returned the connection.
+    # Found by tests/test_cancellation_fuzz.py (connections.get_jwks, cancel, seed 2).
+    fake.register_service_app(CLIENT_ID, rsa_key().public_key())
+    gate = asyncio.Event()
+
+    class Held(PrivateKeyJWT):
+        async def _fetch(self) -> Any:
+            await gate.wait()
+            return await super()._fetch()
+
+    auth = Held(CLIENT_ID, pem(rsa_key()))
+    async with _client(fake, auth) as okta:
+        call = asyncio.create_task(okta.connections.get(_app(fake)))
+        await until(lambda: auth._refresh_task is not None, what="the token request")
+        refresh = auth._refresh_task
+        assert refresh is not None
+        refresh.add_done_callback(lambda _: call.cancel())
+        gate.set()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        assert fake.count(operation="get") == 0
