@@ -37,6 +37,7 @@ from okta_connections import (
     RetryPolicy,
     SharedBudget,
     SSWSToken,
+    Timeouts,
 )
 from okta_connections.testing import FakeOkta
 from tests.support.cancel_fuzz import (
@@ -119,9 +120,18 @@ def _client(
         auth: Any = PrivateKeyJWT(CLIENT_ID, pem(rsa_key()), **options)
     else:
         auth = SSWSToken(fake.token)
+    scale = 1.0 if clock is not None else 0.1
+    client_options: dict[str, Any] = {}
+    if shared_budget is None and rng.random() < 0.3:
+        client_options["pacing"] = "smooth"
+    if rng.random() < 0.3:
+        client_options["max_capacity"] = rng.choice([0.5, 0.9])
+    if rng.random() < 0.3:  # attempts that time out, and are retried
+        client_options["timeouts"] = Timeouts(total=rng.uniform(0.05, 2.0) * scale)
     return OktaClient(
         fake.org_url,
         auth=auth,
+        **client_options,
         retry=RetryPolicy(random=rng.random, backoff_max=1.0),
         # 10 s for Redis to answer: on a loaded machine a slower reply is an outage
         # (local pacing), which is not what this test is about.
@@ -154,12 +164,12 @@ async def _round(
             assert outcome.allowed, f"{where} ({outcome.where}): {_raised(outcome.raised)}"
             log_outcome(case, how, seed, outcome)
             await settle(settle_for)
+            strays = stray_tasks()
+            assert not strays, f"{where} ({outcome.where}): tasks left {strays}"
             left = limiter_leftovers(okta) + job_leftovers(ctx)
             if redis_url is not None:
                 left += await redis_leftovers(okta, redis_url)
             assert not left, f"{where} ({outcome.where}): left behind {left}"
-            strays = stray_tasks()
-            assert not strays, f"{where} ({outcome.where}): tasks left {strays}"
             if not okta.closed:
                 # Nothing wedged: with the faults off, the next call goes through.
                 fake.set_faults()
@@ -171,6 +181,8 @@ async def _round(
         await settle(settle_for)
         strays = stray_tasks()
         assert not strays, f"{where}: tasks left after close {strays}"
+        session = getattr(okta.transport, "_session", None)
+        assert session is None or session.closed, f"{where}: the aiohttp session left open"
         budget = getattr(okta.rate_limiter, "budget", None)
         if budget is not None:
             assert budget._client is None, f"{where}: a Redis connection left open after close"
