@@ -306,7 +306,7 @@ class SharedRateLimiter(RateLimiter):
         try:
             await coro
         finally:
-            if self._closed and self._tasks <= {asyncio.current_task()}:
+            if self._closed and self._tasks <= {asyncio.current_task()} and not self._gives:
                 await self.budget.aclose()
 
     async def _run_takes(
@@ -477,11 +477,22 @@ class SharedRateLimiter(RateLimiter):
             pending[-1].grant.refused = True
 
     async def aclose(self) -> None:
-        """Send the returns still queued, wait briefly for them and the batches under way,
-        then close the connection."""
+        """Send the returns still queued, wait briefly for them and the batches under way
+        (and those they start), then close the connection; past the wait, the last batch
+        closes it when it ends."""
         self._closed = True
-        for bucket in list(self._gives):
-            self._flush_gives(bucket)
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=self.budget.timeout * 2)
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self.budget.timeout * 2
+        while True:
+            # A batch that ends may start another (a cancelled caller's grant goes back):
+            # the connection is closed only once none is left, never under one.
+            for bucket in list(self._gives):
+                self._flush_gives(bucket)
+            running = set(self._tasks)
+            if not running:
+                break
+            left = until - loop.time()
+            if left <= 0:
+                return  # the last batch closes the connection when it ends
+            await asyncio.wait(running, timeout=left)
         await self.budget.aclose()
