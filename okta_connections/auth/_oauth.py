@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import contextlib
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -145,11 +144,15 @@ class _OAuthStrategy(Auth, abc.ABC):
         """Cancel a refresh under way and forget the cached access token (the DPoP key and
         refresh token are kept)."""
         task, self._refresh_task = self._refresh_task, None
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
-        self._token = None
+        try:
+            if task is not None and not task.done():
+                task.cancel()
+                # Waits for the refresh to end without taking on its outcome (its callback
+                # retrieves that): a cancellation of close() itself is raised, not
+                # swallowed with the refresh's own CancelledError.
+                await asyncio.wait({task})
+        finally:
+            self._token = None
 
     async def authorize(self, request: AuthRequest) -> None:
         """Set ``Authorization`` (and ``DPoP``), fetching a token first if needed."""
@@ -265,7 +268,10 @@ class _OAuthStrategy(Auth, abc.ABC):
             timeout = max(0.0, request.deadline - asyncio.get_running_loop().time())
         failure: OktaError | None = None
         try:
-            return await asyncio.wait_for(asyncio.shield(task), timeout)
+            # asyncio.timeout, not wait_for: on Python 3.11, wait_for returns a result that
+            # arrives in the same turn as the caller's cancellation, and swallows it.
+            async with asyncio.timeout(timeout):
+                return await asyncio.shield(task)
         except TimeoutError:
             pass
         except AuthError as exc:

@@ -101,6 +101,7 @@ class RedisBudget:
         self._down = False
         self._retry_at = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False  # aclose() was called: the last batch closes the connection
         self._takes: dict[str, list[tuple[str, bool, asyncio.Future[Any]]]] = {}
         self._gives: dict[str, list[_Return | list[object]]] = {}
         self._serial = 0
@@ -294,9 +295,18 @@ class RedisBudget:
             self._spawn(self._run_takes(bucket, batch))
 
     def _spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
+        task = asyncio.get_running_loop().create_task(self._then_close(coro))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _then_close(self, coro: Any) -> None:
+        """Run a batch; after :meth:`aclose`, the last batch closes the connection it made
+        (a lease returned by a call that ended after the client closed still goes back)."""
+        try:
+            await coro
+        finally:
+            if self._closed and self._tasks <= {asyncio.current_task()} and not self._gives:
+                await self.budget.aclose()
 
     async def _run_takes(
         self, bucket: str, batch: list[tuple[str, bool, asyncio.Future[Any]]]
@@ -446,9 +456,24 @@ class RedisBudget:
             pending[-1].grant.refused = True
 
     async def aclose(self) -> None:
-        """Wait briefly for leases still being returned, then close the connection."""
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=self.budget.timeout * 2)
+        """Send the returns still queued, wait briefly for them and the batches under way
+        (and those they start), then close the connection; past the wait, the last batch
+        closes it when it ends."""
+        self._closed = True
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self.budget.timeout * 2
+        while True:
+            # A batch that ends may start another (a cancelled caller's grant goes back):
+            # the connection is closed only once none is left, never under one.
+            for bucket in list(self._gives):
+                self._flush_gives(bucket)
+            running = set(self._tasks)
+            if not running:
+                break
+            left = until - loop.time()
+            if left <= 0:
+                return  # the last batch closes the connection when it ends
+            await asyncio.wait(running, timeout=left)
         await self.budget.aclose()
 
 

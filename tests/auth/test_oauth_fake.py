@@ -17,6 +17,7 @@ import jwt
 import pytest
 
 from okta_connections import (
+    ClientClosedError,
     ForbiddenError,
     OAuthError,
     OktaClient,
@@ -32,6 +33,7 @@ from okta_connections.testing import FakeOkta
 from tests.support.clock import Clock, Sleeps
 from tests.support.keys import ec_key, pem, rsa_key
 from tests.support.retry import fast_retry
+from tests.support.until import until
 
 CLIENT_ID = "0oaFAKEserviceAPP"
 
@@ -289,3 +291,61 @@ async def test_dpop_proofs_decode_as_expected(fake: FakeOkta) -> None:
     assert claims["htu"].endswith(f"/api/v1/apps/{_app(fake)}/connections/default")
     access = api_calls[-1].headers["Authorization"].split(" ", 1)[1]
     assert claims["ath"] == _jose.access_token_hash(access)
+
+
+async def test_a_cancelled_close_that_waits_for_a_refresh_raises_the_cancellation(
+    fake: FakeOkta,
+) -> None:
+    # close() cancels the refresh under way and waits for it to end; cancelled in that
+    # wait, it used to swallow its own cancellation (the refresh's CancelledError and the
+    # caller's are one exception there) and return as if never cancelled.
+    fake.register_service_app(CLIENT_ID, rsa_key().public_key())
+    started = asyncio.Event()
+
+    class SlowToStop(PrivateKeyJWT):
+        async def _fetch(self) -> Any:
+            started.set()
+            try:
+                await asyncio.Event().wait()
+            finally:
+                await asyncio.sleep(0.5)  # a token request that takes a while to wind down
+
+    okta = _client(fake, SlowToStop(CLIENT_ID, pem(rsa_key())))
+    call = asyncio.create_task(okta.connections.get(_app(fake)))
+    await started.wait()
+    closing = asyncio.create_task(okta.close())
+    await asyncio.sleep(0.05)
+    closing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await closing
+    assert okta.closed
+    with pytest.raises(ClientClosedError):
+        await call
+
+
+async def test_a_call_cancelled_as_its_token_arrives_raises_the_cancellation(
+    fake: FakeOkta,
+) -> None:
+    # The call waits for the shared refresh; the token arrives and the call is cancelled
+    # in the same turn of the loop. asyncio.wait_for (Python 3.11) then returned the
+    # token and swallowed the cancellation: the call went on and returned the connection.
+    # Found by tests/test_cancellation_fuzz.py (connections.get_jwks, cancel, seed 2).
+    fake.register_service_app(CLIENT_ID, rsa_key().public_key())
+    gate = asyncio.Event()
+
+    class Held(PrivateKeyJWT):
+        async def _fetch(self) -> Any:
+            await gate.wait()
+            return await super()._fetch()
+
+    auth = Held(CLIENT_ID, pem(rsa_key()))
+    async with _client(fake, auth) as okta:
+        call = asyncio.create_task(okta.connections.get(_app(fake)))
+        await until(lambda: auth._refresh_task is not None, what="the token request")
+        refresh = auth._refresh_task
+        assert refresh is not None
+        refresh.add_done_callback(lambda _: call.cancel())
+        gate.set()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        assert fake.count(operation="get") == 0

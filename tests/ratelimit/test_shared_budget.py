@@ -436,3 +436,24 @@ async def test_the_command_shares_a_budget_and_shows_it_masked(
     # Every call drew on the shared budget (a grant near a window's end can be counted in
     # that window and, by the headers, in the next one too).
     assert sum(counters) >= 30
+
+
+async def test_closing_right_after_a_call_returns_its_lease_and_opens_no_new_connection(
+    redis: RedisServer,
+) -> None:
+    # The last call's lease goes back in a batch queued for the end of the loop's turn.
+    # Closing the client in that same turn used to find no return under way, close the
+    # pool, and leave the batch to open a new pool that nobody closed (a ResourceWarning);
+    # with the loop ending there (asyncio.run), the lease stayed in Redis until its TTL.
+    async with FakeOkta(apps=0) as fake:
+        app = fake.add_app("okta_org2org", connection="token").id
+        okta = OktaClient(fake.org_url, auth=SSWSToken(fake.token), shared_budget=redis.url)
+        async with okta:
+            await okta.connections.get(app)
+        limiter = okta.rate_limiter
+        assert isinstance(limiter, SharedRateLimiter)
+        assert not limiter._gives and not limiter._tasks  # close() sent the return, waited
+        assert await _all_returned(redis)
+        await asyncio.sleep(0.1)
+        assert limiter.budget._client is None  # and nothing reopened the pool after close
+        assert not limiter._tasks
