@@ -452,8 +452,10 @@ async def test_closing_right_after_a_call_returns_its_lease_and_opens_no_new_con
             await okta.connections.get(app)
         limiter = okta.rate_limiter
         assert isinstance(limiter, SharedRateLimiter)
-        assert not limiter._gives and not limiter._tasks  # close() sent the return, waited
+        assert (
+            not limiter.fleet_budget._gives and not limiter.fleet_budget._tasks
+        )  # close() sent the return, waited
         assert await _all_returned(redis)
         await asyncio.sleep(0.1)
         assert limiter.budget._client is None  # and nothing reopened the pool after close
-        assert not limiter._tasks
+        assert not limiter.fleet_budget._tasks

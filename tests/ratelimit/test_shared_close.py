@@ -57,4 +57,4 @@ async def test_close_waits_for_the_return_of_a_grant_whose_caller_was_cancelled(
     await limiter.aclose()
     await asyncio.sleep(0.05)
     assert budget.leases == set()
-    assert not limiter._tasks
+    assert not limiter.fleet_budget._tasks

@@ -365,10 +365,14 @@ def limiter_leftovers(okta: OktaClient) -> list[str]:
             found.append(f"{name}: a waiter is parked")
         if b.probing:
             found.append(f"{name}: a probe is marked in flight")
-    for attr in ("_held", "_takes", "_gives", "_tasks"):
-        value = getattr(limiter, attr, None)
-        if value:
-            found.append(f"shared budget: {attr} = {value!r}")
+    if limiter._held:
+        found.append(f"pacer: fleet grants held {limiter._held!r}")
+    fleet = limiter.fleet_budget
+    if fleet is not None:
+        for attr in ("_takes", "_gives", "_tasks"):
+            value = getattr(fleet, attr)  # AttributeError when the budget's shape changes
+            if value:
+                found.append(f"shared budget: {attr} = {value!r}")
     return found
 
 
@@ -377,9 +381,9 @@ async def redis_leftovers(okta: OktaClient, url: str) -> list[str]:
     import redis.asyncio as aioredis
 
     limiter = okta.rate_limiter
-    keys = getattr(limiter, "_keys", None)
-    if keys is None:
+    if limiter.fleet_budget is None:
         return []
+    keys = limiter.fleet_budget._keys
     r = aioredis.Redis.from_url(url, decode_responses=True)
     found = []
     try:
