@@ -294,6 +294,14 @@ async def cmd_bulk(args: argparse.Namespace, out: Output) -> int:
         # Ctrl-C cancels this task; where the cancellation lands inside the job's own task
         # group, leaving the block may absorb it, so the signal itself is what counts.
         interrupted = interrupted or sigint.seen
+    return _finish(args, out, job, interrupted=interrupted, told=told)
+
+
+def _finish(
+    args: argparse.Namespace, out: Output, job: BulkJob[Any], *, interrupted: bool, told: bool
+) -> int:
+    """The summary, the hints a person needs next (resume, credentials, server), and the
+    exit status: 0 all ok, 1 some failed or not run, 130 interrupted."""
     report = job.report
     if out.json:
         out.data({"summary": report_to_json(report, job.operation, interrupted)})

@@ -125,29 +125,7 @@ async def run_demo(
             f"{minimum:.2f} s{share}."
         )
 
-        # The other operations, on one app each.
-        org2org, slack = ids[0], next(a for a in fake.apps if a.name == "slack")
-        conn = await okta.connections.update(
-            org2org,
-            OAuthConnection(client_id="0oahubserviceapp01", rotation_mode=RotationMode.AUTO),
-            activate=True,
-        )
-        jwks = await okta.connections.get_jwks(org2org)
-        out(
-            f"4. OAuth       {org2org}: {conn.auth_scheme.value} {conn.status.value}, "
-            f"JWKS keys {', '.join(k.kid or '?' for k in jwks.keys)}"
-        )
-        conn = await okta.connections.update(slack.id, OAuthConnection())
-        assert conn.links.authorize is not None
-        consent = parse_continue_url(fake.consent(slack.id))  # the admin consents in Slack
-        await okta.connections.verify("slack", slack.id, code=consent.code, state=consent.state)
-        await okta.connections.deactivate(slack.id)
-        await okta.connections.activate(slack.id)
-        conn = await okta.connections.get(slack.id)
-        out(
-            f"5. consent     {slack.id} (slack): authorize link -> consent -> verify -> "
-            f"activate: {conn.auth_scheme.value} {conn.status.value}"
-        )
+        jwks, conn = await _other_operations(okta, fake, ids, out)
         ok = (
             active == len(ids)
             and set_report.all_succeeded
@@ -161,6 +139,36 @@ async def run_demo(
         report({"ok": ok, **figures, "jobElapsed": round(job_elapsed, 3), "minimum": minimum,
                 "elapsed": round(total, 3)})  # fmt: skip
     return 0 if ok else 1
+
+
+async def _other_operations(
+    okta: OktaClient, fake: Any, ids: list[str], out: Callable[[str], None]
+) -> tuple[JsonWebKeySet, ProvisioningConnection]:
+    """Steps 4 and 5: OAuth on one Org2Org app (its JWKS), consent on the Slack app."""
+    # The other operations, on one app each.
+    org2org, slack = ids[0], next(a for a in fake.apps if a.name == "slack")
+    conn = await okta.connections.update(
+        org2org,
+        OAuthConnection(client_id="0oahubserviceapp01", rotation_mode=RotationMode.AUTO),
+        activate=True,
+    )
+    jwks = await okta.connections.get_jwks(org2org)
+    out(
+        f"4. OAuth       {org2org}: {conn.auth_scheme.value} {conn.status.value}, "
+        f"JWKS keys {', '.join(k.kid or '?' for k in jwks.keys)}"
+    )
+    conn = await okta.connections.update(slack.id, OAuthConnection())
+    assert conn.links.authorize is not None
+    consent = parse_continue_url(fake.consent(slack.id))  # the admin consents in Slack
+    await okta.connections.verify("slack", slack.id, code=consent.code, state=consent.state)
+    await okta.connections.deactivate(slack.id)
+    await okta.connections.activate(slack.id)
+    conn = await okta.connections.get(slack.id)
+    out(
+        f"5. consent     {slack.id} (slack): authorize link -> consent -> verify -> "
+        f"activate: {conn.auth_scheme.value} {conn.status.value}"
+    )
+    return jwks, conn
 
 
 def _figures(
