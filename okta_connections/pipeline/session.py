@@ -25,7 +25,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from .. import _json
 from .._ids import _plain_request_id
-from .._redact import header_secrets, redact
+from .._redact import header_secrets, holds_secret, redact
 from .._version import __version__
 from ..auth._base import Auth, AuthContext, AuthRequest, AuthResponse, SideRequest
 from ..config import Timeouts
@@ -200,7 +200,7 @@ class Session:
         #: The session's events: the observer subscribes, and so may anyone else.
         self.events = Events()
         if observer is not None:
-            observer.subscribe(self.events)
+            observer.subscribe(self.events, self._failure_secrets)
         self._unpace = limiter.on_paced(self._paced)
         self.max_response_bytes = max_response_bytes
         self._closed = False
@@ -430,6 +430,7 @@ class Session:
         headers = self._header_template.copy()
         retry_count = call.attempts - 1 - call.replays
         body, t.secrets = x.kind.build(x, headers, retry_count, call.first_request_id)
+        x.attempt_secrets = t.secrets
         t.request = AuthRequest(
             method=x.op.method,
             url=x.url,
@@ -460,7 +461,8 @@ class Session:
             t.started = events.wants(AttemptEnded)  # an AttemptEnded is owed after the slot
             if events.wants(AttemptStarted):
                 retry = call.attempts - 1 - call.replays
-                await events.emit(AttemptStarted(x, t.request, call.attempts, retry))
+                started = AttemptStarted(x, t.request, call.attempts, retry)
+                await events.emit(started, deadline=call.deadline)
             t.response = response = await self._transmit(t.request, x, call.deadline, t.secrets)
             t.status = response.status
             t.info = parse_rate_limit(response.headers)
@@ -473,7 +475,7 @@ class Session:
         if self.events.wants(AttemptEnded):
             error = t.error or t.failure
             ended = AttemptEnded(call.x, t.request, call.attempts, t.response, error, t.info)
-            await self.events.emit(ended)
+            await self.events.emit(ended, deadline=call.deadline)
 
     async def _classify(self, call: _Call, t: _Try) -> object:
         """Stage: the attempt's verdict: success, replay, or failed (``t.error``).
@@ -487,7 +489,7 @@ class Session:
             return _FAILED  # no response: t.error says why
         x = call.x
         request_id = response.headers.get("X-Okta-Request-Id")
-        if request_id is not None and not _plain_request_id(request_id):
+        if request_id is not None and not self._plain_id(request_id, t):
             request_id = None  # not Okta's: never repeated, echoed or sent back
         t.request_id = request_id
         if call.first_request_id is None:
@@ -573,6 +575,13 @@ class Session:
         if call.last is not None and _unsent_for_deadline(t.error):
             return call.x.kind.final(*call.last, call.attempts - 1)
         return call.x.kind.final(t.response, t.error, call.attempts)
+
+    def _plain_id(self, request_id: str, t: _Try) -> bool:
+        """Whether a request id is Okta's: of its characters, and holding no credential of
+        the request's (a server may echo the token as an id)."""
+        return _plain_request_id(request_id) and not holds_secret(
+            request_id, self._failure_secrets(t.request, t.secrets)
+        )
 
     def _failure_secrets(self, request: AuthRequest, secrets: tuple[str, ...]) -> tuple[str, ...]:
         """Everything to redact from a failed attempt's text (computed on failures only)."""
@@ -664,7 +673,7 @@ class Session:
         if failure is not None:
             raise self._redacted(failure, request, x, secrets)
         if debug:
-            _log_response(request, x, response, started)
+            _log_response(request, x, response, started, self._failure_secrets(request, secrets))
         return response
 
     def _redacted(
@@ -682,10 +691,14 @@ class Session:
 
 
 def _log_response(
-    request: AuthRequest, x: _Exchange, response: AuthResponse, started: float
+    request: AuthRequest,
+    x: _Exchange,
+    response: AuthResponse,
+    started: float,
+    secrets: tuple[str, ...],
 ) -> None:
     request_id = response.headers.get("X-Okta-Request-Id", "-")
-    if not _plain_request_id(request_id):
+    if not _plain_request_id(request_id) or holds_secret(request_id, secrets):
         request_id = "-"
     logger.debug(
         "%s %s -> %d in %.1f ms (request id %s)",
