@@ -202,8 +202,7 @@ class Observer:
         error: BaseException | None = None
         try:
             result = await run(x)
-            op.status = result[0].status
-            op.request_id = result[1]
+            op.status = result[0].status  # its request id: the last attempt's, if shown
             return result
         except BaseException as exc:
             error = exc
@@ -273,6 +272,8 @@ class Observer:
                 not self._plain_id(request_id) or holds_secret(request_id, secrets)
             ):
                 request_id = None
+            if op is not None:
+                op.request_id = request_id  # the operation's span shows the last one
         if self.telemetry is not None:
             try:
                 self.telemetry.attempt_end(x, a, response, error, info, elapsed, request_id)
