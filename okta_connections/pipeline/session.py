@@ -489,7 +489,7 @@ class Session:
             return _FAILED  # no response: t.error says why
         x = call.x
         request_id = response.headers.get("X-Okta-Request-Id")
-        if request_id is not None and not self._plain_id(request_id, t):
+        if request_id is not None and not _plain_request_id(request_id):
             request_id = None  # not Okta's: never repeated, echoed or sent back
         t.request_id = request_id
         if call.first_request_id is None:
@@ -512,7 +512,7 @@ class Session:
             logger.debug(
                 "%s: auth asked for a replay",
                 x.op.name,
-                extra=log_fields(x, call.attempts, t.status, request_id, t.info),
+                extra=log_fields(x, call.attempts, t.status, self._shown_id(request_id, t), t.info),
             )
             return _REPLAY
         t.error = ApiError.from_response(
@@ -557,7 +557,7 @@ class Session:
                 x,
                 call.attempts,
                 None if response is None else response.status,
-                call.first_request_id if response is None else t.request_id,
+                self._shown_id(call.first_request_id if response is None else t.request_id, t),
                 t.info,
                 error_type=type(error).__name__,
                 delay=delay,
@@ -576,12 +576,14 @@ class Session:
             return call.x.kind.final(*call.last, call.attempts - 1)
         return call.x.kind.final(t.response, t.error, call.attempts)
 
-    def _plain_id(self, request_id: str, t: _Try) -> bool:
-        """Whether a request id is Okta's: of its characters, and holding no credential of
-        the request's (a server may echo the token as an id)."""
-        return _plain_request_id(request_id) and not holds_secret(
+    def _shown_id(self, request_id: str | None, t: _Try) -> str | None:
+        """A request id to log: None when it holds a credential of the request's (a server
+        may echo the token as an id). Checked where it is shown, never per attempt."""
+        if request_id is None or not holds_secret(
             request_id, self._failure_secrets(t.request, t.secrets)
-        )
+        ):
+            return request_id
+        return None
 
     def _failure_secrets(self, request: AuthRequest, secrets: tuple[str, ...]) -> tuple[str, ...]:
         """Everything to redact from a failed attempt's text (computed on failures only)."""
