@@ -10,7 +10,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-__all__ = ["basic_credential_forms", "redact", "secret_forms"]
+__all__ = ["basic_credential_forms", "hide", "holds_secret", "redact", "secret_forms"]
 
 _QUERY_RE = re.compile(
     r"((?:\b[a-zA-Z][a-zA-Z0-9+.-]*://|(?<![\w/:])/)[^\s?#'\"<>]*)\?[^\s#'\"<>]*"
@@ -32,9 +32,7 @@ def redact(text: str, secrets: Iterable[str] = (), *, limit: int = MAX_MESSAGE) 
     >>> redact("GET http://h/p?code=abc failed for SSWS t0k", ["t0k"])
     'GET http://h/p?*** failed for SSWS ***'
     """
-    hidden = {form for s in secrets if s for form in secret_forms(s)}
-    for secret in sorted(hidden, key=len, reverse=True):
-        text = text.replace(secret, "***")
+    text = hide(text, secrets)
     text = _USERINFO_RE.sub(lambda m: m.group(1) + "***@", text)
     text = _QUERY_RE.sub(lambda m: m.group(1) + "?***", text)
     text = _CONTROL_RE.sub(" ", text)
@@ -43,6 +41,22 @@ def redact(text: str, secrets: Iterable[str] = (), *, limit: int = MAX_MESSAGE) 
     return text
 
 
+def hide(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every form of ``secrets`` :func:`redact` knows made ``***`` (as sent,
+    URL-encoded, JSON-escaped, and the whole base64 word that encodes one), and nothing
+    else changed."""
+    secrets = tuple(s for s in secrets if s)
+    hidden = {form for s in secrets for form in secret_forms(s)}
+    for secret in sorted(hidden, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    for s in secrets:
+        for core in _base64_cores(s):
+            if core in text:
+                text = _base64_word(core).sub("***", text)
+    return text
+
+
+@functools.lru_cache(maxsize=512)
 def secret_forms(secret: str) -> tuple[str, ...]:
     """A secret and the forms a server may echo it in: URL-encoded (``%20`` and ``+``
     for a space, ``/`` kept or not) and JSON-escaped. Empty for an empty secret.
@@ -62,6 +76,50 @@ def secret_forms(secret: str) -> tuple[str, ...]:
         json.dumps(secret, ensure_ascii=False)[1:-1],
     ]
     return tuple(dict.fromkeys(forms))
+
+
+#: Secrets shorter than this are not looked for inside base64 (too many false matches).
+_MIN_BASE64_SECRET = 8
+
+
+@functools.lru_cache(maxsize=512)
+def _base64_cores(secret: str) -> tuple[str, ...]:
+    """The base64 characters that encode ``secret`` wherever it sits in base64-encoded
+    text (``Basic base64(user:secret)``, a token base64-encoded in a cookie ...).
+
+    For each of the three alignments of the secret's bytes, the characters made only of
+    its own bits (never of its neighbours'), in the standard and the URL-safe alphabet.
+    """
+    raw = secret.encode("utf-8", "replace")
+    if len(raw) < _MIN_BASE64_SECRET:
+        return ()
+    cores: list[str] = []
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + raw).decode("ascii")
+        core = encoded[-(-8 * offset // 6) : (8 * (offset + len(raw))) // 6]
+        cores += [core, core.replace("+", "-").replace("/", "_")]
+    return tuple(dict.fromkeys(cores))
+
+
+@functools.lru_cache(maxsize=512)
+def _base64_word(core: str) -> re.Pattern[str]:
+    """The whole base64 word around ``core``: what is redacted when a core shows."""
+    return re.compile(r"[A-Za-z0-9+/_-]*" + re.escape(core) + r"[A-Za-z0-9+/_-]*=*")
+
+
+def holds_secret(text: str, secrets: Iterable[str]) -> bool:
+    """Whether ``text`` shows any of ``secrets`` in any form :func:`redact` hides (as sent,
+    URL-encoded, JSON-escaped, inside base64)."""
+    for s in secrets:
+        if not s:
+            continue
+        for form in secret_forms(s):
+            if form in text:
+                return True
+        for core in _base64_cores(s):
+            if core in text:
+                return True
+    return False
 
 
 def basic_credential_forms(user: str, password: str) -> tuple[str, ...]:

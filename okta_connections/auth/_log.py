@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .._ids import _plain_request_id, app_id_of
+from .._redact import holds_secret
 from ..ratelimit.headers import header_remaining
 
 if TYPE_CHECKING:
@@ -19,10 +21,15 @@ def auth_log_fields(
     path: str | None = None,
     response: AuthResponse | None = None,
     bucket: str | None = None,
+    secrets: Iterable[str] = (),
     **more: Any,
 ) -> dict[str, Any]:
-    """The ``extra`` of an auth strategy's log record: the same fields as the pipeline's."""
+    """The ``extra`` of an auth strategy's log record: the same fields as the pipeline's.
+
+    The request id is left out unless it is Okta's and holds none of ``secrets``."""
     request_id = None if response is None else response.headers.get("X-Okta-Request-Id")
+    if request_id and holds_secret(request_id, secrets):
+        request_id = None
     return {
         "operation": operation,
         "app_id": None if path is None else app_id_of(path),

@@ -177,7 +177,10 @@ class _OAuthStrategy(Auth, abc.ABC):
                     logger.debug(
                         "API asked for a DPoP nonce; replaying with it",
                         extra=auth_log_fields(
-                            request.operation, path=request.url.path, response=response
+                            request.operation,
+                            path=request.url.path,
+                            response=response,
+                            secrets=self._shown_secrets(request),
                         ),
                     )
                     return True
@@ -190,10 +193,19 @@ class _OAuthStrategy(Auth, abc.ABC):
             self._token = None
             logger.debug(
                 "API answered 401; dropping the cached access token",
-                extra=auth_log_fields(request.operation, path=request.url.path, response=response),
+                extra=auth_log_fields(
+                    request.operation,
+                    path=request.url.path,
+                    response=response,
+                    secrets=self._shown_secrets(request),
+                ),
             )
         # Otherwise another call already dropped or replaced it: just replay.
         return True
+
+    def _shown_secrets(self, request: AuthRequest) -> tuple[str, ...]:
+        """What a log record about ``request``'s answer must not show."""
+        return (*header_secrets(request.headers.items()), *self.secret_values())
 
     # -------------------------------------------------------------- subclass hooks
 
@@ -400,7 +412,12 @@ class _OAuthStrategy(Auth, abc.ABC):
         logger.debug(
             "token endpoint answered %d",
             response.status,
-            extra=auth_log_fields("token", response=response, bucket="oauth2-token"),
+            extra=auth_log_fields(
+                "token",
+                response=response,
+                bucket="oauth2-token",
+                secrets=(*sent, *self.secret_values()),
+            ),
         )
         if response.status == 200:
             return self._parse_token(response, started[0], sent)

@@ -14,14 +14,16 @@ too, URLs lose their query strings, and bodies are never shown.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
 from .._ids import app_id_of
+from .._redact import redact
 
 if TYPE_CHECKING:
     from ..auth._base import AuthRequest, AuthResponse
@@ -136,13 +138,19 @@ class Events:
     A subscriber that raises is logged and skipped: an observer never fails a call.
     """
 
-    __slots__ = ("_subs",)
+    __slots__ = ("_own", "_subs")
 
     def __init__(self) -> None:
         self._subs: dict[type, list[Callable[[Any], Awaitable[None] | None]]] = {}
+        #: The SDK's own subscribers (the observer), which bound their user code
+        #: themselves: never cut at a call's deadline.
+        self._own: set[Callable[[Any], Awaitable[None] | None]] = set()
 
     def subscribe(self, kind: type[Ev], subscriber: Subscriber[Ev]) -> Callable[[], None]:
-        """Call ``subscriber`` with every event of type ``kind``; returns the unsubscribe."""
+        """Call ``subscriber`` with every event of type ``kind``; returns the unsubscribe.
+
+        An async subscriber of an attempt's events still running at the call's deadline
+        is cancelled there, and logged: the call never waits past its deadline for it."""
         subs = self._subs.setdefault(kind, [])
         subs.append(subscriber)
 
@@ -158,13 +166,21 @@ class Events:
         """Whether any subscriber listens for ``kind`` (build the event only then)."""
         return kind in self._subs
 
-    async def emit(self, event: object) -> None:
-        """Deliver ``event`` to its subscribers, awaiting the async ones."""
+    def _subscribe_own(self, kind: type[Ev], subscriber: Subscriber[Ev]) -> None:
+        self._own.add(subscriber)
+        self.subscribe(kind, subscriber)
+
+    async def emit(self, event: object, *, deadline: float | None = None) -> None:
+        """Deliver ``event`` to its subscribers, awaiting the async ones (until
+        ``deadline``, on the loop's clock, when given)."""
         for subscriber in self._subs.get(type(event), ()):
             try:
                 result = subscriber(event)
                 if result is not None and inspect.isawaitable(result):
-                    await result
+                    if deadline is None or subscriber in self._own:
+                        await result
+                    else:
+                        await _until(result, deadline, subscriber, event)
             except Exception as exc:
                 _failed(subscriber, event, exc)
 
@@ -178,6 +194,23 @@ class Events:
                     raise TypeError("an async subscriber of an event sent without await")
             except Exception as exc:
                 _failed(subscriber, event, exc)
+
+
+async def _until(
+    awaitable: Awaitable[object], deadline: float, subscriber: object, event: object
+) -> None:
+    scope = asyncio.timeout_at(deadline)
+    try:
+        async with scope:
+            await awaitable
+    except TimeoutError:
+        if not scope.expired():
+            raise
+        logger.warning(
+            "a subscriber of %s (%s) was still running at the call's deadline; cancelled",
+            type(event).__name__,
+            getattr(subscriber, "__qualname__", type(subscriber).__name__),
+        )
 
 
 def _failed(subscriber: object, event: object, exc: Exception) -> None:
@@ -222,9 +255,22 @@ _PLAIN_RESPONSE_HEADERS = frozenset(
 )
 
 
-def redact_headers(headers: Mapping[str, str], plain: frozenset[str]) -> dict[str, str]:
-    """A copy of ``headers`` with every value whose name is not in ``plain`` as ``***``."""
-    return {k: (v if k.lower() in plain else REDACTED) for k, v in headers.items()}
+def redact_headers(
+    headers: Mapping[str, str], plain: frozenset[str], secrets: Iterable[str] = ()
+) -> dict[str, str]:
+    """A copy of ``headers`` with every value whose name is not in ``plain`` as ``***``,
+    and the others redacted as an error's are: ``secrets`` in any form a server may echo
+    them in (URL-encoded, JSON-escaped, inside base64) and URL query strings hidden."""
+    secrets = tuple(secrets)
+    if not secrets:
+        return {k: (v if k.lower() in plain else REDACTED) for k, v in headers.items()}
+    return {
+        k: (redact(v, secrets, limit=_MAX_HEADER) if k.lower() in plain else REDACTED)
+        for k, v in headers.items()
+    }
+
+
+_MAX_HEADER = 1000
 
 
 def log_fields(

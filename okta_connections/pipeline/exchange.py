@@ -207,7 +207,7 @@ class TokenCall(CallKind):
         return response, request_id if _plain_request_id(request_id or "") else None, attempts
 
 
-@attrs.define(slots=True)
+@attrs.define(slots=True, repr=False)
 class _Exchange:
     """One call through the pipeline: what to send and how to retry it.
 
@@ -226,6 +226,10 @@ class _Exchange:
     secrets: tuple[str, ...] = ()
     attempt: int = 0  # the attempt in progress, for log records
     trace: Any = None  # the observer's state of this call (its span), while it runs
+    attempt_secrets: tuple[str, ...] = ()  # what the attempt in progress must not show
+
+    def __repr__(self) -> str:  # never the query (codes) nor the secrets
+        return f"_Exchange({self.op.name}, {self.url.path}, bucket={self.bucket!r})"
 
     @property
     def api(self) -> bool:

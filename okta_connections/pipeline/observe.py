@@ -11,6 +11,7 @@ OpenTelemetry half lives in :mod:`okta_connections.pipeline.otel`, imported only
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import inspect
 import logging
@@ -19,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Generic
 
 from .._ids import _plain_request_id, app_id_of
-from .._redact import _PLAIN_HEADERS
+from .._redact import _PLAIN_HEADERS, header_secrets, holds_secret
 from .events import (
     _PLAIN_RESPONSE_HEADERS,
     AttemptEnded,
@@ -49,7 +50,9 @@ logger = logging.getLogger("okta_connections")
 
 
 class _Hooks(Generic[E]):
-    """Calls one user hook; what it raises is logged, never passed on."""
+    """Calls one user hook; what it raises is logged, never passed on. An async hook
+    still running at the call's deadline is cancelled there: the call goes on (and ends
+    with its timeout) without waiting for it."""
 
     __slots__ = ("func", "name")
 
@@ -57,33 +60,78 @@ class _Hooks(Generic[E]):
         self.func: Hook[E] = func
         self.name = name
 
-    async def __call__(self, event: E) -> None:
+    async def __call__(self, event: E, deadline: float | None = None) -> None:
         try:
             result = self.func(event)
             if inspect.isawaitable(result):
-                await result
+                if deadline is None:
+                    await result
+                else:
+                    await _until(result, deadline, self.name, event)
         except Exception as exc:
             logger.warning(
                 "the %s hook raised %s; ignored",
                 self.name,
                 type(exc).__name__,
-                extra={
-                    "operation": event.operation,
-                    "app_id": app_id_of(event.path),
-                    "status": getattr(event, "status", None),
-                    "attempt": event.attempt,
-                    "request_id": getattr(event, "request_id", None),
-                    "bucket": event.bucket,
-                    "remaining": getattr(event, "remaining", None),
-                    "hook": self.name,
-                },
+                extra=_hook_fields(event, self.name),
             )
 
 
-class Observer:
-    """The observability of one session: hooks and, when available, OpenTelemetry."""
+def _hook_fields(event: RequestEvent | ResponseEvent, name: str) -> dict[str, Any]:
+    return {
+        "operation": event.operation,
+        "app_id": app_id_of(event.path),
+        "status": getattr(event, "status", None),
+        "attempt": event.attempt,
+        "request_id": getattr(event, "request_id", None),
+        "bucket": event.bucket,
+        "remaining": getattr(event, "remaining", None),
+        "hook": name,
+    }
 
-    __slots__ = ("_on_request", "_on_response", "_plain_id", "telemetry")
+
+async def _until(
+    awaitable: Awaitable[object], deadline: float, name: str, event: RequestEvent | ResponseEvent
+) -> None:
+    """Await a hook until the call's deadline; cancelled there (in this task: nothing is
+    left behind), and logged."""
+    scope = asyncio.timeout_at(deadline)
+    try:
+        async with scope:
+            await awaitable
+    except TimeoutError:
+        if not scope.expired():
+            raise  # the hook's own TimeoutError: a failure like any other
+        logger.warning(
+            "the %s hook was still running at the call's deadline; cancelled",
+            name,
+            extra=_hook_fields(event, name),
+        )
+
+
+#: What the session gives its observer to redact an attempt's echoes with: the
+#: request and the attempt's own secrets -> every credential the attempt carried.
+SecretsOf = Callable[["AuthRequest", tuple[str, ...]], tuple[str, ...]]
+
+
+def _no_secrets(request: AuthRequest, secrets: tuple[str, ...]) -> tuple[str, ...]:
+    return (*secrets, *header_secrets(request.headers.items()))
+
+
+class Observer:
+    """The observability of one session: hooks and, when available, OpenTelemetry.
+
+    Telemetry never fails a call: what a tracer, a span processor or a meter raises is
+    logged once (its class name only) and ignored."""
+
+    __slots__ = (
+        "_on_request",
+        "_on_response",
+        "_plain_id",
+        "_secrets_of",
+        "_telemetry_failed",
+        "telemetry",
+    )
 
     def __init__(
         self,
@@ -96,13 +144,31 @@ class Observer:
         self._on_response = None if on_response is None else _Hooks(on_response, "on_response")
         self.telemetry = telemetry
         self._plain_id = _plain_request_id
+        self._secrets_of: SecretsOf = _no_secrets
+        self._telemetry_failed = False
 
-    def subscribe(self, events: Events) -> None:
-        """Listen to a session's events."""
-        events.subscribe(AttemptStarted, self._started)
-        events.subscribe(AttemptEnded, self._ended)
+    def subscribe(self, events: Events, secrets: SecretsOf | None = None) -> None:
+        """Listen to a session's events; ``secrets`` gives what an attempt must not show."""
+        if secrets is not None:
+            self._secrets_of = secrets
+        events._subscribe_own(AttemptStarted, self._started)
+        events._subscribe_own(AttemptEnded, self._ended)
         if self.telemetry is not None:
-            events.subscribe(Paced, self._paced)
+            events._subscribe_own(Paced, self._paced)
+
+    def _failed(self, exc: Exception, where: str) -> None:
+        """Telemetry raised: logged once per client (never its text: a span's attributes
+        may be in it), then ignored."""
+        if self._telemetry_failed:
+            return
+        self._telemetry_failed = True
+        logger.warning(
+            "OpenTelemetry raised %s.%s in %s; ignored (and not logged again for this "
+            "client): the call goes on without it",
+            type(exc).__module__,
+            type(exc).__qualname__,
+            where,
+        )
 
     async def _started(self, e: AttemptStarted) -> None:
         await self.attempt_start(e.exchange, e.request, e.attempt, e.retry)
@@ -126,12 +192,17 @@ class Observer:
         op = _Op()
         x.trace = op  # the call's own state, carried by the call: no context variable
         tel = self.telemetry
-        scope = None if tel is None else tel.operation_start(op, x)
+        scope = None
+        if tel is not None:
+            try:
+                scope = tel.operation_start(op, x)
+            except Exception as exc:
+                op.span = None
+                self._failed(exc, "a span's start")
         error: BaseException | None = None
         try:
             result = await run(x)
-            op.status = result[0].status
-            op.request_id = result[1]
+            op.status = result[0].status  # its request id: the last attempt's, if shown
             return result
         except BaseException as exc:
             error = exc
@@ -139,7 +210,10 @@ class Observer:
         finally:
             x.trace = None
             if tel is not None:
-                tel.operation_end(op, x, scope, error)
+                try:
+                    tel.operation_end(op, x, scope, error)
+                except Exception as exc:
+                    self._failed(exc, "a span's end")
 
     async def attempt_start(
         self, x: _Exchange, request: AuthRequest, attempt: int, retry: int
@@ -153,18 +227,24 @@ class Observer:
         if op is not None:
             op.attempt = a
         if self.telemetry is not None:
-            self.telemetry.attempt_start(op, x, a, retry)
+            try:
+                self.telemetry.attempt_start(op, x, a, retry)
+            except Exception as exc:
+                a.span = None
+                self._failed(exc, "an attempt's span")
         if self._on_request is not None:
+            secrets = self._secrets_of(request, x.attempt_secrets)
             await self._on_request(
                 RequestEvent(
                     operation=x.op.name,
                     method=request.method,
                     path=request.url.path,
                     attempt=attempt,
-                    headers=redact_headers(request.headers, _PLAIN_HEADERS),
+                    headers=redact_headers(request.headers, _PLAIN_HEADERS, secrets),
                     bucket=x.bucket,
                     token_request=not x.api,
-                )
+                ),
+                request.deadline,
             )
         return a
 
@@ -181,13 +261,26 @@ class Observer:
         op: _Op | None = x.trace
         if op is not None:
             op.attempt = None
-        request_id = None if response is None else response.headers.get("X-Okta-Request-Id")
-        if request_id is not None and not self._plain_id(request_id):
-            request_id = None  # not Okta's: never repeated
+        hook = self._on_response
+        secrets: tuple[str, ...] = ()
+        request_id = None
+        if response is not None and (hook is not None or a.span is not None):
+            # Shown (to a hook, on a span): not unless it is Okta's and holds no credential.
+            secrets = self._secrets_of(a.request, x.attempt_secrets)
+            request_id = response.headers.get("X-Okta-Request-Id")
+            if request_id is not None and (
+                not self._plain_id(request_id) or holds_secret(request_id, secrets)
+            ):
+                request_id = None
+            if op is not None:
+                op.request_id = request_id  # the operation's span shows the last one
         if self.telemetry is not None:
-            self.telemetry.attempt_end(x, a, response, error, info, elapsed, request_id)
-        if self._on_response is not None:
-            await self._on_response(
+            try:
+                self.telemetry.attempt_end(x, a, response, error, info, elapsed, request_id)
+            except Exception as exc:
+                self._failed(exc, "an attempt's end")
+        if hook is not None:
+            await hook(
                 ResponseEvent(
                     operation=x.op.name,
                     method=a.request.method,
@@ -198,24 +291,32 @@ class Observer:
                     request_id=request_id,
                     headers={}
                     if response is None
-                    else redact_headers(response.headers, _PLAIN_RESPONSE_HEADERS),
+                    else redact_headers(response.headers, _PLAIN_RESPONSE_HEADERS, secrets),
                     error=None if error is None or response is not None else type(error).__name__,
                     bucket=x.bucket,
                     token_request=not x.api,
                     remaining=None if info is None else info.remaining,
-                )
+                ),
+                a.request.deadline,
             )
 
     def paced(self, bucket: str, wait: float) -> None:
         """A call waited ``wait`` seconds for the rate limit of ``bucket``."""
         if self.telemetry is not None:
-            self.telemetry.paced(bucket, wait)
+            try:
+                self.telemetry.paced(bucket, wait)
+            except Exception as exc:
+                self._failed(exc, "a pacing event")
 
     def job_start(self, operation: str, total: int | None) -> BulkSpan | None:
         """The span of a bulk job, current until ``detach()``; None without tracing."""
         if self.telemetry is None:
             return None
-        return self.telemetry.job_start(operation, total)
+        try:
+            return self.telemetry.job_start(operation, total)
+        except Exception as exc:
+            self._failed(exc, "a bulk job's span")
+            return None
 
 
 def otel_available() -> bool:

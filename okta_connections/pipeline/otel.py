@@ -9,6 +9,7 @@ no provider configured everything here is OpenTelemetry's no-op. See
 
 from __future__ import annotations
 
+import logging
 import weakref
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from .exchange import _Exchange
 
 __all__ = ["INSTRUMENTATION_NAME", "Telemetry"]
+
+logger = logging.getLogger("okta_connections")
 
 #: The name of the SDK's tracer and meter.
 INSTRUMENTATION_NAME = "okta_connections"
@@ -348,6 +351,16 @@ class BulkSpan:
 
     def end(self, report: JobReport) -> None:
         self.detach()
+        try:
+            self._end(report)
+        except Exception as exc:  # telemetry never fails a job
+            logger.warning(
+                "OpenTelemetry raised %s.%s at a bulk job's end; ignored",
+                type(exc).__module__,
+                type(exc).__qualname__,
+            )
+
+    def _end(self, report: JobReport) -> None:
         span = self.span
         if span.is_recording():
             span.set_attributes(

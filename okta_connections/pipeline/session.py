@@ -25,7 +25,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from .. import _json
 from .._ids import _plain_request_id
-from .._redact import header_secrets, redact
+from .._redact import header_secrets, holds_secret, redact
 from .._version import __version__
 from ..auth._base import Auth, AuthContext, AuthRequest, AuthResponse, SideRequest
 from ..config import Timeouts
@@ -204,7 +204,7 @@ class Session:
         #: The session's events: the observer subscribes, and so may anyone else.
         self.events = Events()
         if observer is not None:
-            observer.subscribe(self.events)
+            observer.subscribe(self.events, self._failure_secrets)
         self._unpace = limiter.on_paced(self._paced)
         self.max_response_bytes = max_response_bytes
         self._closed = False
@@ -442,6 +442,7 @@ class Session:
         headers = self._header_template.copy()
         retry_count = call.attempts - 1 - call.replays
         body, t.secrets = x.kind.build(x, headers, retry_count, call.first_request_id)
+        x.attempt_secrets = t.secrets
         t.request = AuthRequest(
             method=x.op.method,
             url=x.url,
@@ -476,7 +477,9 @@ class Session:
                 call.counter[0] += 1
             if AttemptStarted in listened:
                 retry = call.attempts - 1 - call.replays
-                await events.emit(AttemptStarted(x, request, call.attempts, retry))
+                await events.emit(
+                    AttemptStarted(x, request, call.attempts, retry), deadline=call.deadline
+                )
             sent = self._outgoing(request, x, call.deadline, t.secrets)
             debug = logger.isEnabledFor(logging.DEBUG)
             started = time.perf_counter() if debug else 0.0
@@ -494,7 +497,9 @@ class Session:
             if failure is not None:  # raised outside the except: no context either
                 raise self._send_failure(failure, request, x, t.secrets, sent)
             if debug:
-                _log_response(request, x, response, started)
+                _log_response(
+                    request, x, response, started, self._failure_secrets(request, t.secrets)
+                )
             t.response = response
             t.status = response.status
             t.info = parse_rate_limit(response.headers)
@@ -507,7 +512,7 @@ class Session:
         if self.events.wants(AttemptEnded):
             error = t.error or t.failure
             ended = AttemptEnded(call.x, t.request, call.attempts, t.response, error, t.info)
-            await self.events.emit(ended)
+            await self.events.emit(ended, deadline=call.deadline)
 
     async def _classify(self, call: _Call, t: _Try) -> object:
         """Stage: the attempt's verdict: success, replay, or failed (``t.error``).
@@ -547,7 +552,7 @@ class Session:
             logger.debug(
                 "%s: auth asked for a replay",
                 x.op.name,
-                extra=log_fields(x, call.attempts, t.status, request_id, t.info),
+                extra=log_fields(x, call.attempts, t.status, self._shown_id(request_id, t), t.info),
             )
             return _REPLAY
         t.error = ApiError.from_response(
@@ -592,7 +597,7 @@ class Session:
                 x,
                 call.attempts,
                 None if response is None else response.status,
-                call.first_request_id if response is None else t.request_id,
+                self._shown_id(call.first_request_id if response is None else t.request_id, t),
                 t.info,
                 error_type=type(error).__name__,
                 delay=delay,
@@ -610,6 +615,15 @@ class Session:
         if call.last is not None and _unsent_for_deadline(t.error):
             return call.x.kind.final(*call.last, call.attempts - 1)
         return call.x.kind.final(t.response, t.error, call.attempts)
+
+    def _shown_id(self, request_id: str | None, t: _Try) -> str | None:
+        """A request id to log: None when it holds a credential of the request's (a server
+        may echo the token as an id). Checked where it is shown, never per attempt."""
+        if request_id is None or not holds_secret(
+            request_id, self._failure_secrets(t.request, t.secrets)
+        ):
+            return request_id
+        return None
 
     def _failure_secrets(self, request: AuthRequest, secrets: tuple[str, ...]) -> tuple[str, ...]:
         """Everything to redact from a failed attempt's text (computed on failures only)."""
@@ -725,10 +739,14 @@ class Session:
 
 
 def _log_response(
-    request: AuthRequest, x: _Exchange, response: AuthResponse, started: float
+    request: AuthRequest,
+    x: _Exchange,
+    response: AuthResponse,
+    started: float,
+    secrets: tuple[str, ...],
 ) -> None:
     request_id = response.headers.get("X-Okta-Request-Id", "-")
-    if not _plain_request_id(request_id):
+    if not _plain_request_id(request_id) or holds_secret(request_id, secrets):
         request_id = "-"
     logger.debug(
         "%s %s -> %d in %.1f ms (request id %s)",

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 import yarl
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from .._redact import basic_credential_forms, redact, secret_forms, unchained
+from .._redact import (
+    basic_credential_forms,
+    hide,
+    holds_secret,
+    redact,
+    secret_forms,
+    unchained,
+)
 from .._validation import is_loopback
 from ..errors import (
     ConfigurationError,
@@ -326,13 +333,13 @@ def _scrub(response: TransportResponse, secrets: tuple[str, ...]) -> TransportRe
         encoded = form.encode("utf-8", "replace")
         if encoded in body:
             body = body.replace(encoded, b"***")
+    if holds_secret(body.decode("latin-1"), secrets):  # base64-encoded (ASCII) echoes
+        body = hide(body.decode("latin-1"), secrets).encode("latin-1")
     headers: Any = response.headers
-    if any(form in value for value in headers.values() for form in forms):
+    if any(holds_secret(value, secrets) for value in headers.values()):
         cleaned: CIMultiDict[str] = CIMultiDict()
         for name, value in headers.items():
-            for form in forms:
-                value = value.replace(form, "***")
-            cleaned.add(name, value)
+            cleaned.add(name, hide(value, secrets))
         headers = CIMultiDictProxy(cleaned)
     if body is response.body and headers is response.headers:
         return response
