@@ -625,6 +625,19 @@ class Session:
             return request_id
         return None
 
+    def shown_request_id(self, request_id: str | None) -> str | None:
+        """``request_id`` as an error may show it: None when it holds one of the auth
+        strategy's secrets in any form (a server or proxy may echo the token as the id).
+        For errors built after a call returned (the services' DecodeError); checked there,
+        never per call."""
+        if request_id is None:
+            return None
+        try:
+            held = tuple(v for v in self.auth.secret_values() if isinstance(v, str) and v)
+        except Exception:  # a user's strategy; its own secrets are then unknown
+            return None  # unknown secrets: the id is not shown
+        return None if holds_secret(request_id, held) else request_id
+
     def _failure_secrets(self, request: AuthRequest, secrets: tuple[str, ...]) -> tuple[str, ...]:
         """Everything to redact from a failed attempt's text (computed on failures only)."""
         held: tuple[str, ...] = ()

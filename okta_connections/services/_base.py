@@ -41,8 +41,7 @@ class Service:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @staticmethod
-    def _decode(response: HttpResponse, model: type[T], what: str) -> T:
+    def _decode(self, response: HttpResponse, model: type[T], what: str) -> T:
         """Structure a JSON body into ``model``, or raise DecodeError (never Key/TypeError)."""
         reason = None
         try:
@@ -52,21 +51,22 @@ class Service:
         except ValueError:
             reason = "the body is not JSON"
         if reason is not None:
-            raise _decode_error(response, what, reason)
+            raise self._decode_error(response, what, reason)
         try:
             return converter.structure(data, model)
         except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
             reason = "; ".join(_flatten(exc)) or type(exc).__name__
-            raise _decode_error(response, what, reason) from exc
+            raise self._decode_error(response, what, reason) from exc
 
-
-def _decode_error(response: HttpResponse, what: str, reason: str) -> DecodeError:
-    message = f"could not decode {what} from a {response.status} response: {reason}"
-    if response.request_id:
-        message += f" [request id {response.request_id}]"
-    err = DecodeError(message, status=response.status, request_id=response.request_id)
-    err.attempts = response.attempts
-    return err
+    def _decode_error(self, response: HttpResponse, what: str, reason: str) -> DecodeError:
+        """The DecodeError of ``response``; its request id only if it holds no secret."""
+        request_id = self._session.shown_request_id(response.request_id)
+        message = f"could not decode {what} from a {response.status} response: {reason}"
+        if request_id:
+            message += f" [request id {request_id}]"
+        err = DecodeError(message, status=response.status, request_id=request_id)
+        err.attempts = response.attempts
+        return err
 
 
 def _flatten(exc: BaseException) -> list[str]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import yarl
 
@@ -41,7 +42,9 @@ def parse_link_header(values: list[str] | tuple[str, ...]) -> dict[str, str]:
 
 
 @unchained
-def _next_page(link: str, origin: yarl.URL, status: int, request_id: str | None) -> yarl.URL:
+def _next_page(
+    link: str, origin: yarl.URL, status: int, request_id: Callable[[], str | None]
+) -> yarl.URL:
     """The ``next`` link if it is the org's app list; DecodeError (nothing sent) otherwise.
 
     Accepted: an absolute URL on the org's own origin, or a path (``/api/v1/apps?...``).
@@ -54,7 +57,7 @@ def _next_page(link: str, origin: yarl.URL, status: int, request_id: str | None)
             f"the next-page link {why}; refusing to follow it (the SDK never sends your "
             "credential anywhere but the org's app list)",
             status=status,
-            request_id=request_id,
+            request_id=request_id(),  # checked for secrets only when refused
         )
 
     if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in link):
@@ -132,7 +135,8 @@ class AppsService(Service):
             nxt = links.get("next")
             if not nxt:
                 return
-            url = _next_page(nxt, origin, response.status, response.request_id)
+            shown = functools.partial(self._session.shown_request_id, response.request_id)
+            url = _next_page(nxt, origin, response.status, shown)
             cursor = url.raw_path + "?" + url.raw_query_string
             if cursor in seen or not apps:
                 return
