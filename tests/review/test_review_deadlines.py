@@ -1,0 +1,111 @@
+"""Review of the deadline bound on user code in the pipeline (hooks, event subscribers).
+
+The docs say a hook or event subscriber still running at the call's deadline is cut
+there and the call never waits past its deadline for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from okta_connections import MockTransport, OktaClient, PrivateKeyJWT, SSWSToken, Timeouts
+from okta_connections.pipeline.events import TokenFetched
+from okta_connections.transport import TransportRequest, TransportResponse
+from tests.support.constants import APP_ID, CONNECTION_BODY, SECRET
+from tests.support.oauth_secrets import KEY_PEM
+from tests.support.oauth_server import CLIENT_ID
+from tests.support.retry import fast_retry
+
+ORG = "https://acme.okta.com"
+DEADLINE = 30.0
+
+
+def _org(request: TransportRequest) -> TransportResponse:
+    if request.url.path.endswith("/token"):
+        body = {"access_token": "at-0123456789", "token_type": "Bearer", "expires_in": 3600}
+        return TransportResponse(
+            200, {"Content-Type": "application/json"}, json.dumps(body).encode()
+        )
+    headers = {
+        "Content-Type": "application/json",
+        "X-Okta-Request-Id": "req-1",
+        "X-Rate-Limit-Limit": "100",
+        "X-Rate-Limit-Remaining": "99",
+        "X-Rate-Limit-Reset": "4102444800",
+    }
+    return TransportResponse(200, headers, json.dumps(CONNECTION_BODY).encode())
+
+
+def _client(auth: Any, **options: Any) -> OktaClient:
+    return OktaClient(
+        ORG,
+        auth=auth,
+        transport=MockTransport(_org),
+        retry=fast_retry(),
+        timeouts=Timeouts(deadline=DEADLINE),
+        **options,
+    )
+
+
+@pytest.mark.looptime
+async def test_a_hook_that_swallows_its_cancellation_still_ends_the_call_at_its_deadline(
+    client_on_loop_clock: Callable[[], float],
+) -> None:
+    """An async on_request hook that catches the CancelledError sent at the deadline and
+    keeps going (a `try: ... except CancelledError: await cleanup()` that takes long)
+    holds the call until the hook chooses to return: _Hooks/_until await the hook in the
+    call's own task, so "cut at the call's deadline" relies on the hook's cooperation.
+    Expected: the call ends at its deadline (the hook run as its own task and abandoned,
+    or at least not awaited past the deadline)."""
+    loop = asyncio.get_running_loop()
+
+    async def stubborn(event: object) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            await asyncio.sleep(10 * DEADLINE)  # "cleanup" that ignores the deadline
+
+    async with _client(SSWSToken(SECRET), on_request=stubborn) as okta:
+        start = loop.time()
+        try:
+            async with asyncio.timeout(20 * DEADLINE):
+                await okta.connections.get(APP_ID)
+        except Exception:
+            pass
+        assert loop.time() - start <= DEADLINE + 1.0, loop.time() - start
+
+
+@pytest.mark.looptime
+async def test_a_token_fetched_subscriber_that_never_returns_does_not_hold_the_token_for_ever(
+    client_on_loop_clock: Callable[[], float],
+) -> None:
+    """Session.fetch_token emits TokenFetched with no deadline (every other session
+    event gets deadline=call.deadline), so an async subscriber of it that never returns
+    holds the strategy's refresh task for ever: the token endpoint answered 200 at once,
+    yet the call ends with "the call's deadline ran out while waiting for an access
+    token", every later call does the same, and the refresh task is never done.
+    Expected: the subscriber is cut at the token request's deadline, as the attempt
+    events' subscribers are; the token is then used (a later call succeeds)."""
+    loop = asyncio.get_running_loop()
+
+    async def forever(event: object) -> None:
+        await asyncio.Event().wait()
+
+    async with _client(PrivateKeyJWT(CLIENT_ID, KEY_PEM), telemetry=False) as okta:
+        okta.events.subscribe(TokenFetched, forever)
+        # the first call may end at its deadline while the subscriber is cut
+        with contextlib.suppress(Exception):
+            await okta.connections.get(APP_ID)
+        start = loop.time()
+        try:
+            connection = await okta.connections.get(APP_ID)
+        except Exception as exc:
+            pytest.fail(f"the token was fetched, yet a later call failed: {exc!r}")
+        assert connection is not None
+        assert loop.time() - start <= DEADLINE
