@@ -13,7 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from okta_connections import MockTransport, OktaClient, SSWSToken, UnauthorizedError
+from okta_connections import (
+    ForbiddenError,
+    MockTransport,
+    OktaClient,
+    SSWSToken,
+    UnauthorizedError,
+)
 from okta_connections.errors import AuthError
 from okta_connections.transport import TransportRequest, TransportResponse
 from tests.support.constants import SECRET
@@ -156,3 +162,27 @@ async def test_an_unreachable_token_endpoint_mid_job_is_not_a_refusal(
     report = await mock_okta.bulk.run(work, keys, concurrency=1).run()
     assert report.stopped_by is None, f"stopped by {report.stopped_by!r}"
     assert (report.succeeded, report.failed, report.not_started) == (36, 4, 0)
+
+
+@pytest.mark.looptime
+async def test_a_slow_first_item_does_not_make_403s_on_every_app_harmless(
+    mock_okta: OktaClient,
+) -> None:
+    """A token without the scope: every app answers 403. The first item takes 4 s (a
+    429 backoff at the window's start, a slow org), so the waiting items time out at the
+    gate and set _proven, though nothing got through. From then on _judge counts a 403
+    as a refusal only "not self._proven", so the job never stops: every one of the 200
+    apps is tried. Expected: fanning out after 3 s is not proof; three 403s in a row
+    before anything got through still stop the job (a few requests per worker at most)."""
+    calls: list[str] = []
+    first = ids(1)[0]
+
+    async def work(_: OktaClient, key: str) -> None:
+        calls.append(key)
+        if key == first:
+            await asyncio.sleep(4.0)
+        raise ForbiddenError(status=403, error_code="E0000006")
+
+    report = await mock_okta.bulk.run(work, ids(200), concurrency=4).run()
+    assert isinstance(report.stopped_by, ForbiddenError), "never stopped"
+    assert len(calls) <= 10, f"{len(calls)} requests with a token that lacks the scope"

@@ -109,3 +109,31 @@ async def test_a_token_fetched_subscriber_that_never_returns_does_not_hold_the_t
             pytest.fail(f"the token was fetched, yet a later call failed: {exc!r}")
         assert connection is not None
         assert loop.time() - start <= DEADLINE
+
+
+@pytest.mark.looptime
+async def test_a_hook_whose_own_await_is_cancelled_does_not_cancel_the_call(
+    client_on_loop_clock: Callable[[], float],
+) -> None:
+    """An async on_response hook awaits a future that some other part of the program
+    cancels (a shared connection pool shutting down, an asyncio.shield'ed send): the
+    hook raises CancelledError although nobody cancelled the caller. _Hooks catches
+    Exception only, so the CancelledError leaves the API call: the caller's task, not
+    cancelling, gets a CancelledError from okta.connections.get (in a TaskGroup or a
+    bulk job this reads as a cancellation of the whole). Expected: a hook's failure is
+    logged and ignored, as for any other exception, unless the calling task itself is
+    being cancelled (asyncio.current_task().cancelling())."""
+
+    async def hook(event: object) -> None:
+        shared: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_soon(shared.cancel)
+        await shared
+
+    async with _client(SSWSToken(SECRET), on_response=hook) as okta:
+        try:
+            connection = await okta.connections.get(APP_ID)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            assert task is not None and task.cancelling() == 0
+            pytest.fail("the hook's own CancelledError ended the call as a cancellation")
+        assert connection is not None
