@@ -20,7 +20,7 @@ from okta_connections import (
     SSWSToken,
     UnauthorizedError,
 )
-from okta_connections.errors import AuthError
+from okta_connections.errors import AuthError, OAuthError
 from okta_connections.transport import TransportRequest, TransportResponse
 from tests.support.constants import SECRET
 from tests.support.constants import bulk_ids as ids
@@ -186,3 +186,24 @@ async def test_a_slow_first_item_does_not_make_403s_on_every_app_harmless(
     report = await mock_okta.bulk.run(work, ids(200), concurrency=4).run()
     assert isinstance(report.stopped_by, ForbiddenError), "never stopped"
     assert len(calls) <= 10, f"{len(calls)} requests with a token that lacks the scope"
+
+
+async def test_a_rate_limited_token_endpoint_mid_job_is_not_a_refusal(
+    mock_okta: OktaClient,
+) -> None:
+    """The token endpoint answers 429 until the token policy gives up: the strategy
+    raises OAuthError(status=429). _credentials_refused counts every AuthError with a
+    status in 400-499 as the token endpoint refusing the client, 429 included, so a
+    passing rate limit on /token stops a job whose credentials were proven (and journals
+    the items as refused, the CLI hints at the credentials). Expected: a 429 (like a 5xx,
+    which _OAuthStrategy itself treats as passing trouble) is not a refusal."""
+    keys = ids(40)
+    busy = set(keys[10:14])
+
+    async def work(_: OktaClient, key: str) -> None:
+        if key in busy:
+            raise OAuthError("too_many_requests", "API call exceeded rate limit", status=429)
+
+    report = await mock_okta.bulk.run(work, keys, concurrency=1).run()
+    assert report.stopped_by is None, f"stopped by {report.stopped_by!r}"
+    assert (report.succeeded, report.failed, report.not_started) == (36, 4, 0)
