@@ -64,6 +64,7 @@ if TYPE_CHECKING:
         ReauthorizationRequired,
         ResponseTooLargeError,
         ServerError,
+        TokenEndpointUnreachableError,
         TransportError,
         UnauthorizedError,
     )
@@ -168,6 +169,7 @@ __all__ = [
     "SigningSettings",
     "Timeouts",
     "TokenConnection",
+    "TokenEndpointUnreachableError",
     "TokenState",
     "Transport",
     "TransportError",
@@ -235,6 +237,7 @@ _WHERE: dict[str, str] = {
     "ReauthorizationRequired": ".errors",
     "ResponseTooLargeError": ".errors",
     "ServerError": ".errors",
+    "TokenEndpointUnreachableError": ".errors",
     "TransportError": ".errors",
     "UnauthorizedError": ".errors",
     "AuthScheme": ".models",

@@ -12,8 +12,9 @@ Every exception the SDK raises on purpose derives from :class:`OktaError`::
     │   └── ResponseTooLargeError               a body over ``max_response_bytes``
     ├── DecodeError                             a 2xx body that is not what the API promises
     ├── AuthError                               an auth strategy could not produce credentials
-    │   └── OAuthError                          the token endpoint said no (error, description)
-    │       └── ReauthorizationRequired         a refresh token is dead; consent is needed again
+    │   ├── OAuthError                          the token endpoint said no (error, description)
+    │   │   └── ReauthorizationRequired         a refresh token is dead; consent is needed again
+    │   └── TokenEndpointUnreachableError       no answer from the token endpoint (passing trouble)
     └── ApiError                                Okta answered with a 4xx or 5xx
         ├── BadRequestError        400  (E0000001 validation, E0000003 malformed body, ...)
         ├── UnauthorizedError      401  (E0000011 invalid token)
@@ -61,6 +62,7 @@ __all__ = [
     "ReauthorizationRequired",
     "ResponseTooLargeError",
     "ServerError",
+    "TokenEndpointUnreachableError",
     "TransportError",
     "UnauthorizedError",
     "api_error_class",
@@ -191,6 +193,11 @@ class OAuthError(AuthError):
         self.error = error
         self.error_description = error_description
         self.status = status
+
+
+class TokenEndpointUnreachableError(AuthError):
+    """The token endpoint could not be reached (a refused connection, a timeout, a network
+    blip) within the token policy's attempts: passing trouble, not refused credentials."""
 
 
 class ReauthorizationRequired(OAuthError):

@@ -43,6 +43,7 @@ from ..errors import (
     OAuthError,
     OktaError,
     OktaTimeoutError,
+    TokenEndpointUnreachableError,
     TransportError,
 )
 from . import _jose
@@ -405,7 +406,7 @@ class _OAuthStrategy(Auth, abc.ABC):
         except TransportError as exc:
             # AuthError, not TransportError: the client would otherwise retry the whole
             # call and multiply the token requests.
-            raise AuthError(
+            raise TokenEndpointUnreachableError(
                 f"could not reach the token endpoint {token_url} after "
                 f"{max(exc.attempts, 1)} attempt(s): {exc}"
             ) from exc

@@ -59,8 +59,8 @@ class PrivateKeyJWT(_OAuthStrategy):
     Calls made with this strategy can raise:
         OAuthError: the token endpoint refused (``invalid_client``, ``invalid_scope`` ...),
             or answered something unusable (``invalid_response``, ``invalid_token_type``).
-        AuthError: the token endpoint could not be reached within the client's
-            ``token_retry`` policy (attempts and deadline).
+        TokenEndpointUnreachableError (an AuthError): the token endpoint could not be
+            reached within the client's ``token_retry`` policy (attempts and deadline).
     """
 
     def __init__(

@@ -80,8 +80,8 @@ class RefreshTokenAuth(_OAuthStrategy):
             expired, was revoked, or was already used. The connection is lost until an
             admin authorises the app again; later calls raise it at once.
         OAuthError: any other refusal by the token endpoint.
-        AuthError: the token endpoint could not be reached within the client's
-            ``token_retry`` policy (attempts and deadline).
+        TokenEndpointUnreachableError (an AuthError): the token endpoint could not be
+            reached within the client's ``token_retry`` policy (attempts and deadline).
     """
 
     def __init__(
