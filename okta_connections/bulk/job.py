@@ -29,7 +29,13 @@ import anyio.lowlevel
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from ..errors import AuthError, ForbiddenError, InvalidArgumentError, UnauthorizedError
+from ..errors import (
+    AuthError,
+    ForbiddenError,
+    InvalidArgumentError,
+    TokenEndpointUnreachableError,
+    UnauthorizedError,
+)
 from ..pipeline.events import Events, JobEnded, JobStarted
 from ..pipeline.session import attempt_counter
 from .journal import Journal
@@ -111,12 +117,18 @@ _PROBE_SECONDS = 3.0
 
 
 def _credentials_refused(error: BaseException | None) -> bool:
-    """A 401, or the token endpoint refusing the client: every app would fail the same."""
+    """A 401, or the token endpoint refusing the client: every app would fail the same.
+
+    The token endpoint refuses with a 4xx (an :class:`OAuthError` such as
+    ``invalid_client``); its 429 (a passing rate limit), its 5xx and an endpoint that
+    could not be reached at all (:class:`TokenEndpointUnreachableError`, or any AuthError
+    without a status) are passing trouble, not refused credentials.
+    """
     if isinstance(error, UnauthorizedError):
         return True
-    if isinstance(error, AuthError):
+    if isinstance(error, AuthError) and not isinstance(error, TokenEndpointUnreachableError):
         status = getattr(error, "status", None)
-        return not isinstance(status, int) or 400 <= status < 500
+        return isinstance(status, int) and 400 <= status < 500 and status != 429
     return False
 
 
