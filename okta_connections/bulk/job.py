@@ -30,6 +30,7 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ..errors import (
+    ApiError,
     AuthError,
     ForbiddenError,
     InvalidArgumentError,
@@ -542,9 +543,14 @@ class BulkJob(Generic[T]):
     def _judge(self, outcome: Outcome[T]) -> bool:
         """True when the item's credentials were refused; stops the job after a few."""
         error = outcome.error
-        refused = outcome.status is OutcomeStatus.FAILED and (
+        failed = outcome.status is OutcomeStatus.FAILED
+        refused = failed and (
             _credentials_refused(error) or (isinstance(error, ForbiddenError) and not self._proven)
         )
+        if not refused and failed and outcome.attempts == 0 and not isinstance(error, ApiError):
+            # Failed before any request (the user's own code): proves nothing about the
+            # credentials. An ApiError is Okta's answer, so a request was made.
+            return False
         if not refused:
             self._proven = True
             self._refusals = 0
