@@ -242,8 +242,14 @@ class BulkJob(Generic[T]):
         self._span: JobSpan | None = None  # the job's span, when tracing
         self._stop_on_auth = stop_on_auth_failure
         self._proven = not stop_on_auth_failure  # an item got through: fan out
+        self._fanned_out = False  # the gate's holder ran 3 s: fan out, though unproven
         self._refusals = 0  # items in a row whose credentials were refused
-        self._gate = anyio.Lock()  # one item at a time until one gets through
+        # One item at a time until one gets through: the gate's holder started its item
+        # at _holder_since (None: the gate is free); _gate_turn counts the holders, and
+        # _gate_moved is set whenever the gate is released.
+        self._holder_since: float | None = None
+        self._gate_turn = 0
+        self._gate_moved = anyio.Event()
         self._held = 0  # items pulled, then not started because the job stopped
 
     # ------------------------------------------------------------------ public
@@ -513,27 +519,62 @@ class BulkJob(Generic[T]):
                 )
             )
         self._done_without_request = 0
-        self._inflight[index] = (key, item)
-        if not self._proven:
+        if not (self._proven or self._fanned_out):
             # One at a time until an item gets through; an item that takes long (a
             # function of the user's that waits for company) lets the others go.
-            gated = False
-            with anyio.move_on_after(_PROBE_SECONDS):
-                await self._gate.acquire()
-                gated = True
-            if not gated:
-                self._proven = True  # no proof, but no refusal either: fan out
-            else:
+            try:
+                passage = await self._pass_gate()
+            except BaseException:
+                self._held += 1  # cancelled at the gate: it never started
+                raise
+            if passage is None:
+                self._held += 1  # the job stopped while it waited: not started
+                return None
+            if passage:
+                # In _inflight only once past the gate: the held items are not started.
+                self._inflight[index] = (key, item)
                 try:
-                    if self.report.stopped_by is not None:
-                        del self._inflight[index]
-                        self._held += 1
-                        return None
-                    if not self._proven:
-                        return self._ended(index, await self._one(item, key))
+                    return self._ended(index, await self._one(item, key))
                 finally:
-                    self._gate.release()
+                    self._release_gate()
+        self._inflight[index] = (key, item)
         return self._ended(index, await self._one(item, key))
+
+    async def _pass_gate(self) -> bool | None:
+        """Wait for the gate: True when this item holds it (it runs alone), False when
+        the gate is open (an item got through, or the holder has run 3 s), None when the
+        job stopped (``stop()``, or refusals) while this item waited.
+
+        The 3 s count from when the holder started its item, not from this item's wait:
+        items that queued behind a run of slow refusals do not all time out together.
+        """
+        waited = False
+        while not (self._proven or self._fanned_out):
+            if waited and self._stopping:
+                return None
+            if self._holder_since is None:
+                if self._stopping:
+                    return None
+                self._holder_since = _now()
+                self._gate_turn += 1
+                return True
+            turn = self._gate_turn
+            moved = self._gate_moved
+            with anyio.move_on_after(self._holder_since + _PROBE_SECONDS - _now()):
+                await moved.wait()
+            waited = True
+            if not moved.is_set() and turn == self._gate_turn:
+                # Timed out, the same holder: it has run 3 s. No proof, but no refusal
+                # either; fan out.
+                self._fanned_out = True
+        if waited and self._stopping:
+            return None
+        return False
+
+    def _release_gate(self) -> None:
+        self._holder_since = None
+        moved, self._gate_moved = self._gate_moved, anyio.Event()
+        moved.set()
 
     def _ended(self, index: int, outcome: Outcome[T]) -> Outcome[T]:
         del self._inflight[index]  # recorded in the same step: never lost, never twice
