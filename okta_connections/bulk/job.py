@@ -113,7 +113,7 @@ def _now() -> float:
 
 #: Items in a row whose credentials were refused that stop a job (see stop_on_auth_failure).
 _STOP_AFTER_REFUSALS = 3
-#: Seconds the items of a job wait for the one item that goes first before they go too.
+#: Seconds, from when the item going alone started, before the items waiting go too.
 _PROBE_SECONDS = 3.0
 
 
@@ -162,14 +162,17 @@ class BulkJob(Generic[T]):
 
     Refused credentials stop a job (``stop_on_auth_failure=True``, the default): until an
     item gets through (a success, or any failure but a refusal: a 404 on one app proves
-    the credentials work), items go one at a time (an item still running after 3 s lets
-    the others go), and three refusals in a row (401, the token endpoint refusing the
-    client, or 403) stop the job. Once an item got through, the job fans out, and three
-    401s in a row (a token revoked mid-job) stop it. A stopped job ends normally: its
-    report's ``stopped_by`` holds the error, the items not tried are ``not_started``, and
-    the journal marks the refused items so that a rerun with good credentials tries them
-    again (no ``retry_failed`` needed). So a wrong token costs three requests, not one
-    per item. ``stop_on_auth_failure=False`` runs every item whatever it gets.
+    the credentials work; a failure before any request proves nothing), items go one at
+    a time (when the item going alone has run 3 s, from its start, the others go too,
+    which proves nothing), and three refusals in a row (401, the token endpoint refusing
+    the client with a 4xx other than 429, or 403) stop the job. Items still waiting when
+    the job is stopped or cancelled are not started. Once an item got through, the job
+    fans out, and three 401s in a row (a token revoked mid-job) stop it. A stopped job
+    ends normally: its report's ``stopped_by`` holds the error, the items not tried are
+    ``not_started``, and the journal marks the refused items so that a rerun with good
+    credentials tries them again (no ``retry_failed`` needed). So a wrong token costs
+    three requests, not one per item. ``stop_on_auth_failure=False`` runs every item
+    whatever it gets.
     """
 
     def __init__(
