@@ -22,6 +22,7 @@ from okta_connections import (
     PrivateKeyJWT,
     RetryPolicy,
     TokenConnection,
+    TokenEndpointUnreachableError,
     TransportError,
     UnauthorizedError,
 )
@@ -405,6 +406,7 @@ async def test_unreachable_token_endpoint_is_retried_then_auth_error(
         with pytest.raises(AuthError) as info:
             await okta.connections.get(APP_ID)
     assert not isinstance(info.value, OAuthError)
+    assert isinstance(info.value, TokenEndpointUnreachableError)
     assert isinstance(info.value.__cause__, TransportError)
     assert "after 4 attempt(s)" in str(info.value)
     assert sleeps == [0.5, 1.0, 2.0]
