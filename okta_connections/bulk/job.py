@@ -280,7 +280,8 @@ class BulkJob(Generic[T]):
         self._checked = True
 
     def stop(self) -> None:
-        """Stop starting new items; items in flight finish. Unpulled items are not started."""
+        """Stop starting new items; items in flight finish. Unpulled items are not started,
+        nor are items waiting for the one item that goes alone (before any got through)."""
         self._stopping = True
 
     async def run(self) -> BulkReport:
