@@ -1,4 +1,7 @@
-"""Review of bulk jobs that stop on refused credentials (the one-at-a-time gate).
+"""Bulk jobs that stop on refused credentials (the one-at-a-time gate): regressions.
+
+Each test's docstring describes the defect a review found (before the fix) and what is
+expected now.
 
 BulkJob's docstring: until an item gets through, items go one at a time (an item still
 running after 3 s lets the others go), and three refusals in a row stop the job; so a
