@@ -292,7 +292,10 @@ class Permit:
     ) -> None:
         if not self._returned:  # give_back, without its call
             self._returned = True
-            self._limiter._give(self)
+            if self.grant is None and not self.refused:  # what _give does then, directly
+                self._limiter._settle(self.bucket, self.sent_at, self.info)
+            else:
+                self._limiter._give(self)
 
     async def __aexit__(
         self,
