@@ -234,9 +234,12 @@ class Permit:
         self.refused = False
         self._returned = True
 
-    def learn(self, info: RateLimitInfo | None, *, rate_limited: bool = False) -> None:
+    def learn(self, info: RateLimitInfo | None, rate_limited: bool = False) -> None:
         """What the response's headers showed; ``rate_limited`` for a 429 (see
-        :meth:`RateLimiter.rate_limited`). Taken into account when the slot is returned."""
+        :meth:`RateLimiter.rate_limited`). Taken into account when the slot is returned.
+
+        ``rate_limited`` may be passed by position too (the pipeline does: a keyword
+        costs the call about 600 instructions)."""
         self.info = info
         self.refused = rate_limited and info is not None
 
