@@ -125,6 +125,12 @@ class Operation:
             f"{self.name}: takes the path parameters {list(self.path_params)}, not {sorted(params)}"
         )
 
+    def _app_path(self, app_id: str) -> str:
+        """:meth:`path_for` of an operation whose one parameter is ``app_id``, for an id
+        already checked as letters and digits (``check_app_id``): nothing to encode."""
+        pieces = self._pieces
+        return pieces[0] + app_id + pieces[2]
+
     def describe(self) -> str:
         """The line the service docstrings show, e.g.
         ``GET /api/v1/apps`` (scope ``okta.apps.read``; success 200)."""

@@ -143,6 +143,15 @@ def test_the_old_import_paths_give_the_table_rows() -> None:
     assert op.bucket == "apps" and op.path_for(app_id="a1") == "/api/v1/apps/a1/x"
 
 
+@pytest.mark.parametrize(
+    "name", sorted(n for n, op in TABLE.items() if op.path_params == ("app_id",))
+)
+def test_the_services_app_path_is_path_for(name: str) -> None:
+    # The services' shortcut for a checked app id builds what path_for builds.
+    op = TABLE[name]
+    assert op._app_path("0oa1X") == op.path_for(app_id="0oa1X")
+
+
 def test_path_for_fills_and_encodes_parameters() -> None:
     assert (
         TABLE["verify"].path_for(app_name="google", app_id="0oa1")

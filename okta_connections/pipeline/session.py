@@ -67,7 +67,7 @@ logger = logging.getLogger("okta_connections")
 
 #: The attempts of the current task's API calls: a bulk job sets ``[0]`` per item, and
 #: each API call adds the attempts it sends. The user's function sits between the job
-#: and the pipeline, so only the task pairs them; a call reads it once (``_begin``).
+#: and the pipeline, so only the task pairs them; a call reads it once (``_Call``).
 attempt_counter: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
     "okta_connections_attempts", default=None
 )
@@ -93,8 +93,16 @@ class _Call:
         "x",
     )
 
-    def __init__(self, x: _Exchange, deadline: float, budget: float) -> None:
+    def __init__(self, x: _Exchange, deadline: float | None = None, budget: float = 0.0) -> None:
+        """The call's state; without ``deadline``, from now: the shorter of the client's
+        deadline and the policy's."""
         self.x = x
+        if deadline is None:
+            budget = x.timeouts.deadline
+            policy_deadline = x.policy.deadline
+            if policy_deadline is not None and policy_deadline < budget:
+                budget = policy_deadline
+            deadline = asyncio.get_running_loop().time() + budget
         self.deadline = deadline
         self.budget = budget
         self.attempts = 0
@@ -312,13 +320,9 @@ class Session:
         response, request_id, attempts = await (
             self._run(exchange) if obs is None else obs.operation(exchange, self._run)
         )
-        return HttpResponse(
-            status=response.status,
-            headers=response.headers,
-            body=response.body,
-            request_id=request_id,
-            attempts=attempts,
-        )
+        # Positional (status, headers, body, request_id, attempts): an attrs class built
+        # by keywords costs about twice the instructions.
+        return HttpResponse(response.status, response.headers, response.body, request_id, attempts)
 
     async def send_token(
         self,
@@ -358,7 +362,10 @@ class Session:
         The stages, in order: pace, prepare, authorize, send (inside the permit), then
         classify and decide. Each is a method of its own (see docs/architecture.md).
         """
-        call = self._begin(x)
+        call = _Call(x)
+        # Whether the strategy (or the token requester) may ask for a replay: when it
+        # cannot, classify is a plain call.
+        replayable = x.kind.may_replay(self.auth if self._sees_responses else None)
         while True:
             t = self._next_attempt(call)
             permit = self._pace_now(call) or await self._pace(call)
@@ -369,10 +376,10 @@ class Session:
                 await self._authorize(call, t)
                 if t.failure is None:
                     await self._send(call, t)
-                permit.learn(t.info, rate_limited=t.status == 429)
+                permit.learn(t.info, t.status == 429)  # (info, rate_limited)
             if t.started:
                 await self._attempt_ended(call, t)
-            verdict = await self._classify(call, t)
+            verdict = await self._classify(call, t) if replayable else self._verdict(call, t)
             if verdict is _SUCCESS:
                 return t.response, t.request_id, call.attempts  # type: ignore[return-value]
             if verdict is _FAILED:
@@ -380,14 +387,6 @@ class Session:
                 if delay is None:
                     return self._give_up(call, t)
                 await x.policy.sleep(delay)
-
-    def _begin(self, x: _Exchange) -> _Call:
-        """The call's state: its deadline (the shorter of the client's and the policy's)."""
-        budget = x.timeouts.deadline
-        if x.policy.deadline is not None and x.policy.deadline < budget:
-            budget = x.policy.deadline
-        deadline = asyncio.get_running_loop().time() + budget
-        return _Call(x, deadline, budget)
 
     @staticmethod
     def _next_attempt(call: _Call) -> _Try:
@@ -443,14 +442,8 @@ class Session:
         retry_count = call.attempts - 1 - call.replays
         body, t.secrets = x.kind.build(x, headers, retry_count, call.first_request_id)
         x.attempt_secrets = t.secrets
-        t.request = AuthRequest(
-            method=x.op.method,
-            url=x.url,
-            headers=headers,
-            body=body,
-            operation=x.op.name,
-            deadline=call.deadline,
-        )
+        # Positional (method, url, headers, body, operation, deadline): see request().
+        t.request = AuthRequest(x.op.method, x.url, headers, body, x.op.name, call.deadline)
 
     async def _authorize(self, call: _Call, t: _Try) -> None:
         """Stage: the strategy authorizes an API call (a token request carries its own)."""
@@ -517,7 +510,33 @@ class Session:
     async def _classify(self, call: _Call, t: _Try) -> object:
         """Stage: the attempt's verdict: success, replay, or failed (``t.error``).
 
-        Raises what may not be retried: the strategy's own failures."""
+        Raises what may not be retried: the strategy's own failures. When the call's kind
+        cannot ask for a replay, :meth:`_run` takes :meth:`_verdict` alone (no coroutine)."""
+        replay = False
+        if t.failure is None and t.response is not None:
+            replay = await self._wants_replay(call, t)
+        return self._verdict(call, t, replay)
+
+    async def _wants_replay(self, call: _Call, t: _Try) -> bool:
+        """Stage classify, its question: does the strategy (an API call) or the requester
+        (a token request) want ``t``'s request sent again at once? Raises their failures."""
+        x = call.x
+        assert t.response is not None
+        failure: OktaError
+        try:
+            auth = self.auth if self._sees_responses else None
+            kind = x.kind
+            return kind.may_replay(auth) and await kind.wants_replay(auth, t.request, t.response)
+        except OktaError as exc:
+            failure = exc
+        except Exception as exc:  # never chained, as above
+            failure = _strategy_failure(self.auth, "on_response", exc)
+        failure.attempts = call.attempts
+        raise failure  # outside the except: no context either
+
+    def _verdict(self, call: _Call, t: _Try, wants_replay: bool = False) -> object:
+        """Stage classify without its question (see :meth:`_classify`): ``wants_replay``
+        is the strategy's answer."""
         if t.failure is not None:
             t.failure.attempts = call.attempts
             raise t.failure
@@ -531,20 +550,6 @@ class Session:
         t.request_id = request_id
         if call.first_request_id is None:
             call.first_request_id = request_id
-        try:
-            auth = self.auth if self._sees_responses else None
-            kind = x.kind
-            wants_replay = kind.may_replay(auth) and await kind.wants_replay(
-                auth, t.request, response
-            )
-        except OktaError as exc:
-            exc.attempts = call.attempts
-            raise
-        except Exception as exc:  # never chained, as above
-            t.failure = _strategy_failure(self.auth, "on_response", exc)
-        if t.failure is not None:
-            t.failure.attempts = call.attempts
-            raise t.failure  # outside the except: no context either
         if t.status in x.op.success:
             return _SUCCESS
         if wants_replay and call.replays < x.kind.replays_allowed:
@@ -680,15 +685,17 @@ class Session:
                 request_sent=False,
                 phase="deadline",
             )
+        # Positional (method, url, headers, body, connect_timeout, total_timeout, max_body,
+        # secrets): see request().
         return TransportRequest(
-            method=request.method,
-            url=request.url,
-            headers=request.headers,
-            body=request.body,
-            connect_timeout=min(timeouts.connect, remaining),
-            total_timeout=min(timeouts.total, remaining),
-            max_body=self.max_response_bytes,
-            secrets=secrets,
+            request.method,
+            request.url,
+            request.headers,
+            request.body,
+            min(timeouts.connect, remaining),
+            min(timeouts.total, remaining),
+            self.max_response_bytes,
+            secrets,
         )
 
     def _send_failure(

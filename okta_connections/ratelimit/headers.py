@@ -136,13 +136,9 @@ def parse_rate_limit(
         reset_after = 0.0
     elif reset_after > _MAX_RESET_AFTER:
         return None
-    return RateLimitInfo(
-        limit=limit,
-        remaining=remaining,
-        reset_after=reset_after,
-        reset_at=reset_at,
-        observed_at=now(),
-    )
+    # Positional (limit, remaining, reset_after, reset_at, observed_at): an attrs class
+    # built by keywords costs about twice the instructions, once per response.
+    return RateLimitInfo(limit, remaining, reset_after, reset_at, now())
 
 
 def _one(values: Any, pick: Callable[[list[int]], int]) -> int | None:

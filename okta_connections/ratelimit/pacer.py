@@ -234,9 +234,12 @@ class Permit:
         self.refused = False
         self._returned = True
 
-    def learn(self, info: RateLimitInfo | None, *, rate_limited: bool = False) -> None:
+    def learn(self, info: RateLimitInfo | None, rate_limited: bool = False) -> None:
         """What the response's headers showed; ``rate_limited`` for a 429 (see
-        :meth:`RateLimiter.rate_limited`). Taken into account when the slot is returned."""
+        :meth:`RateLimiter.rate_limited`). Taken into account when the slot is returned.
+
+        ``rate_limited`` may be passed by position too (the pipeline does: a keyword
+        costs the call about 600 instructions)."""
         self.info = info
         self.refused = rate_limited and info is not None
 
@@ -292,7 +295,10 @@ class Permit:
     ) -> None:
         if not self._returned:  # give_back, without its call
             self._returned = True
-            self._limiter._give(self)
+            if self.grant is None and not self.refused:  # what _give does then, directly
+                self._limiter._settle(self.bucket, self.sent_at, self.info)
+            else:
+                self._limiter._give(self)
 
     async def __aexit__(
         self,

@@ -57,7 +57,7 @@ class ConnectionsService(Service):
             ForbiddenError: the credential lacks ``okta.apps.read`` (E0000006).
         """
         response = await self._session.request(
-            GET, GET.path_for(app_id=check_app_id(app_id)), timeout=timeout
+            GET, GET._app_path(check_app_id(app_id)), timeout=timeout
         )
         return self._decode(response, ProvisioningConnection, "a provisioning connection")
 
@@ -90,7 +90,7 @@ class ConnectionsService(Service):
             InvalidArgumentError: bad ``app_id`` or ``connection`` (nothing is sent).
             BadRequestError: Okta refused the body (E0000001).
         """
-        path = UPDATE.path_for(app_id=check_app_id(app_id))
+        path = UPDATE._app_path(check_app_id(app_id))
         if not isinstance(connection, TokenConnection | OAuthConnection):
             raise InvalidArgumentError(
                 "connection",
@@ -113,7 +113,7 @@ class ConnectionsService(Service):
             NotFoundError: no such app (E0000007).
         """
         await self._session.request(
-            ACTIVATE, ACTIVATE.path_for(app_id=check_app_id(app_id)), timeout=timeout
+            ACTIVATE, ACTIVATE._app_path(check_app_id(app_id)), timeout=timeout
         )
 
     @from_table(DEACTIVATE)
@@ -125,7 +125,7 @@ class ConnectionsService(Service):
             NotFoundError: no such app (E0000007).
         """
         await self._session.request(
-            DEACTIVATE, DEACTIVATE.path_for(app_id=check_app_id(app_id)), timeout=timeout
+            DEACTIVATE, DEACTIVATE._app_path(check_app_id(app_id)), timeout=timeout
         )
 
     @from_table(GET_JWKS)
@@ -143,7 +143,7 @@ class ConnectionsService(Service):
             NotFoundError: no such app or no JWKS (E0000007).
         """
         response = await self._session.request(
-            GET_JWKS, GET_JWKS.path_for(app_id=check_app_id(app_id)), timeout=timeout
+            GET_JWKS, GET_JWKS._app_path(check_app_id(app_id)), timeout=timeout
         )
         return self._decode(response, JsonWebKeySet, "a JSON Web Key Set")
 

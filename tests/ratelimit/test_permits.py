@@ -90,6 +90,20 @@ async def test_a_rate_limited_permit_teaches_the_ceiling() -> None:
     assert limiter.ceiling("apps") == 3
 
 
+async def test_rate_limited_may_be_passed_by_position_on_the_plain_with() -> None:
+    # The pipeline's form: slot_now, a plain 'with', learn(info, rate_limited) by position.
+    limiter = RateLimiter()
+    for _ in range(3):
+        async with limiter.slot("apps") as permit:
+            permit.learn(_info(90))
+    permit_now = limiter.slot_now("apps")
+    assert permit_now is not None
+    with permit_now:
+        permit_now.learn(_info(80), True)
+    assert limiter.ceiling("apps") == 3
+    assert limiter.in_flight("apps") == 0
+
+
 class _FakeBudget:
     """What SharedRateLimiter asks of a SharedBudget, answered from memory."""
 
