@@ -149,8 +149,11 @@ class Events:
     def subscribe(self, kind: type[Ev], subscriber: Subscriber[Ev]) -> Callable[[], None]:
         """Call ``subscriber`` with every event of type ``kind``; returns the unsubscribe.
 
-        An async subscriber of an attempt's events still running at the call's deadline
-        is cancelled there, and logged: the call never waits past its deadline for it."""
+        An async subscriber of an attempt's events (of ``TokenFetched``: the token
+        request's) still running at the call's deadline is cancelled there, and logged:
+        the call never waits past its deadline for it (see :func:`_bounded`). A
+        subscriber's own CancelledError is ignored as any failure is, unless the calling
+        task is being cancelled."""
         subs = self._subs.setdefault(kind, [])
         subs.append(subscriber)
 
