@@ -149,8 +149,11 @@ class Events:
     def subscribe(self, kind: type[Ev], subscriber: Subscriber[Ev]) -> Callable[[], None]:
         """Call ``subscriber`` with every event of type ``kind``; returns the unsubscribe.
 
-        An async subscriber of an attempt's events still running at the call's deadline
-        is cancelled there, and logged: the call never waits past its deadline for it."""
+        An async subscriber of an attempt's events (of ``TokenFetched``: the token
+        request's) still running at the call's deadline is cancelled there, and logged:
+        the call never waits past its deadline for it (see :func:`_bounded`). A
+        subscriber's own CancelledError is ignored as any failure is, unless the calling
+        task is being cancelled."""
         subs = self._subs.setdefault(kind, [])
         subs.append(subscriber)
 
@@ -172,16 +175,25 @@ class Events:
 
     async def emit(self, event: object, *, deadline: float | None = None) -> None:
         """Deliver ``event`` to its subscribers, awaiting the async ones (until
-        ``deadline``, on the loop's clock, when given)."""
+        ``deadline``, on the loop's clock, when given: see :func:`_bounded`)."""
         for subscriber in self._subs.get(type(event), ()):
             try:
                 result = subscriber(event)
                 if result is not None and inspect.isawaitable(result):
                     if deadline is None or subscriber in self._own:
                         await result
-                    else:
-                        await _until(result, deadline, subscriber, event)
+                    elif not await _bounded(result, deadline):
+                        logger.warning(
+                            "a subscriber of %s (%s) was still running at the call's "
+                            "deadline; cancelled, and no longer waited for",
+                            type(event).__name__,
+                            _name(subscriber),
+                        )
             except Exception as exc:
+                _failed(subscriber, event, exc)
+            except asyncio.CancelledError as exc:
+                if _cancelling():
+                    raise
                 _failed(subscriber, event, exc)
 
     def emit_nowait(self, event: object) -> None:
@@ -196,28 +208,66 @@ class Events:
                 _failed(subscriber, event, exc)
 
 
-async def _until(
-    awaitable: Awaitable[object], deadline: float, subscriber: object, event: object
-) -> None:
-    scope = asyncio.timeout_at(deadline)
+def _name(func: object) -> str:
+    return getattr(func, "__qualname__", type(func).__name__)
+
+
+def _cancelling() -> bool:
+    """Whether the current task is being cancelled. User code (a hook, a subscriber) that
+    raised CancelledError is re-raised then (a real cancellation, which must go on), else
+    its own await was cancelled by someone else: a failure like any other, ignored."""
+    task = asyncio.current_task()
+    return task is None or task.cancelling() > 0
+
+
+async def _bounded(awaitable: Awaitable[object], deadline: float) -> bool:
+    """Await user code's ``awaitable`` until ``deadline`` (on the loop's clock): True when
+    it ended in time (what it raised is raised here), False when it was cut there.
+
+    It runs as a task of its own, which this task waits for: at the deadline the task is
+    cancelled, given one turn of the loop to end, and abandoned: the call goes on even if
+    the user code catches its cancellation and keeps going (that task, from then on, is
+    the user's: it runs until it returns, and what it raises then is logged). When the
+    waiting task is cancelled, the user code's task is cancelled too, and the
+    cancellation goes on at once."""
+    task = asyncio.ensure_future(awaitable)
     try:
-        async with scope:
-            await awaitable
-    except TimeoutError:
-        if not scope.expired():
-            raise
+        left = deadline - asyncio.get_running_loop().time()
+        done, _ = await asyncio.wait((task,), timeout=left if left > 0 else 0)
+    except BaseException:
+        _abandon(task)
+        raise
+    if not done:
+        _abandon(task)
+        await asyncio.sleep(0)  # one turn: a hook that lets its cancellation end it ends
+        return False
+    task.result()  # what it raised, CancelledError included (its own)
+    return True
+
+
+def _abandon(task: asyncio.Future[object]) -> None:
+    """Cancel user code's ``task`` and stop waiting for it; what it raises after is
+    logged (so no "exception was never retrieved" warning)."""
+    task.cancel()
+    task.add_done_callback(_ended_late)
+
+
+def _ended_late(task: asyncio.Future[object]) -> None:
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None:
         logger.warning(
-            "a subscriber of %s (%s) was still running at the call's deadline; cancelled",
-            type(event).__name__,
-            getattr(subscriber, "__qualname__", type(subscriber).__name__),
+            "user code (a hook or subscriber) cut at a call's deadline raised %s later; ignored",
+            type(exc).__name__,
         )
 
 
-def _failed(subscriber: object, event: object, exc: Exception) -> None:
+def _failed(subscriber: object, event: object, exc: BaseException) -> None:
     logger.warning(
         "a subscriber of %s (%s) raised %s; ignored",
         type(event).__name__,
-        getattr(subscriber, "__qualname__", type(subscriber).__name__),
+        _name(subscriber),
         type(exc).__name__,
     )
 

@@ -32,6 +32,8 @@ from .events import (
     RequestEvent,
     ResponseEvent,
     _Attempt,
+    _bounded,
+    _cancelling,
     _Op,
     redact_headers,
 )
@@ -50,9 +52,11 @@ logger = logging.getLogger("okta_connections")
 
 
 class _Hooks(Generic[E]):
-    """Calls one user hook; what it raises is logged, never passed on. An async hook
-    still running at the call's deadline is cancelled there: the call goes on (and ends
-    with its timeout) without waiting for it."""
+    """Calls one user hook; what it raises is logged, never passed on (CancelledError
+    too, unless the calling task is itself being cancelled). An async hook still running
+    at the call's deadline is cancelled there and no longer waited for: the call goes on
+    (and ends with its timeout) even if the hook catches its cancellation (see
+    :func:`~okta_connections.pipeline.events._bounded`)."""
 
     __slots__ = ("func", "name")
 
@@ -66,15 +70,27 @@ class _Hooks(Generic[E]):
             if inspect.isawaitable(result):
                 if deadline is None:
                     await result
-                else:
-                    await _until(result, deadline, self.name, event)
+                elif not await _bounded(result, deadline):
+                    logger.warning(
+                        "the %s hook was still running at the call's deadline; cancelled, "
+                        "and no longer waited for",
+                        self.name,
+                        extra=_hook_fields(event, self.name),
+                    )
         except Exception as exc:
-            logger.warning(
-                "the %s hook raised %s; ignored",
-                self.name,
-                type(exc).__name__,
-                extra=_hook_fields(event, self.name),
-            )
+            self._failed(event, exc)
+        except asyncio.CancelledError as exc:
+            if _cancelling():
+                raise  # the call itself is cancelled
+            self._failed(event, exc)  # the hook's own await was cancelled
+
+    def _failed(self, event: E, exc: BaseException) -> None:
+        logger.warning(
+            "the %s hook raised %s; ignored",
+            self.name,
+            type(exc).__name__,
+            extra=_hook_fields(event, self.name),
+        )
 
 
 def _hook_fields(event: RequestEvent | ResponseEvent, name: str) -> dict[str, Any]:
@@ -88,25 +104,6 @@ def _hook_fields(event: RequestEvent | ResponseEvent, name: str) -> dict[str, An
         "remaining": getattr(event, "remaining", None),
         "hook": name,
     }
-
-
-async def _until(
-    awaitable: Awaitable[object], deadline: float, name: str, event: RequestEvent | ResponseEvent
-) -> None:
-    """Await a hook until the call's deadline; cancelled there (in this task: nothing is
-    left behind), and logged."""
-    scope = asyncio.timeout_at(deadline)
-    try:
-        async with scope:
-            await awaitable
-    except TimeoutError:
-        if not scope.expired():
-            raise  # the hook's own TimeoutError: a failure like any other
-        logger.warning(
-            "the %s hook was still running at the call's deadline; cancelled",
-            name,
-            extra=_hook_fields(event, name),
-        )
 
 
 #: What the session gives its observer to redact an attempt's echoes with: the

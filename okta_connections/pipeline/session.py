@@ -343,11 +343,19 @@ class Session:
             TokenCall(prepare if callable(prepare) else lambda: prepare, replay),
         )
         obs = self.observer
+        started = asyncio.get_running_loop().time()
         response, _, attempts = await (
             self._run(exchange) if obs is None else obs.operation(exchange, self._run)
         )
         if self.events.wants(TokenFetched):
-            await self.events.emit(TokenFetched(response.status, attempts))
+            # Its subscribers are cut at the token request's deadline (as _begin sets it),
+            # as the attempts' are: one that never returns does not hold the token.
+            budget = exchange.timeouts.deadline
+            if exchange.policy.deadline is not None and exchange.policy.deadline < budget:
+                budget = exchange.policy.deadline
+            await self.events.emit(
+                TokenFetched(response.status, attempts), deadline=started + budget
+            )
         return response
 
     def _paced(self, bucket: str, waited: float) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 
 from okta_connections import MockTransport, OktaClient, PrivateKeyJWT, SSWSToken, Timeouts
-from okta_connections.pipeline.events import TokenFetched
+from okta_connections.pipeline.events import AttemptStarted, TokenFetched
 from okta_connections.transport import TransportRequest, TransportResponse
 from tests.support.constants import APP_ID, CONNECTION_BODY, SECRET
 from tests.support.oauth_secrets import KEY_PEM
@@ -137,3 +138,81 @@ async def test_a_hook_whose_own_await_is_cancelled_does_not_cancel_the_call(
             assert task is not None and task.cancelling() == 0
             pytest.fail("the hook's own CancelledError ended the call as a cancellation")
         assert connection is not None
+
+
+@pytest.mark.looptime
+async def test_a_hook_still_running_when_the_call_is_cancelled_lets_the_cancellation_through(
+    client_on_loop_clock: Callable[[], float],
+) -> None:
+    """The calling task cancelled while a hook runs: the call raises CancelledError (a real
+    cancellation is never taken for the hook's own), and the hook is cancelled too."""
+    started = asyncio.Event()
+    hook_cancelled = asyncio.Event()
+
+    async def hook(event: object) -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            hook_cancelled.set()
+            raise
+
+    async with _client(SSWSToken(SECRET), on_request=hook) as okta:
+        task = asyncio.create_task(okta.connections.get(APP_ID))
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0)
+        assert hook_cancelled.is_set()
+
+
+@pytest.mark.looptime
+async def test_a_hook_cut_at_the_deadline_that_fails_later_is_logged_not_left_unretrieved(
+    client_on_loop_clock: Callable[[], float], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A hook that swallows its cancellation at the deadline and raises afterwards: its
+    task was abandoned, yet what it raised is retrieved (logged), never reported by
+    asyncio as "Task exception was never retrieved"."""
+    loop = asyncio.get_running_loop()
+    unhandled: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: unhandled.append(context))
+
+    async def stubborn(event: object) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            await asyncio.sleep(DEADLINE)
+            raise RuntimeError("late") from None
+
+    try:
+        async with _client(SSWSToken(SECRET), on_request=stubborn) as okta:
+            with contextlib.suppress(Exception):
+                await okta.connections.get(APP_ID)
+            await asyncio.sleep(2 * DEADLINE)
+        gc.collect()
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(None)
+    assert not unhandled, unhandled
+    assert "raised RuntimeError later" in caplog.text
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+
+
+@pytest.mark.looptime
+async def test_a_subscriber_whose_own_await_is_cancelled_does_not_cancel_the_call(
+    client_on_loop_clock: Callable[[], float], caplog: pytest.LogCaptureFixture
+) -> None:
+    """As for a hook: an attempt's event subscriber whose own await is cancelled by someone
+    else is logged and ignored; the call goes on."""
+
+    async def subscriber(event: object) -> None:
+        shared: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_soon(shared.cancel)
+        await shared
+
+    async with _client(SSWSToken(SECRET)) as okta:
+        okta.events.subscribe(AttemptStarted, subscriber)
+        connection = await okta.connections.get(APP_ID)
+        assert connection is not None
+    assert "raised CancelledError; ignored" in caplog.text
