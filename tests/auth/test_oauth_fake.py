@@ -301,6 +301,7 @@ async def test_a_cancelled_close_that_waits_for_a_refresh_raises_the_cancellatio
     # caller's are one exception there) and return as if never cancelled.
     fake.register_service_app(CLIENT_ID, rsa_key().public_key())
     started = asyncio.Event()
+    stopping = asyncio.Event()
 
     class SlowToStop(PrivateKeyJWT):
         async def _fetch(self) -> Any:
@@ -308,13 +309,14 @@ async def test_a_cancelled_close_that_waits_for_a_refresh_raises_the_cancellatio
             try:
                 await asyncio.Event().wait()
             finally:
+                stopping.set()  # close() cancelled it and now waits for it to end
                 await asyncio.sleep(0.5)  # a token request that takes a while to wind down
 
     okta = _client(fake, SlowToStop(CLIENT_ID, pem(rsa_key())))
     call = asyncio.create_task(okta.connections.get(_app(fake)))
     await started.wait()
     closing = asyncio.create_task(okta.close())
-    await asyncio.sleep(0.05)
+    await stopping.wait()
     closing.cancel()
     with pytest.raises(asyncio.CancelledError):
         await closing

@@ -19,12 +19,14 @@ class CuttingBudget(SharedBudget):
         super().__init__("redis://127.0.0.1:6399/0", timeout=0.5)
         self.leases: set[str] = set()
         self.generation = 0
+        self.taking = asyncio.Event()  # a take's script has run; its reply is on its way
 
     async def _take_batch(
         self, keys: list[str], args: list[object], leases: list[tuple[str, bool]]
     ) -> _Taken:
         generation = self.generation
         self.leases.update(lease for lease, _ in leases)  # the script ran on the server
+        self.taking.set()
         await asyncio.sleep(0.01)
         if generation != self.generation:
             raise ConnectionError("the connection was closed under the call")
@@ -52,7 +54,7 @@ async def test_close_waits_for_the_return_of_a_grant_whose_caller_was_cancelled(
         budget, org_url="https://example.okta.com", principal="p", lease_ttl=10.0
     )
     waiting: asyncio.Task[Any] = asyncio.create_task(limiter.acquire("apps"))
-    await asyncio.sleep(0.005)  # its take is on its way
+    await budget.taking.wait()  # its take is on its way
     waiting.cancel()
     await limiter.aclose()
     await asyncio.sleep(0.05)
